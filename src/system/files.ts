@@ -1,0 +1,256 @@
+/**
+ * File effects: reading, atomic and in-place writes with backups, a journal to undo a run, and a lock.
+ */
+import { constants as C, promises as fs } from 'node:fs';
+import { dirname, basename, join } from 'node:path';
+import { FailError } from '../errors.js';
+
+export interface FileInfo {
+  type: 'file' | 'dir' | 'symlink' | 'other';
+  uid: number;
+  gid: number;
+  /** permission bits only (e.g. 0o755) */
+  mode: number;
+  size: number;
+  nlink: number;
+  ino: number;
+}
+
+export async function readText(path: string): Promise<string | null> {
+  try {
+    return await fs.readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw fileError('read', path, err);
+  }
+}
+
+/** lstat: a symlink is reported as one, not followed. */
+export async function statPath(path: string): Promise<FileInfo | null> {
+  try {
+    const s = await fs.lstat(path);
+    const type = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
+    return { type, uid: s.uid, gid: s.gid, mode: s.mode & 0o7777, size: s.size, nlink: s.nlink, ino: s.ino };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    throw fileError('inspect', path, err);
+  }
+}
+
+export function fileError(verb: string, path: string, err: unknown): FailError {
+  const e = err as NodeJS.ErrnoException;
+  const why =
+    e.code === 'EROFS' ? 'the filesystem is read-only'
+    : e.code === 'ENOSPC' ? 'the disk is full'
+    : e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied'
+    : (e.message ?? String(err));
+  const fix =
+    e.code === 'EROFS' ? `remount ${dirname(path)} read-write, then run again`
+    : e.code === 'ENOSPC' ? 'free some space, then run again'
+    : e.code === 'EACCES' || e.code === 'EPERM' ? 'run it as root (sudo) or as the owner of the file'
+    : undefined;
+  return new FailError(`cannot ${verb} ${path}: ${why}`, fix);
+}
+
+export interface WriteOptions {
+  mode: number;
+  uid?: number;
+  gid?: number;
+}
+
+/**
+ * Write a file so that readers see either the old or the new content, never a mix: a temporary file in
+ * the same directory, fsync, owner and mode set, rename over the target, fsync the directory.
+ */
+export async function writeFileAtomic(path: string, content: string, opts: WriteOptions): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.sftp-setup-${process.pid}.tmp`);
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL, opts.mode);
+    await handle.writeFile(content, 'utf8');
+    await handle.chmod(opts.mode);
+    if (opts.uid !== undefined) await handle.chown(opts.uid, opts.gid ?? opts.uid);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await fs.rename(tmp, path);
+    await syncDir(dirname(path));
+  } catch (err) {
+    await handle?.close().catch(() => {});
+    await fs.rm(tmp, { force: true }).catch(() => {});
+    throw fileError('write', path, err);
+  }
+}
+
+/**
+ * Rewrite a file in its own inode (for files that are hard links, such as Allsky's settings.json). Not
+ * atomic: callers take a backup first. The new content is written before the file is cut to length, so a
+ * failure part-way leaves the old length and the journal puts the old bytes back.
+ */
+export async function writeFileInPlace(path: string, content: string): Promise<void> {
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(path, C.O_WRONLY);
+    const buf = Buffer.from(content, 'utf8');
+    await handle.write(buf, 0, buf.length, 0);
+    await handle.truncate(buf.length);
+    await handle.sync();
+  } catch (err) {
+    throw fileError('write', path, err);
+  } finally {
+    await handle?.close().catch(() => {});
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const h = await fs.open(dir, C.O_RDONLY).catch(() => undefined);
+  if (!h) return;
+  await h.sync().catch(() => {});
+  await h.close();
+}
+
+export async function removeFile(path: string): Promise<void> {
+  try {
+    await fs.rm(path, { force: true });
+  } catch (err) {
+    throw fileError('remove', path, err);
+  }
+}
+
+/** Create a directory (not its parents) with exact owner and mode; an existing one is fixed up. */
+export async function ensureDir(path: string, mode: number, uid: number, gid: number): Promise<void> {
+  try {
+    await fs.mkdir(path, { mode }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+    await fs.chown(path, uid, gid);
+    await fs.chmod(path, mode);
+  } catch (err) {
+    throw fileError('create directory', path, err);
+  }
+}
+
+/**
+ * Everything a run changed, so that a failure can put it all back. Each path is recorded once, before its
+ * first change, with its original content and metadata (or absence). A copy is also kept on disk under the
+ * backup directory, so that a person can restore by hand after a crash.
+ */
+export class Journal {
+  private readonly originals = new Map<string, { content: Buffer; info: FileInfo } | null>();
+  private readonly undoers: Array<() => Promise<void>> = [];
+  readonly backedUp: string[] = [];
+
+  constructor(private readonly backupDir: string) {}
+
+  async record(path: string): Promise<void> {
+    if (this.originals.has(path)) return;
+    const info = await statPath(path);
+    if (!info) {
+      this.originals.set(path, null);
+      return;
+    }
+    const content = await fs.readFile(path).catch((err) => {
+      throw fileError('back up', path, err);
+    });
+    this.originals.set(path, { content, info });
+    const copy = join(this.backupDir, path);
+    try {
+      await fs.mkdir(dirname(copy), { recursive: true, mode: 0o700 });
+      await fs.writeFile(copy, content, { mode: info.mode & 0o700 });
+    } catch (err) {
+      throw fileError('back up', path, err);
+    }
+    this.backedUp.push(copy);
+  }
+
+  /** Register a non-file undo (a user created, a directory made), run in reverse order on rollback. */
+  onRollback(fn: () => Promise<void>): void {
+    this.undoers.push(fn);
+  }
+
+  async writeAtomic(path: string, content: string, opts: WriteOptions): Promise<void> {
+    await this.record(path);
+    await writeFileAtomic(path, content, opts);
+  }
+
+  async writeInPlace(path: string, content: string): Promise<void> {
+    await this.record(path);
+    await writeFileInPlace(path, content);
+  }
+
+  async remove(path: string): Promise<void> {
+    await this.record(path);
+    await removeFile(path);
+  }
+
+  get changedPaths(): string[] {
+    return [...this.originals.keys()];
+  }
+
+  /** Put every recorded file back as it was, then run the other undo actions. Best effort, all of them. */
+  async rollback(): Promise<string[]> {
+    const problems: string[] = [];
+    for (const [path, orig] of [...this.originals.entries()].reverse()) {
+      try {
+        if (orig === null) await removeFile(path);
+        else if (orig.info.nlink > 1) await writeFileInPlace(path, orig.content.toString('utf8'));
+        else await writeFileAtomic(path, orig.content.toString('utf8'), orig.info);
+      } catch (err) {
+        problems.push(`${path}: ${(err as Error).message}`);
+      }
+    }
+    for (const undo of this.undoers.reverse()) {
+      try {
+        await undo();
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+    }
+    return problems;
+  }
+}
+
+/** A backup directory name for this run: <root>/<UTC timestamp>-<pid>. */
+export function backupDirFor(root: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return join(root, `${stamp}-${process.pid}`);
+}
+
+/**
+ * One run at a time: an exclusive lock file holding our pid. A lock left by a process that no longer runs
+ * is stale and taken over, so a killed run never blocks the next one.
+ */
+export async function acquireLock(path: string): Promise<() => Promise<void>> {
+  await fs.mkdir(dirname(path), { recursive: true }).catch(() => {});
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const h = await fs.open(path, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o644);
+      await h.writeFile(`${process.pid}\n`);
+      await h.close();
+      return async () => {
+        await fs.rm(path, { force: true });
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw fileError('create lock', path, err);
+      const holder = Number((await readText(path))?.trim());
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+        throw new FailError(
+          `another sftp-setup run (pid ${holder}) is changing this host`,
+          `wait for it to finish; if no such process runs, remove ${path}`,
+        );
+      }
+      await fs.rm(path, { force: true });
+    }
+  }
+  throw new FailError(`cannot take the lock ${path}`, `remove ${path} if no sftp-setup run is active`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

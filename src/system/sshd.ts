@@ -1,0 +1,163 @@
+/**
+ * The running OpenSSH server: its binary, version, validation, effective configuration and reload.
+ */
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { FailError } from '../errors.js';
+import { run } from './exec.js';
+import { readText } from './files.js';
+
+export const SSHD = '/usr/sbin/sshd';
+export const SSHD_CONFIG = '/etc/ssh/sshd_config';
+
+export interface SshdCheck {
+  ok: boolean;
+  /** sshd's own words when it refused the config */
+  message: string;
+}
+
+/** `sshd -V` prints e.g. "OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15 3 Sep 2024" on stderr. */
+export async function sshdVersionText(): Promise<string> {
+  if (!existsSync(SSHD)) {
+    throw new FailError(`${SSHD} not found: the OpenSSH server is not installed`, 'sudo apt-get install -y openssh-server');
+  }
+  const r = await run(SSHD, ['-V']);
+  return (r.stderr || r.stdout).trim();
+}
+
+/** `sshd -t`: is this configuration (main file and everything it includes) valid? */
+export async function testConfig(configPath = SSHD_CONFIG): Promise<SshdCheck> {
+  const r = await run(SSHD, ['-t', '-f', configPath]);
+  return { ok: r.exitCode === 0, message: (r.stderr || r.stdout).trim() };
+}
+
+/** `sshd -T -C user=…`: the settings sshd applies to this connection, after every Match block. */
+export async function effectiveConfig(
+  conn: { user: string; host?: string; addr?: string; laddr?: string; lport?: number },
+  configPath = SSHD_CONFIG,
+): Promise<string> {
+  const spec = [`user=${conn.user}`, `host=${conn.host ?? 'localhost'}`, `addr=${conn.addr ?? '127.0.0.1'}`];
+  if (conn.laddr) spec.push(`laddr=${conn.laddr}`);
+  if (conn.lport) spec.push(`lport=${conn.lport}`);
+  const r = await run(SSHD, ['-T', '-f', configPath, '-C', spec.join(',')]);
+  if (r.exitCode !== 0) {
+    throw new FailError(`sshd -T failed: ${(r.stderr || r.stdout).trim()}`, `run: sudo ${SSHD} -t`);
+  }
+  return r.stdout;
+}
+
+/** Is systemd the init here? (Not inside throwaway hosts, which hide it on purpose.) */
+export function systemdRuns(): boolean {
+  return existsSync('/run/systemd/system');
+}
+
+/** The pid of the listening sshd, from its PidFile, when that process is alive and is an sshd. */
+export async function runningPid(pidFile = '/run/sshd.pid'): Promise<number | undefined> {
+  const text = await readText(pidFile);
+  const pid = Number(text?.trim());
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    return comm.startsWith('sshd') ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function isRunning(pidFile?: string): Promise<boolean> {
+  if (systemdRuns()) {
+    const r = await run('systemctl', ['is-active', '--quiet', 'ssh']);
+    if (r.exitCode === 0) return true;
+  }
+  return (await runningPid(pidFile)) !== undefined;
+}
+
+/** How to start sshd on this machine, for messages. */
+export function startHint(): string {
+  return systemdRuns() ? 'sudo systemctl enable --now ssh' : `sudo mkdir -p /run/sshd && sudo ${SSHD}`;
+}
+
+/**
+ * Reload, never restart: established sessions (the admin's own) survive a reload. With systemd this is
+ * `systemctl reload ssh` (which runs sshd -t itself); otherwise SIGHUP to the pid in the PidFile. sshd
+ * re-executes itself on SIGHUP and opens new listening sockets; we wait until it has, so that the next step
+ * can connect.
+ */
+export async function reload(pidFile = '/run/sshd.pid'): Promise<void> {
+  const pid = await runningPid(pidFile);
+  const before = pid ? socketInodes(pid) : new Set<string>();
+  if (systemdRuns()) {
+    const r = await run('systemctl', ['reload', 'ssh']);
+    if (r.exitCode !== 0) throw new FailError(`systemctl reload ssh failed: ${r.stderr.trim()}`, 'journalctl -u ssh -n 50');
+  } else {
+    if (!pid) throw new FailError('sshd is not running, so it cannot be reloaded', startHint());
+    process.kill(pid, 'SIGHUP');
+  }
+  if (!pid) return;
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 10));
+    const now = await runningPid(pidFile);
+    if (now && [...socketInodes(now)].some((i) => !before.has(i))) return;
+  }
+  throw new FailError('sshd did not come back after the reload', `look at its log, then: ${startHint()}`);
+}
+
+function socketInodes(pid: number): Set<string> {
+  const found = new Set<string>();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        if (target.startsWith('socket:')) found.add(target);
+      } catch {
+        /* closed meanwhile */
+      }
+    }
+  } catch {
+    /* process gone or re-executing */
+  }
+  return found;
+}
+
+/** Expand a glob the way sshd's Include does (glob(3), sorted). Wildcards may stand in any component. */
+export async function globPaths(pattern: string): Promise<string[]> {
+  const parts = pattern.split('/').filter((p) => p !== '');
+  let bases = [pattern.startsWith('/') ? '/' : '.'];
+  for (const part of parts) {
+    const next: string[] = [];
+    for (const base of bases) {
+      const join = (name: string) => (base === '/' ? `/${name}` : `${base}/${name}`);
+      if (!/[*?[]/.test(part)) {
+        next.push(join(part));
+        continue;
+      }
+      const re = globComponentRegExp(part);
+      const names = await readdir(base).catch(() => [] as string[]);
+      for (const n of names.sort()) if (re.test(n) && !(n.startsWith('.') && !part.startsWith('.'))) next.push(join(n));
+    }
+    bases = next;
+  }
+  return bases.filter((p) => existsSync(p)).sort();
+}
+
+/** One path component of a glob as a RegExp: `*`, `?` and `[...]` classes. */
+export function globComponentRegExp(part: string): RegExp {
+  let re = '';
+  for (let i = 0; i < part.length; i++) {
+    const c = part[i]!;
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = part.indexOf(']', i + 2);
+      if (end < 0) re += '\\[';
+      else {
+        let cls = part.slice(i + 1, end);
+        if (cls.startsWith('!')) cls = '^' + cls.slice(1);
+        re += `[${cls.replace(/\\/g, '\\\\')}]`;
+        i = end;
+      }
+    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
