@@ -9,9 +9,9 @@ export interface RunPlanOptions {
 export class PlanFailed extends Error {
   constructor(
     readonly reports: StepReport[],
-    readonly cause: unknown,
+    readonly failure: unknown,
   ) {
-    super(cause instanceof Error ? cause.message : String(cause));
+    super(failure instanceof Error ? failure.message : String(failure));
     this.name = 'PlanFailed';
   }
 }

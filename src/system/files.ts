@@ -143,6 +143,10 @@ export class Journal {
 
   constructor(private readonly backupDir: string) {}
 
+  get backupDirPath(): string {
+    return this.backupDir;
+  }
+
   async record(path: string): Promise<void> {
     if (this.originals.has(path)) return;
     const info = await statPath(path);

@@ -2,7 +2,6 @@
  * The running OpenSSH server: its binary, version, validation, effective configuration and reload.
  */
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
 import { FailError } from '../errors.js';
 import { run } from './exec.js';
 import { readText } from './files.js';
@@ -121,7 +120,7 @@ function socketInodes(pid: number): Set<string> {
 }
 
 /** Expand a glob the way sshd's Include does (glob(3), sorted). Wildcards may stand in any component. */
-export async function globPaths(pattern: string): Promise<string[]> {
+export function globPathsSync(pattern: string): string[] {
   const parts = pattern.split('/').filter((p) => p !== '');
   let bases = [pattern.startsWith('/') ? '/' : '.'];
   for (const part of parts) {
@@ -133,7 +132,12 @@ export async function globPaths(pattern: string): Promise<string[]> {
         continue;
       }
       const re = globComponentRegExp(part);
-      const names = await readdir(base).catch(() => [] as string[]);
+      let names: string[] = [];
+      try {
+        names = readdirSync(base);
+      } catch {
+        /* not a directory, or unreadable: no match */
+      }
       for (const n of names.sort()) if (re.test(n) && !(n.startsWith('.') && !part.startsWith('.'))) next.push(join(n));
     }
     bases = next;

@@ -1,0 +1,461 @@
+/**
+ * The collector plan: the steps `init` checks and applies, in order. Each step looks at the host in
+ * check() and changes it only in apply(), through the journal so that a failure can be rolled back.
+ */
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError, FailError } from '../errors.js';
+import { addKey, listKeys, parseAuthorizedKeys } from '../keys/authorized-keys.js';
+import { fingerprintOfLine, type ParsedKey } from '../keys/parse.js';
+import { unifiedDiff } from '../plan/diff.js';
+import type { Step } from '../plan/step.js';
+import { parseConfig } from '../sshd/parse.js';
+import { compareEffective, parseEffective } from '../sshd/effective.js';
+import { findConflicts } from '../sshd/conflicts.js';
+import { planPlacement, upsertMarkedBlock, type Placement } from '../sshd/placement.js';
+import { renderMatchBlock, sftpProfileFlags, templateName } from '../sshd/render.js';
+import { loadTemplate } from '../templates.js';
+import {
+  createUploadAccount, deleteAccount, fixUploadAccount, getAccount, groupsOf, NOLOGIN, passwordField, type Account,
+} from '../system/accounts.js';
+import { ensureDir, readText, statPath, type Journal } from '../system/files.js';
+import { effectiveConfig, globPathsSync, reload, runningPid, testConfig, isRunning } from '../system/sshd.js';
+import { KEYS_DIR, PROBE_KEYS_PATTERN, keysFileFor } from './layout.js';
+import { chrootProblem, type SshdState } from './inspect.js';
+import { setEnvVars } from './dotenv.js';
+
+export interface CollectorSpec {
+  user: string;
+  root: string;
+  /** every upload directory, parents included, relative to root */
+  dirs: string[];
+  keys: ParsedKey[];
+  from?: string[];
+  port?: number;
+  profile: 'allsky' | 'dropbox';
+  adopt: boolean;
+  collectorEnv?: string;
+}
+
+export interface CollectorPlan {
+  steps: Step[];
+  placement: Placement;
+  block: string;
+  hostKeyFingerprints: string[];
+}
+
+const SHELLS_THAT_DENY = new Set([NOLOGIN, '/sbin/nologin', '/bin/false', '/usr/bin/false']);
+const SKEL_FILES = ['.bashrc', '.profile', '.bash_logout', '.bash_history', '.selected_editor', '.sudo_as_admin_successful'];
+const RELOAD_PENDING = '/run/sftp-setup/reload-pending';
+
+/** Keywords of our block that `sshd -T -C user=…` must show with our values. */
+const CONFIRMED = [
+  'chrootdirectory', 'forcecommand', 'authorizedkeysfile', 'passwordauthentication', 'kbdinteractiveauthentication',
+  'pubkeyauthentication', 'allowtcpforwarding', 'x11forwarding', 'permittty',
+];
+
+export function renderBlockFor(spec: Pick<CollectorSpec, 'user' | 'root' | 'profile'>): string {
+  return renderMatchBlock(loadTemplate(templateName), {
+    user: spec.user,
+    chroot: spec.root,
+    authorizedKeysFile: [keysFileFor('%u'), PROBE_KEYS_PATTERN],
+    sftpFlags: sftpProfileFlags(spec.profile),
+    header: `Managed by sftp-setup: upload account ${spec.user}. Change it with "sftp-setup init", not by hand.`,
+  });
+}
+
+/** What sshd -T must print for the user once our block applies, read back from the rendered block. */
+export function expectedEffective(block: string): Record<string, string> {
+  const want: Record<string, string> = {};
+  for (const line of parseConfig(block, 'block')) {
+    if (line.keyword && CONFIRMED.includes(line.keyword)) want[line.keyword] = line.args.join(' ');
+  }
+  return want;
+}
+
+export async function buildCollectorPlan(
+  spec: CollectorSpec,
+  sshd: SshdState,
+  journal: Journal,
+  markSshdTouched: () => void,
+): Promise<CollectorPlan> {
+  const account = await getAccount(spec.user);
+  await refuseConflictingAccount(spec, account);
+  await refuseBadChroot(spec);
+  for (const d of spec.dirs) {
+    const info = await statPath(join(spec.root, d));
+    if (info && info.type !== 'dir') {
+      throw new UsageError(`${join(spec.root, d)} exists and is not a directory`, 'move it away or choose other --dirs');
+    }
+  }
+
+  const placement = planPlacement({ mainText: sshd.mainText, mainPath: sshd.mainPath, directives: sshd.directives, version: sshd.version, user: spec.user });
+  const block = renderBlockFor(spec);
+  const ownFile = placement.kind === 'dropin' ? placement.path : sshd.mainPath;
+  const groups = account ? await groupsOf(spec.user) : [spec.user];
+  const conflicts = findConflicts(sshd.directives, spec.user, groups, placement.kind === 'dropin' ? { file: ownFile } : { file: ownFile, marker: true });
+  if (conflicts.length > 0) {
+    const c = conflicts[0]!;
+    throw new UsageError(
+      `${c.file} line ${c.match.lineNo} (Match ${c.match.criteria.join(' ')}) already sets ${c.keyword} for ${spec.user} before sftp-setup's block, and sshd uses the first value`,
+      `remove or narrow that Match block (line ${c.lineNo}: ${c.raw.trim()}), or choose another --user`,
+    );
+  }
+
+  const steps: Step[] = [];
+  steps.push(accountStep(spec, journal));
+  steps.push(chrootStep(spec));
+  steps.push(uploadDirsStep(spec));
+  steps.push(keysFileStep(spec, journal));
+  steps.push(cleanupStep(spec, journal));
+  const { step: configStep, touched } = sshdConfigStep(spec, sshd, placement, block, journal, markSshdTouched);
+  steps.push(configStep);
+  steps.push(reloadStep(spec, block, touched));
+  if (spec.collectorEnv) steps.push(collectorEnvStep(spec.collectorEnv, spec.root, journal));
+
+  const hostKeyFingerprints: string[] = [];
+  for (const t of ['ed25519', 'ecdsa', 'rsa']) {
+    const pub = await readText(`/etc/ssh/ssh_host_${t}_key.pub`);
+    const fp = pub ? fingerprintOfLine(pub.trim()) : undefined;
+    if (fp) hostKeyFingerprints.push(`${fp} (${t.toUpperCase()})`);
+  }
+  return { steps, placement, block, hostKeyFingerprints };
+}
+
+async function refuseConflictingAccount(spec: CollectorSpec, acc: Account | null): Promise<void> {
+  if (!acc || spec.adopt) return;
+  if (acc.uid === 0) throw new UsageError(`${spec.user} has uid 0`, 'choose another --user');
+  const problems: string[] = [];
+  if (!SHELLS_THAT_DENY.has(acc.shell)) problems.push(`its shell is ${acc.shell}`);
+  if (acc.home.replace(/\/+$/, '') !== spec.root) problems.push(`its home is ${acc.home}, not ${spec.root}`);
+  if (problems.length > 0) {
+    throw new UsageError(
+      `account ${spec.user} already exists and is not an upload account (${problems.join(', ')})`,
+      `if it was set up by hand for uploads, run again with --adopt to migrate it; otherwise choose another --user`,
+    );
+  }
+}
+
+async function refuseBadChroot(spec: CollectorSpec): Promise<void> {
+  const parent = await chrootProblem(spec.root, { includeRoot: false });
+  if (parent) {
+    throw new UsageError(
+      `chroot path component ${parent.path} ${parent.problem}; sshd refuses such a chroot`,
+      `choose a --root whose parents are root-owned and not group/world-writable, or fix it yourself: sudo chown root:root ${parent.path} && sudo chmod go-w ${parent.path}`,
+    );
+  }
+  const own = await statPath(spec.root);
+  if (!own) return;
+  if (own.type !== 'dir') throw new UsageError(`--root ${spec.root} exists and is not a directory`, 'choose another --root');
+  if ((own.uid !== 0 || own.mode & 0o022) && !spec.adopt) {
+    throw new UsageError(
+      `--root ${spec.root} is owned by uid ${own.uid} with mode ${own.mode.toString(8)}; a chroot must be root-owned and not writable by others`,
+      'run again with --adopt to take over a directory made by hand (it becomes root:root 0755; uploads move into the upload directories untouched), or choose another --root',
+    );
+  }
+}
+
+function accountStep(spec: CollectorSpec, journal: Journal): Step {
+  return {
+    id: 'account',
+    title: `account ${spec.user} (system, shell ${NOLOGIN}, home ${spec.root})`,
+    async check() {
+      const acc = await getAccount(spec.user);
+      if (!acc) return { summary: `create system account ${spec.user}, password locked with '*'` };
+      const fixes: string[] = [];
+      if (acc.home.replace(/\/+$/, '') !== spec.root) fixes.push(`home ${acc.home} -> ${spec.root}`);
+      if (acc.shell !== NOLOGIN) fixes.push(`shell ${acc.shell} -> ${NOLOGIN}`);
+      if ((await passwordField(spec.user)) !== '*') fixes.push(`password field -> '*' (locked, key login works with UsePAM yes or no)`);
+      return fixes.length ? { summary: fixes.join(', ') } : null;
+    },
+    async apply() {
+      const before = await getAccount(spec.user);
+      if (!before) {
+        await createUploadAccount(spec.user, spec.root);
+        journal.onRollback(() => deleteAccount(spec.user));
+        return;
+      }
+      const pw = await passwordField(spec.user);
+      await fixUploadAccount(spec.user, spec.root);
+      journal.onRollback(async () => {
+        const { runOk } = await import('../system/exec.js');
+        await runOk('usermod', ['--home', before.home, '--shell', before.shell, ...(pw ? ['--password', pw] : []), spec.user]);
+      });
+    },
+  };
+}
+
+function chrootStep(spec: CollectorSpec): Step {
+  return {
+    id: 'chroot',
+    title: `chroot ${spec.root} (root:root 0755)`,
+    async check() {
+      const info = await statPath(spec.root);
+      if (!info) return { summary: `create ${spec.root}` };
+      if (info.uid !== 0 || info.gid !== 0 || info.mode !== 0o755) {
+        return { summary: `owner ${info.uid}:${info.gid} mode ${info.mode.toString(8)} -> root:root 0755` };
+      }
+      return null;
+    },
+    async apply() {
+      const missing: string[] = [];
+      for (let p = spec.root; p !== '/' && !(await statPath(p)); p = p.slice(0, p.lastIndexOf('/')) || '/') missing.unshift(p);
+      for (const p of missing) await ensureDir(p, 0o755, 0, 0);
+      await ensureDir(spec.root, 0o755, 0, 0);
+    },
+  };
+}
+
+function uploadDirsStep(spec: CollectorSpec): Step {
+  const want = async () => {
+    const acc = await getAccount(spec.user);
+    return acc ? { uid: acc.uid, gid: acc.gid } : undefined;
+  };
+  return {
+    id: 'upload-dirs',
+    title: `upload directories (${spec.dirs.length}, owned by ${spec.user}, 0755)`,
+    async check() {
+      const owner = await want();
+      const todo: string[] = [];
+      for (const d of spec.dirs) {
+        const info = await statPath(join(spec.root, d));
+        if (!info) todo.push(`create ${d}`);
+        else if (!owner || info.uid !== owner.uid || info.gid !== owner.gid || info.mode !== 0o755) todo.push(`fix ${d}`);
+      }
+      return todo.length ? { summary: todo.join(', ') } : null;
+    },
+    async apply() {
+      const owner = await want();
+      if (!owner) throw new FailError(`account ${spec.user} does not exist`);
+      for (const d of spec.dirs) await ensureDir(join(spec.root, d), 0o755, owner.uid, owner.gid);
+    },
+  };
+}
+
+/** Keys the guide's layout keeps inside the chroot or the old home; --adopt moves them out. */
+function legacyKeyFiles(spec: CollectorSpec, home: string | undefined): string[] {
+  const files = [join(spec.root, '.ssh', 'authorized_keys')];
+  if (home && home !== spec.root) files.push(join(home, '.ssh', 'authorized_keys'));
+  return files;
+}
+
+function keysFileStep(spec: CollectorSpec, journal: Journal): Step {
+  const path = keysFileFor(spec.user);
+  const wanted = async (): Promise<{ before: string | null; after: string; added: number }> => {
+    const before = await readText(path);
+    let text = before ?? '';
+    let added = 0;
+    const now = new Date();
+    const apply = (k: ParsedKey) => {
+      const r = addKey(text, k, { from: spec.from, now });
+      if (r.changed) added++;
+      text = r.text;
+    };
+    if (spec.adopt) {
+      const acc = await getAccount(spec.user);
+      for (const f of legacyKeyFiles(spec, acc?.home)) {
+        const old = await readText(f);
+        if (old) for (const l of parseAuthorizedKeys(old).lines) if (l.kind === 'key') apply(l.entry.key);
+      }
+    }
+    for (const k of spec.keys) apply(k);
+    return { before, after: text, added };
+  };
+  return {
+    id: 'keys',
+    title: `authorized keys in ${path} (root:root 0644, outside the chroot)`,
+    async check() {
+      const { before, after, added } = await wanted();
+      const info = await statPath(path);
+      if (before === after && info && info.uid === 0 && info.gid === 0 && info.mode === 0o644) return null;
+      const summary = before === null ? `create with ${listKeys(after).entries.length} key(s)` : added ? `add ${added} key(s)` : 'fix owner/mode or options';
+      return { summary, diff: unifiedDiff(before ?? '', after, path) };
+    },
+    async apply() {
+      const { after } = await wanted();
+      for (const dir of ['/etc/ssh/sftp-setup', KEYS_DIR]) {
+        if (!(await statPath(dir))) journal.onRollback(() => fs.rmdir(dir).catch(() => {}));
+        await ensureDir(dir, 0o755, 0, 0);
+      }
+      await journal.writeAtomic(path, after, { mode: 0o644, uid: 0, gid: 0 });
+    },
+  };
+}
+
+/** /etc/skel files (useradd -m) and the guide's .ssh inside the chroot: visible to uploads, or a security hole. */
+function cleanupStep(spec: CollectorSpec, journal: Journal): Step {
+  const leftovers = async () => {
+    const found: string[] = [];
+    for (const f of SKEL_FILES) if ((await statPath(join(spec.root, f)))?.type === 'file') found.push(join(spec.root, f));
+    const ssh = join(spec.root, '.ssh');
+    if ((await statPath(ssh))?.type === 'dir') found.push(ssh);
+    return found;
+  };
+  return {
+    id: 'cleanup',
+    title: 'no shell start-up files or .ssh inside the chroot',
+    async check() {
+      const found = await leftovers();
+      if (found.length && found.some((f) => f.endsWith('/.ssh')) && !spec.adopt) {
+        throw new UsageError(
+          `${join(spec.root, '.ssh')} exists: keys inside the chroot can be rewritten by the upload account`,
+          'run again with --adopt to move those keys to a root-owned file outside the chroot',
+        );
+      }
+      return found.length ? { summary: `remove ${found.join(', ')} (backed up)` } : null;
+    },
+    async apply() {
+      for (const f of await leftovers()) {
+        if (f.endsWith('/.ssh')) {
+          for (const name of await fs.readdir(f)) await journal.remove(join(f, name));
+          const info = (await statPath(f))!;
+          await fs.rmdir(f);
+          journal.onRollback(async () => ensureDir(f, info.mode, info.uid, info.gid));
+        } else {
+          await journal.remove(f);
+        }
+      }
+    },
+  };
+}
+
+function sshdConfigStep(
+  spec: CollectorSpec,
+  sshd: SshdState,
+  placement: Placement,
+  block: string,
+  journal: Journal,
+  markSshdTouched: () => void,
+): { step: Step; touched: { value: boolean } } {
+  const touched = { value: false };
+  const target = placement.kind === 'dropin' ? placement.path : sshd.mainPath;
+  const desired = async (): Promise<{ before: string | null; after: string; realPath: string }> => {
+    if (placement.kind === 'dropin') return { before: await readText(target), after: block, realPath: target };
+    const realPath = await fs.realpath(sshd.mainPath); // keep a symlinked sshd_config a symlink
+    const before = sshd.mainText;
+    return { before, after: upsertMarkedBlock(before, spec.user, block).text, realPath };
+  };
+  const step: Step = {
+    id: 'sshd-config',
+    title: placement.kind === 'dropin' ? `Match block in ${target}` : `Match block at the end of ${sshd.mainPath}`,
+    async check() {
+      const { before, after } = await desired();
+      if (before === after) return null;
+      return { summary: `${before === null ? 'create' : 'update'} (${placement.reason})`, diff: unifiedDiff(before ?? '', after, target) };
+    },
+    async apply() {
+      const { after, realPath } = await desired();
+      // Validate the candidate exactly as sshd will read it, before it replaces anything.
+      const dir = await fs.mkdtemp('/run/sftp-setup-candidate-');
+      try {
+        const candidateMain = join(dir, 'sshd_config');
+        if (placement.kind === 'dropin') {
+          const candidate = join(dir, 'dropin.conf');
+          await fs.writeFile(candidate, after, { mode: 0o600 });
+          await fs.writeFile(candidateMain, mainWithCandidate(sshd, target, candidate), { mode: 0o600 });
+        } else {
+          await fs.writeFile(candidateMain, after, { mode: 0o600 });
+        }
+        const t = await testConfig(candidateMain);
+        if (!t.ok) throw new FailError(`sshd rejects the new configuration: ${t.message.split('\n')[0]}`, 'nothing was installed; please report this with the output of --dry-run');
+        await confirmEffective(spec.user, block, candidateMain);
+      } finally {
+        await fs.rm(dir, { recursive: true, force: true });
+      }
+      const info = await statPath(realPath);
+      await ensureDir('/run/sftp-setup', 0o755, 0, 0);
+      await fs.writeFile(RELOAD_PENDING, `${spec.user}\n`);
+      markSshdTouched();
+      touched.value = true;
+      await journal.writeAtomic(realPath, after, { mode: info?.mode ?? 0o644, uid: info?.uid ?? 0, gid: info?.gid ?? 0 });
+    },
+  };
+  return { step, touched };
+}
+
+/**
+ * The main file as sshd would read it with the candidate drop-in in place: each Include that picks up the
+ * drop-in's path is spelled out as the list of files its glob matches, our path replaced by the candidate.
+ * Reading order, and so which value wins, stays exactly what it will be after installing.
+ */
+function mainWithCandidate(sshd: SshdState, target: string, candidate: string): string {
+  const lines = parseConfig(sshd.mainText, sshd.mainPath);
+  return lines
+    .map((l) => {
+      if (l.keyword !== 'include') return l.raw;
+      const files: string[] = [];
+      for (const arg of l.args) {
+        const pattern = arg.startsWith('/') ? arg : `/etc/ssh/${arg}`;
+        const matched = new Set(globPathsSync(pattern));
+        if (globMatchesPath(pattern, target)) matched.add(target);
+        for (const f of [...matched].sort()) files.push(f === target ? candidate : f);
+      }
+      const nl = l.raw.endsWith('\r\n') ? '\r\n' : l.raw.endsWith('\n') ? '\n' : '';
+      return files.length ? `Include ${files.map((f) => `"${f}"`).join(' ')}${nl}` : `#${l.raw}`;
+    })
+    .join('');
+}
+
+function globMatchesPath(pattern: string, path: string): boolean {
+  const p = pattern.split('/');
+  const q = path.split('/');
+  if (p.length !== q.length) return false;
+  return p.every((part, i) => {
+    const re = new RegExp('^' + part.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]') + '$');
+    return re.test(q[i]!);
+  });
+}
+
+/** sshd -T -C user=… must show our values: the authority on what applies, whatever the files say. */
+export async function confirmEffective(user: string, block: string, configPath?: string): Promise<void> {
+  const eff = parseEffective(await effectiveConfig({ user }, configPath));
+  const wrong = compareEffective(eff, expectedEffective(block));
+  if (wrong.length > 0) {
+    const w = wrong[0]!;
+    throw new FailError(
+      `sshd would apply ${w.keyword} ${w.actual ?? '(unset)'} to ${user}, not ${w.expected}: another setting wins over sftp-setup's Match block`,
+      `see which file sets it: sudo sshd -T -C user=${user} | grep -i ${w.keyword}; then run sudo sftp-setup doctor`,
+    );
+  }
+}
+
+function reloadStep(spec: CollectorSpec, block: string, touched: { value: boolean }): Step {
+  return {
+    id: 'reload',
+    title: 'sshd reloaded and applying the block (sshd -T)',
+    async check() {
+      const pending = (await readText(RELOAD_PENDING)) !== null;
+      if (!touched.value && !pending) return null;
+      if (!(await isRunning())) return null; // nothing to reload; init reports that sshd is stopped
+      return { summary: touched.value ? 'reload (never restart): open sessions stay up' : 'finish the reload an interrupted run left pending' };
+    },
+    async apply() {
+      await reload();
+      await confirmEffective(spec.user, block);
+      await fs.rm(RELOAD_PENDING, { force: true });
+      if (!(await runningPid())) throw new FailError('sshd is not running after the reload');
+    },
+  };
+}
+
+function collectorEnvStep(file: string, root: string, journal: Journal): Step {
+  const vars = { ALLSKY_IMAGE_PATH: join(root, 'images', 'image.jpg'), ALLSKY_IMAGE_URL: '' };
+  return {
+    id: 'collector-env',
+    title: `collector application settings in ${file}`,
+    async check() {
+      const before = await readText(file);
+      const after = setEnvVars(before ?? '', vars);
+      return before === after ? null : { summary: 'point ALLSKY_IMAGE_PATH at the uploaded image', diff: unifiedDiff(before ?? '', after, file) };
+    },
+    async apply() {
+      const before = await readText(file);
+      const info = await statPath(file);
+      const parent = await statPath(join(file, '..'));
+      if (!parent) throw new UsageError(`--collector-env ${file}: its directory does not exist`, 'give the path of the collector application\'s .env file');
+      await journal.writeAtomic(file, setEnvVars(before ?? '', vars), {
+        mode: info?.mode ?? 0o644, uid: info?.uid ?? parent.uid, gid: info?.gid ?? parent.gid,
+      });
+    },
+  };
+}

@@ -1,0 +1,32 @@
+/**
+ * Where the live probe connects: the port and address sshd listens on and the host keys it presents, all
+ * read from sshd itself (sshd -T), so a custom Port, ListenAddress or HostKey is followed.
+ */
+import { parseEffective } from '../sshd/effective.js';
+import { readText } from '../system/files.js';
+import type { ProbeTarget } from '../system/probe.js';
+import { effectiveConfig } from '../system/sshd.js';
+
+export function pickProbeAddress(listen: string[]): string {
+  // "0.0.0.0:22", "[::]:22", "192.168.1.5:22"
+  const hosts = listen.map((l) => l.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1'));
+  if (hosts.length === 0 || hosts.includes('0.0.0.0')) return '127.0.0.1';
+  if (hosts.includes('::')) return '::1';
+  return hosts.find((h) => h.startsWith('127.')) ?? hosts[0]!;
+}
+
+export async function probeTargetFor(
+  spec: { user: string; root: string; dirs: string[]; profile: 'allsky' | 'dropbox'; port?: number },
+  configPath?: string,
+): Promise<ProbeTarget> {
+  const eff = parseEffective(await effectiveConfig({ user: spec.user }, configPath));
+  const ports = (eff.get('port') ?? ['22']).map(Number);
+  const port = spec.port ?? ports[0]!;
+  const listen = (eff.get('listenaddress') ?? []).filter((l) => l.endsWith(`:${port}`));
+  const hostKeys: string[] = [];
+  for (const path of eff.get('hostkey') ?? []) {
+    const pub = await readText(`${path}.pub`);
+    if (pub) hostKeys.push(pub.trim().split(/\s+/).slice(0, 2).join(' '));
+  }
+  return { user: spec.user, chroot: spec.root, dirs: spec.dirs, profile: spec.profile, port, addr: pickProbeAddress(listen), hostKeys };
+}

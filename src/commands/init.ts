@@ -1,0 +1,131 @@
+/**
+ * `sftp-setup init`: the collector side. Gather and validate inputs, read the host, build the plan, show it,
+ * apply it under a lock with backups, validate sshd before and after the reload, and prove the result with
+ * a real SFTP session.
+ */
+import chalk from 'chalk';
+import { FailError, UsageError } from '../errors.js';
+import { DEFAULT_DIRS, DEFAULT_ROOT, DEFAULT_USER, LOCK_PATH, BACKUP_ROOT, expandDirs, keysFileFor } from '../collector/layout.js';
+import { parseDirList } from '../collector/dirs.js';
+import { buildCollectorPlan, type CollectorSpec } from '../collector/plan.js';
+import { readSshdState } from '../collector/inspect.js';
+import { runPlan, PlanFailed } from '../plan/runner.js';
+import type { StepReport } from '../plan/step.js';
+import { formatCheck, formatStep, printJson } from '../report.js';
+import { acquireLock, backupDirFor, Journal } from '../system/files.js';
+import { readKeyArg } from '../system/key-input.js';
+import { cleanStaleProbe, probeAccount, type ProbeResult } from '../system/probe.js';
+import { isRunning, reload, startHint } from '../system/sshd.js';
+import { parseCidrList, validateAbsPath, validatePort, validateUserName } from '../validate.js';
+import { probeTargetFor } from '../collector/probe-target.js';
+import { confirm } from '../prompt.js';
+
+export interface InitOptions {
+  user: string;
+  root: string;
+  dirs?: string;
+  key: string[];
+  from?: string;
+  profile: 'allsky' | 'dropbox';
+  port?: string;
+  adopt: boolean;
+  verify: boolean;
+  collectorEnv?: string;
+  dryRun: boolean;
+  json: boolean;
+  yes: boolean;
+}
+
+export function parseInitInputs(o: InitOptions): CollectorSpec {
+  const user = validateUserName(o.user ?? DEFAULT_USER, '--user');
+  const root = validateAbsPath(o.root ?? DEFAULT_ROOT, '--root');
+  const from = o.from !== undefined ? parseCidrList(o.from, '--from') : undefined;
+  const port = o.port !== undefined ? validatePort(o.port, '--port') : undefined;
+  const dirs = expandDirs(o.dirs !== undefined ? parseDirList(o.dirs, '--dirs') : DEFAULT_DIRS);
+  const collectorEnv = o.collectorEnv !== undefined ? validateAbsPath(o.collectorEnv, '--collector-env') : undefined;
+  const keys = o.key.flatMap((k) => readKeyArg(k, '--key'));
+  return { user, root, dirs, keys, from, port, profile: o.profile, adopt: o.adopt, collectorEnv };
+}
+
+export async function initCommand(o: InitOptions): Promise<number> {
+  const spec = parseInitInputs(o);
+  if (process.getuid?.() !== 0) {
+    throw new UsageError('init changes accounts and sshd: it must run as root', `sudo sftp-setup init ${process.argv.slice(3).join(' ')}`);
+  }
+  const out = (s: string) => {
+    if (!o.json) process.stdout.write(s + '\n');
+  };
+  const sshd = await readSshdState();
+  const release = o.dryRun ? async () => {} : await acquireLock(LOCK_PATH);
+  const journal = new Journal(backupDirFor(BACKUP_ROOT));
+  let reports: StepReport[] = [];
+  let probe: ProbeResult[] | undefined;
+  let sshdTouched = false;
+  try {
+    // Holding the lock, anything a crashed probe left behind is stale.
+    if (!o.dryRun) await cleanStaleProbe(spec.user, spec.root, spec.dirs);
+    const plan = await buildCollectorPlan(spec, sshd, journal, () => (sshdTouched = true));
+    out(chalk.bold(`${o.dryRun ? 'Plan (dry run, nothing will change)' : 'Setting up'} upload account ${spec.user} in ${spec.root}`));
+
+    if (!o.dryRun && !o.yes && process.stdin.isTTY) {
+      const preview = await runPlan(plan.steps, { dryRun: true });
+      const pending = preview.filter((r) => r.status === 'would-change');
+      if (pending.length > 0) {
+        for (const r of pending) out(formatStep(r, true));
+        if (!(await confirm('Apply these changes?'))) {
+          out('Nothing changed.');
+          return 1;
+        }
+      }
+    }
+    reports = await runPlan(plan.steps, { dryRun: o.dryRun, onReport: (r) => out(formatStep(r, o.dryRun)) });
+
+    const changed = reports.some((r) => r.status === 'changed');
+    if (o.dryRun) {
+      out(reports.some((r) => r.status === 'would-change') ? 'Dry run: nothing was changed.' : 'Already set up: nothing would change.');
+    } else {
+      out(changed ? chalk.green('Done.') + (journal.backedUp.length ? chalk.dim(` Backups in ${journal.backupDirPath}`) : '') : 'Already set up: nothing changed.');
+    }
+
+    if (!o.dryRun && o.verify) {
+      if (!(await isRunning())) {
+        out(chalk.yellow(`sshd is not running, so the self-test was skipped. Start it with: ${startHint()}`));
+        if (o.json) printJson({ ok: false, steps: reports, selfTest: null, error: 'sshd is not running' });
+        return 1;
+      }
+      const target = await probeTargetFor(spec, sshd.mainPath);
+      out(chalk.bold(`Self-test: a real SFTP session as ${spec.user} on port ${target.port}`));
+      probe = await probeAccount(target);
+      for (const p of probe) out(formatCheck(p));
+    }
+    const ok = !probe || probe.every((p) => p.ok);
+    if (o.json) printJson({ ok, dryRun: o.dryRun, steps: reports, selfTest: probe ?? null, keysFile: keysFileFor(spec.user) });
+    if (!ok) {
+      out(chalk.red('The self-test failed: the account is set up but does not behave as it should. Run: sudo sftp-setup doctor'));
+      return 1;
+    }
+    if (!o.dryRun && spec.keys.length === 0 && changed) {
+      out(`Next: on the camera run ${chalk.cyan(`sftp-setup allsky-config --collector <this host> --user ${spec.user}`)}`);
+    }
+    if (!o.dryRun) {
+      for (const fp of plan.hostKeyFingerprints) out(chalk.dim(`Host key of this collector: ${fp}`));
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof PlanFailed) reports = err.reports;
+    const problems = o.dryRun ? [] : await journal.rollback();
+    if (sshdTouched && !o.dryRun) {
+      // The previous configuration is back on disk; make the daemon use it again.
+      await reload().catch((e) => problems.push(`reload after rollback: ${(e as Error).message}`));
+    }
+    const cause = err instanceof PlanFailed ? err.failure : err;
+    if (o.json) printJson({ ok: false, steps: reports, error: (cause as Error).message, rollbackProblems: problems });
+    if (problems.length) {
+      throw new FailError(`${(cause as Error).message}; rolling back also failed: ${problems.join('; ')}`, `restore by hand from ${journal.backupDirPath}`);
+    }
+    if (!o.dryRun && journal.changedPaths.length) out(chalk.yellow('Every change of this run was rolled back.'));
+    throw cause;
+  } finally {
+    await release();
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Renders our Match block from the handlebars template (the caller reads the template file and
+ * passes its text, keeping this module free of I/O), and builds internal-sftp's request allow-list.
+ */
+import Handlebars from 'handlebars';
+import { UsageError } from '../errors.js';
+
+export const templateName = 'sshd-match.conf.hbs';
+
+export interface MatchBlockOptions {
+  user: string;
+  chroot: string;
+  /** One path or several (sshd tries each in turn). */
+  authorizedKeysFile: string | string[];
+  /** Arguments after `internal-sftp`, e.g. '-u 0022 -p realpath,open,...'. */
+  sftpFlags: string;
+  /** One or more lines saying the block is managed by sftp-setup; '# ' is added where missing. */
+  header: string;
+}
+
+// Usernames that are also safe as a Match pattern: no wildcards, lists, negation or spaces.
+const USER_RE = /^[a-z_][a-z0-9_.-]*\$?$/i;
+
+/**
+ * Quote one sshd_config argument so argv_split() gives it back unchanged: double quotes when it
+ * holds spaces, quotes, backslashes or starts with '#'; inside them only \" and \\ are escapes.
+ */
+export function quoteArg(value: string, what: string): string {
+  if (value === '') throw new UsageError(`${what} is empty`, `give a non-empty ${what}`);
+  if (/[\r\n\0]/.test(value) || /[\x00-\x08\x0b-\x1f\x7f]/.test(value)) {
+    throw new UsageError(`${what} contains a line break or control character: ${JSON.stringify(value)}`, `use a plain ${what}`);
+  }
+  if (!/[\s"'\\#]/.test(value)) return value;
+  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+function headerLines(header: string): string {
+  const lines = header.replace(/\r\n?/g, '\n').replace(/\n+$/, '').split('\n');
+  return lines.map((l) => (l.trimStart().startsWith('#') ? l : l === '' ? '#' : `# ${l}`)).join('\n');
+}
+
+const compiled = new Map<string, Handlebars.TemplateDelegate>();
+
+export function renderMatchBlock(template: string, opts: MatchBlockOptions): string {
+  if (!USER_RE.test(opts.user)) {
+    throw new UsageError(`user name ${JSON.stringify(opts.user)} is not usable in a Match block`, 'use letters, digits, "_", "-" or "."');
+  }
+  if (/[\r\n]/.test(opts.sftpFlags)) {
+    throw new UsageError('internal-sftp flags contain a line break', 'pass the flags on one line');
+  }
+  let fn = compiled.get(template);
+  if (!fn) {
+    // noEscape: this is a config file, not HTML; quoting is done by quoteArg.
+    fn = Handlebars.compile(template, { noEscape: true, strict: true });
+    compiled.set(template, fn);
+  }
+  const text = fn({
+    header: headerLines(opts.header),
+    user: opts.user,
+    chroot: quoteArg(opts.chroot, 'chroot directory'),
+    // ForceCommand takes the rest of the line verbatim (servconf.c), so no quoting here.
+    sftpFlags: opts.sftpFlags.trim(),
+    authorizedKeysFile: [opts.authorizedKeysFile].flat().map((p) => quoteArg(p, 'authorized keys file')).join(' '),
+  });
+  return text.endsWith('\n') ? text : `${text}\n`;
+}
+
+/** Every request internal-sftp knows (sftp-server -Q requests, OpenSSH 9.x). */
+export const SFTP_REQUESTS = [
+  'open', 'close', 'read', 'write', 'lstat', 'fstat', 'setstat', 'fsetstat', 'opendir', 'readdir',
+  'remove', 'mkdir', 'rmdir', 'realpath', 'stat', 'rename', 'readlink', 'symlink', 'posix-rename',
+  'statvfs', 'fstatvfs', 'hardlink', 'fsync', 'lsetstat', 'limits', 'expand-path', 'copy-data',
+  'home-directory', 'users-groups-by-id',
+] as const;
+
+export type SftpRequest = (typeof SFTP_REQUESTS)[number];
+export type SftpProfile = 'allsky' | 'dropbox';
+
+// What a plain upload needs: lftp put = realpath, stat, open, write, fsetstat, close; OpenSSH sftp
+// adds limits; scp (SFTP mode) adds expand-path/home-directory for ~ paths, lstat/fstat, and
+// needs fsetstat to truncate on overwrite. `read` stays denied: opening for write still works.
+const UPLOAD: SftpRequest[] = [
+  'realpath', 'stat', 'lstat', 'fstat', 'open', 'close', 'write', 'fsetstat', 'setstat', 'fsync',
+  'limits', 'expand-path', 'home-directory',
+];
+
+export const SFTP_PROFILES: Record<SftpProfile, readonly SftpRequest[]> = {
+  // Allsky's upload.sh: put to a temp name, `rm -f` target, `mv` (lftp rename, OpenSSH sftp
+  // posix-rename), `glob --exist` (opendir/readdir), and mkdir for its dated sub-directories.
+  allsky: [...UPLOAD, 'opendir', 'readdir', 'remove', 'rename', 'posix-rename', 'mkdir'],
+  // Strict drop box: write new files only; clients must not use temp-file-and-rename.
+  dropbox: UPLOAD,
+};
+
+/** internal-sftp arguments: umask 0022 and an allow-list (-p) for the profile. */
+export function sftpProfileFlags(profile: SftpProfile): string {
+  const allowed = SFTP_PROFILES[profile];
+  if (!allowed) throw new UsageError(`unknown SFTP profile ${JSON.stringify(profile)}`, 'use "allsky" or "dropbox"');
+  return `-u 0022 -p ${allowed.join(',')}`;
+}

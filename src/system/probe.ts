@@ -1,0 +1,205 @@
+/**
+ * Live probe of an upload account from the collector itself: a real SSH/SFTP session with a temporary key,
+ * proving what the account can and cannot do. Used by `init` (self-test) and `doctor`.
+ *
+ * The temporary key lives in a root-owned file under /run (listed second in the Match block's
+ * AuthorizedKeysFile), restricted to loopback: the real keys file is never touched, and a crash leaves at
+ * most a localhost-only key in a tmpfs that the next run or a reboot removes.
+ */
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { run, type RunResult } from './exec.js';
+import { ensureDir, readText, writeFileAtomic } from './files.js';
+
+export const PROBE_KEYS_DIR = '/run/sftp-setup/probe-keys';
+const PROBE_NAME = '.sftp-setup-probe';
+
+export interface ProbeTarget {
+  user: string;
+  /** absolute chroot root on this host */
+  chroot: string;
+  /** upload directories, relative to the chroot */
+  dirs: string[];
+  profile: 'allsky' | 'dropbox';
+  port: number;
+  /** address sshd listens on that the probe connects to */
+  addr: string;
+  /** public host keys of this sshd (`type base64` lines) */
+  hostKeys: string[];
+}
+
+export interface ProbeResult {
+  id: string;
+  title: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** Remove what a crashed probe may have left: the temporary key and probe files in the upload tree. */
+export async function cleanStaleProbe(user: string, chroot: string, dirs: string[]): Promise<void> {
+  await fs.rm(join(PROBE_KEYS_DIR, user), { force: true });
+  for (const d of dirs) {
+    for (const suffix of ['', '.tmp']) {
+      await fs.rm(join(chroot, d, PROBE_NAME + suffix), { force: true }).catch(() => {});
+    }
+  }
+}
+
+export async function probeAccount(t: ProbeTarget): Promise<ProbeResult[]> {
+  const tmp = await fs.mkdtemp('/run/sftp-setup-probe-');
+  const key = join(tmp, 'key');
+  const ctl = join(tmp, 'cm');
+  const keysFile = join(PROBE_KEYS_DIR, t.user);
+  const stamps = await saveTimes([t.chroot, ...t.dirs.map((d) => join(t.chroot, d))]);
+  const results: ProbeResult[] = [];
+  try {
+    await ensureDir('/run/sftp-setup', 0o755, 0, 0);
+    await ensureDir(PROBE_KEYS_DIR, 0o755, 0, 0);
+    const kg = await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'sftp-setup-probe', '-f', key]);
+    if (kg.exitCode !== 0) throw new Error(`ssh-keygen failed: ${kg.stderr.trim()}`);
+    const pub = (await readText(`${key}.pub`))!.trim();
+    const from = [...new Set(['127.0.0.1', '::1', t.addr])].join(',');
+    await writeFileAtomic(keysFile, `restrict,from="${from}" ${pub}\n`, { mode: 0o644, uid: 0, gid: 0 });
+    await fs.writeFile(join(tmp, 'known_hosts'), t.hostKeys.map((k) => `sftp-setup-probe ${k}\n`).join(''));
+    await fs.writeFile(join(tmp, 'payload'), 'sftp-setup probe\n');
+
+    // Shared by ssh (-p PORT) and sftp (-P PORT).
+    const common = [
+      '-F', '/dev/null', '-i', key,
+      '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'HostKeyAlias=sftp-setup-probe',
+      '-o', `UserKnownHostsFile=${join(tmp, 'known_hosts')}`, '-o', 'GlobalKnownHostsFile=/dev/null',
+      '-o', 'StrictHostKeyChecking=yes', '-o', 'ConnectTimeout=5', '-o', `ControlPath=${ctl}`,
+    ];
+    const sshOpts = [...common, '-p', String(t.port)];
+    const dest = `${t.user}@${t.addr.includes(':') ? `[${t.addr}]` : t.addr}`;
+    const master = await run('ssh', [...sshOpts, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=30', '-N', '-f', dest], { timeoutMs: 15000 });
+    results.push({
+      id: 'login',
+      title: `key login as ${t.user} on port ${t.port}`,
+      ok: master.exitCode === 0,
+      detail: master.exitCode === 0 ? 'accepted' : explainLoginFailure(master),
+    });
+    if (master.exitCode !== 0) return results;
+
+    const sftp = (batch: string) =>
+      run('sftp', [...common, '-P', String(t.port), '-o', 'ControlMaster=no', '-b', '-', dest], {
+        input: batch + '\n', cwd: tmp, timeoutMs: 15000,
+      });
+    const ssh = (args: string[]) => run('ssh', [...sshOpts, '-o', 'ControlMaster=no', ...args], { timeoutMs: 15000 });
+
+    const checks: Array<() => Promise<ProbeResult>> = [];
+    checks.push(async () => {
+      const r = await sftp('pwd');
+      const ok = r.exitCode === 0 && /Remote working directory: \/\s*$/m.test(r.stdout);
+      return { id: 'chroot', title: 'session starts at the chroot /', ok, detail: ok ? 'pwd is /' : oneLine(r) };
+    });
+    if (t.profile === 'allsky') {
+      checks.push(async () => {
+        const r = await sftp('ls -1a /');
+        const seen = r.stdout.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('sftp>'))
+          .map((l) => l.replace(/^\/+/, '')).filter((l) => l !== '.' && l !== '..').sort();
+        const want = [...new Set(t.dirs.map((d) => d.split('/')[0]!))].sort();
+        const ok = r.exitCode === 0 && JSON.stringify(seen) === JSON.stringify(want);
+        return { id: 'nothing-outside', title: 'only the upload tree is visible', ok, detail: `/ holds: ${seen.join(' ') || '(nothing)'}` };
+      });
+    }
+    checks.push(async () => {
+      const r = await sftp('ls /etc');
+      const ok = r.exitCode !== 0;
+      return { id: 'no-etc', title: 'the host\'s /etc is not reachable', ok, detail: ok ? 'refused' : 'listed /etc' };
+    });
+    checks.push(async () => {
+      const r = await sftp(`put payload /${PROBE_NAME}`);
+      const ok = r.exitCode !== 0;
+      return { id: 'root-readonly', title: 'the chroot root is not writable', ok, detail: ok ? 'write refused' : 'write accepted' };
+    });
+    for (const d of t.dirs) {
+      checks.push(async () => {
+        const tmpName = `/${d}/${PROBE_NAME}.tmp`;
+        const final = `/${d}/${PROBE_NAME}`;
+        if (t.profile === 'allsky') {
+          // Allsky's upload sequence: put to a temporary name, remove the target, rename.
+          const r = await sftp([`put payload ${tmpName}`, `put payload ${tmpName}`, `-rm ${final}`, `rename ${tmpName} ${final}`, `rm ${final}`].join('\n'));
+          const ok = r.exitCode === 0;
+          return { id: `dir:${d}`, title: `/${d}: put, overwrite, rename, remove`, ok, detail: ok ? 'all accepted' : oneLine(r) };
+        }
+        const r = await sftp(`put payload ${tmpName}`);
+        const rm = r.exitCode === 0 ? await sftp(`rm ${tmpName}`) : undefined;
+        const ok = r.exitCode === 0 && rm?.exitCode !== 0;
+        return { id: `dir:${d}`, title: `/${d}: put accepted, remove refused (drop box)`, ok, detail: ok ? 'as expected' : oneLine(rm ?? r) };
+      });
+    }
+    checks.push(async () => {
+      const d = t.dirs[0];
+      if (!d) return { id: 'no-read', title: 'uploaded files cannot be read back', ok: true, detail: 'no upload directory' };
+      const name = `/${d}/${PROBE_NAME}.read`;
+      await sftp(`put payload ${name}`);
+      const r = await sftp(`get ${name} readback`);
+      await fs.rm(join(t.chroot, d, `${PROBE_NAME}.read`), { force: true });
+      const ok = r.exitCode !== 0;
+      return { id: 'no-read', title: 'uploaded files cannot be read back', ok, detail: ok ? 'read refused' : 'read allowed' };
+    });
+    checks.push(async () => {
+      const r = await ssh([dest, 'id']);
+      const ok = r.exitCode !== 0 && !/uid=/.test(r.stdout);
+      return { id: 'no-shell', title: 'shell commands are refused', ok, detail: ok ? (r.stdout + r.stderr).trim().split('\n')[0] ?? 'refused' : r.stdout.trim() };
+    });
+    checks.push(async () => {
+      const r = await ssh(['-W', `127.0.0.1:${t.port}`, dest]);
+      const ok = r.exitCode !== 0;
+      return { id: 'no-forward', title: 'port forwarding is refused', ok, detail: ok ? 'refused' : 'forward opened' };
+    });
+    // Sessions share one connection; sshd allows 10 sessions per connection, so run a few at a time.
+    results.push(...(await limit(checks, 4)));
+    return results;
+  } finally {
+    await run('ssh', ['-F', '/dev/null', '-o', `ControlPath=${ctl}`, '-O', 'exit', 'sftp-setup-probe'], { timeoutMs: 5000 }).catch(() => {});
+    await fs.rm(keysFile, { force: true }).catch(() => {});
+    await cleanStaleProbe(t.user, t.chroot, t.dirs).catch(() => {});
+    await restoreTimes(stamps);
+    await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+async function limit<T>(tasks: Array<() => Promise<T>>, n: number): Promise<T[]> {
+  const out: T[] = new Array(tasks.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, tasks.length) }, async () => {
+      while (next < tasks.length) {
+        const i = next++;
+        out[i] = await tasks[i]!();
+      }
+    }),
+  );
+  return out;
+}
+
+function oneLine(r: RunResult): string {
+  const text = (r.stderr || r.stdout).trim().split('\n').filter((l) => !l.startsWith('sftp>'));
+  return text.slice(-2).join(' / ') || `exit ${r.exitCode}`;
+}
+
+export function explainLoginFailure(r: RunResult): string {
+  const e = r.stderr;
+  if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/.test(e)) return 'host key does not match';
+  if (/Permission denied \(publickey/.test(e)) return 'key refused (Permission denied (publickey))';
+  if (/Connection refused/.test(e)) return 'connection refused: sshd is not listening there';
+  if (/Connection closed|closed by remote host/.test(e)) return 'connection closed after login: usually bad ownership or modes of the chroot';
+  if (/timed out/i.test(e)) return 'connection timed out';
+  return e.trim().split('\n').slice(-1)[0] ?? `exit ${r.exitCode}`;
+}
+
+async function saveTimes(paths: string[]): Promise<Array<{ path: string; atime: Date; mtime: Date }>> {
+  const out = [];
+  for (const p of paths) {
+    const s = await fs.stat(p).catch(() => undefined);
+    if (s) out.push({ path: p, atime: s.atime, mtime: s.mtime });
+  }
+  return out;
+}
+
+/** The probe's files come and go; put the directories' timestamps back so a re-run changes nothing. */
+async function restoreTimes(stamps: Array<{ path: string; atime: Date; mtime: Date }>): Promise<void> {
+  for (const s of stamps) await fs.utimes(s.path, s.atime, s.mtime).catch(() => {});
+}
