@@ -5,6 +5,9 @@
 import { execa } from 'execa';
 import { FailError } from '../errors.js';
 
+// SFTP_SETUP_TRACE=1 prints every program run and how long it took, for bug reports and speed work.
+const TRACE = Boolean(process.env.SFTP_SETUP_TRACE);
+
 export interface RunResult {
   exitCode: number;
   stdout: string;
@@ -22,6 +25,7 @@ export interface RunOptions {
 
 /** Run a program and return its exit code and output; never throws for a non-zero exit. */
 export async function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const started = TRACE ? performance.now() : 0;
   const r = await execa(cmd, args, {
     reject: false,
     input: opts.input,
@@ -35,6 +39,7 @@ export async function run(cmd: string, args: string[], opts: RunOptions = {}): P
     // The program could not be started at all (ENOENT and friends).
     throw new FailError(`cannot run ${cmd}: ${r.shortMessage ?? r.message}`, `install the package that provides ${cmd}`);
   }
+  if (TRACE) process.stderr.write(`[trace] ${(performance.now() - started).toFixed(0)}ms ${cmd} ${args.join(' ')} -> ${r.exitCode}\n`);
   return {
     exitCode: r.exitCode ?? -1,
     stdout: String(r.stdout ?? ''),
