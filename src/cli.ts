@@ -71,6 +71,94 @@ Example:
     .addHelpText('after', '\nExample:\n  sudo sftp-setup uninstall --user allsky-upload --dry-run')
     .action((opts) => runAction(async () => (await import('./commands/uninstall.js')).uninstallCommand, opts));
 
+  const keys = program.command('keys').description('manage the keys of an upload account (collector) or rotate the camera\'s key');
+  keys
+    .command('list')
+    .description('list the keys an upload account accepts (collector)')
+    .option('--user <name>', 'upload account name', 'allsky-upload')
+    .option('--json', 'print a machine-readable list', false)
+    .addHelpText('after', '\nExample:\n  sudo sftp-setup keys list --user allsky-upload')
+    .action((opts) => runAction(async () => (await import('./commands/keys.js')).keysListCommand, opts));
+  keys
+    .command('add')
+    .description('authorize a key for an upload account (collector)')
+    .argument('<key>', 'a public key line, a .pub file, or - for stdin')
+    .option('--user <name>', 'upload account name', 'allsky-upload')
+    .option('--from <cidrs>', 'only accept the key from these addresses (comma-separated CIDRs); updates a key already present')
+    .option('-n, --dry-run', 'print the change and make none', false)
+    .option('--json', 'print a machine-readable report', false)
+    .addHelpText('after', "\nExample:\n  sudo sftp-setup keys add --user allsky-upload 'ssh-ed25519 AAAA… pi@allsky' --from 192.168.1.0/24")
+    .action((key, opts) => runAction(async () => (await import('./commands/keys.js')).keysAddCommand, { ...opts, key }));
+  keys
+    .command('remove')
+    .description('revoke a key of an upload account, by fingerprint or comment (collector)')
+    .argument('<selector>', 'SHA256:… fingerprint or the key\'s comment')
+    .option('--user <name>', 'upload account name', 'allsky-upload')
+    .option('--force', 'allow removing the last key', false)
+    .option('-n, --dry-run', 'print the change and make none', false)
+    .option('--json', 'print a machine-readable report', false)
+    .addHelpText('after', '\nExample:\n  sudo sftp-setup keys remove --user allsky-upload SHA256:abc…')
+    .action((selector, opts) => runAction(async () => (await import('./commands/keys.js')).keysRemoveCommand, { ...opts, selector }));
+  keys
+    .command('rotate')
+    .description('replace the camera\'s upload key with a new one, without a moment of lock-out (camera)')
+    .option('--via <admin@collector>', 'authorize and revoke on the collector over your own SSH access')
+    .option('--allsky-dir <dir>', 'the Allsky install (default: found in the users\' homes)')
+    .option('--key <path>', 'the current private key (default: ~/.ssh/allsky_upload)')
+    .option('-n, --dry-run', 'print the plan and change nothing', false)
+    .option('--json', 'print a machine-readable report', false)
+    .option('-y, --yes', 'do not ask; without --via, stop in a resumable state after printing the collector command', false)
+    .addHelpText('after', '\nExample:\n  sftp-setup keys rotate --via admin@collector.local')
+    .action((opts) => runAction(async () => (await import('./commands/rotate.js')).keysRotateCommand, opts));
+
+  program
+    .command('allsky-config')
+    .description('configure this Allsky camera to upload to a collector over SFTP (camera)')
+    .option('--collector <host>', 'collector host name or address')
+    .option('--port <n>', 'collector SSH port', '22')
+    .option('--user <name>', 'upload account on the collector', 'allsky-upload')
+    .option('--host-key <fingerprint>', 'pin the collector\'s host key (SHA256:…, as init printed it)')
+    .option('--key <path>', 'upload key (default: ~/.ssh/allsky_upload of the Allsky owner)')
+    .option('--allsky-dir <dir>', 'the Allsky install (default: found in the users\' homes)')
+    .option('--no-allsky', 'write only the key, known_hosts and lftp configuration')
+    .option('--image-dir <dir>', 'directory on the collector for images', 'images')
+    .option('--via <admin@collector>', 'authorize the key on the collector over your own SSH access')
+    .option('--multiplex', 'share one SSH connection between uploads (ControlMaster)', false)
+    .option('--no-test', 'skip the test upload')
+    .option('-n, --dry-run', 'print the plan with diffs and change nothing', false)
+    .option('--json', 'print a machine-readable report', false)
+    .option('-y, --yes', 'do not ask (trusts an unpinned host key on first use, with a warning)', false)
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 done, 1 failed, 2 bad input, 3 configured but the collector does not accept the key yet.
+
+Example:
+  sftp-setup allsky-config --collector collector.local --host-key SHA256:abc… --yes
+  sudo sftp-setup allsky-config --collector collector.local --via admin@collector.local`,
+    )
+    .action((opts) => runAction(async () => (await import('./commands/allsky-config.js')).allskyConfigCommand, opts));
+
+  program
+    .command('doctor')
+    .description('check this collector or camera; for each problem: the cause, the evidence and the fix')
+    .addOption(new Option('--role <role>', 'which side to check (default: detected)').choices(['collector', 'camera']))
+    .option('--user <name>', 'upload account to check (collector; default: all)')
+    .option('--allsky-dir <dir>', 'the Allsky install (camera)')
+    .option('--fix', 'apply the fixes that are safe to automate, then check again', false)
+    .option('-n, --dry-run', 'with --fix: print what would be fixed', false)
+    .option('--no-probe', 'skip the live SFTP probe')
+    .option('--json', 'print a machine-readable report', false)
+    .addHelpText('after', '\nExit codes: 0 nothing failed, 1 something failed, 2 bad input.\n\nExample:\n  sudo sftp-setup doctor\n  sudo sftp-setup doctor --fix --dry-run')
+    .action((opts) => runAction(async () => (await import('./commands/doctor.js')).doctorCommand, opts));
+
+  program
+    .command('demo')
+    .description('both ends in throwaway hosts: init, allsky-config, real uploads and doctor, then gone (root, Linux)')
+    .option('--json', 'print a machine-readable summary', false)
+    .addHelpText('after', '\nExample:\n  sudo sftp-setup demo')
+    .action((opts) => runAction(async () => (await import('./commands/demo.js')).demoCommand, opts));
+
   return program;
 }
 

@@ -4,10 +4,15 @@
  * know, are checked here against their wire layout.
  */
 import { createPublicKey } from 'node:crypto';
-import sshpk from 'sshpk';
+import { createRequire } from 'node:module';
 import { UsageError } from '../errors.js';
 import { optionsPrefixLength } from './options.js';
 import { decodeBase64Strict, sha256Fingerprint, WireReader } from './wire.js';
+
+// sshpk is loaded on the first key that needs it: it costs more start-up time than most commands run.
+const require = createRequire(import.meta.url);
+let sshpkModule: typeof import('sshpk') | undefined;
+const sshpk = () => (sshpkModule ??= require('sshpk') as typeof import('sshpk'));
 
 export interface ParsedKey {
   /** Wire type name, e.g. ssh-ed25519. */
@@ -127,7 +132,7 @@ export function decodeKey(type: string, base64: string, comment = ''): ParsedKey
     bits = decodeSk(type, r);
   } else if (/^(ssh-ed25519|ssh-rsa|ssh-dss|ecdsa-sha2-nistp(256|384|521))$/.test(type)) {
     try {
-      bits = sshpk.parseKey(`${type} ${base64}`, 'ssh').size;
+      bits = sshpk().parseKey(`${type} ${base64}`, 'ssh').size;
     } catch {
       throw new KeyDecodeError('the key data is malformed');
     }

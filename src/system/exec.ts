@@ -1,8 +1,13 @@
 /**
  * The one door to child processes. Every external program the tool runs (sshd, ssh, sftp, useradd, lftp…)
  * goes through here, so it is easy to see what the tool can do to a host.
+ *
+ * Plain node:child_process rather than execa: importing execa costs about 250 ms on a small machine, more
+ * than Node's own start-up, and init runs dozens of short programs. execa drives the long-lived throwaway
+ * hosts instead (system/hosts.ts), where its clean-up on exit matters and its start-up cost does not.
  */
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 import { FailError } from '../errors.js';
 
 // SFTP_SETUP_TRACE=1 prints every program run and how long it took, for bug reports and speed work.
@@ -26,26 +31,43 @@ export interface RunOptions {
 /** Run a program and return its exit code and output; never throws for a non-zero exit. */
 export async function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   const started = TRACE ? performance.now() : 0;
-  const r = await execa(cmd, args, {
-    reject: false,
-    input: opts.input,
-    stdin: opts.input === undefined ? 'ignore' : undefined,
-    env: opts.env,
-    cwd: opts.cwd,
-    timeout: opts.timeoutMs,
-    stripFinalNewline: false,
+  const r = await new Promise<RunResult>((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: opts.env ? { ...process.env, ...opts.env } : process.env,
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout!.on('data', (d: Buffer) => out.push(d));
+    child.stderr!.on('data', (d: Buffer) => err.push(d));
+    let timedOut = false;
+    const timer = opts.timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGKILL');
+        }, opts.timeoutMs)
+      : undefined;
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new FailError(`cannot run ${cmd}: ${e.code === 'ENOENT' ? 'not installed' : e.message}`, `install the package that provides ${cmd}`));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({
+        exitCode: code ?? 128 + (signal ? constants.signals[signal] : 0),
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        timedOut,
+      });
+    });
+    if (opts.input !== undefined) {
+      child.stdin!.on('error', () => {}); // the program may exit without reading all of it
+      child.stdin!.end(opts.input);
+    }
   });
-  if (r.failed && r.exitCode === undefined && !r.timedOut) {
-    // The program could not be started at all (ENOENT and friends).
-    throw new FailError(`cannot run ${cmd}: ${r.shortMessage ?? r.message}`, `install the package that provides ${cmd}`);
-  }
   if (TRACE) process.stderr.write(`[trace] ${(performance.now() - started).toFixed(0)}ms ${cmd} ${args.join(' ')} -> ${r.exitCode}\n`);
-  return {
-    exitCode: r.exitCode ?? -1,
-    stdout: String(r.stdout ?? ''),
-    stderr: String(r.stderr ?? ''),
-    timedOut: Boolean(r.timedOut),
-  };
+  return r;
 }
 
 /** Run a program that must succeed; a failure becomes a FailError naming the command and its stderr. */
@@ -60,6 +82,5 @@ export async function runOk(cmd: string, args: string[], opts: RunOptions = {}):
 
 /** Is a program on PATH (or at an absolute path)? */
 export async function haveProgram(cmd: string): Promise<boolean> {
-  const r = await execa('sh', ['-c', 'command -v "$1"', 'sh', cmd], { reject: false });
-  return r.exitCode === 0;
+  return (await run('sh', ['-c', 'command -v "$1" >/dev/null', 'sh', cmd])).exitCode === 0;
 }

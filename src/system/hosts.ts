@@ -7,7 +7,7 @@
  * named globally (no `ip netns add`), so a crashed run leaves nothing behind: the namespaces die with their
  * last process, and a parent-death signal kills the host when the process that made it dies.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execa, type ResultPromise } from 'execa';
 import { readFile } from 'node:fs/promises';
 import { FailError } from '../errors.js';
 import { run, type RunOptions, type RunResult } from './exec.js';
@@ -50,7 +50,7 @@ export class ThrowawayHost {
     readonly name: string,
     /** PID of the host's init, as seen from outside */
     readonly pid: number,
-    private readonly launcher: ChildProcess,
+    private readonly launcher: ResultPromise,
   ) {}
 
   private prefix(opts: HostRunOptions): string[] {
@@ -126,11 +126,12 @@ export async function startHost(name: string): Promise<ThrowawayHost> {
     throw new FailError('throwaway hosts need root (namespaces and mounts)', 'run it with sudo');
   }
   if (!/^[a-z][a-z0-9-]{0,30}$/.test(name)) throw new FailError(`bad host name ${name}`);
-  const launcher = spawn(
+  // setpriv's parent-death signal and execa's clean-up both kill the host if this process dies or exits.
+  const launcher = execa(
     'setpriv',
     ['--pdeathsig', 'KILL', '--', 'unshare', '--mount', '--pid', '--uts', '--net', '--fork', '--kill-child',
       '--propagation', 'private', 'bash', '-c', INIT_SCRIPT, 'init', name],
-    { stdio: ['ignore', 'ignore', 'pipe'], detached: false },
+    { stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', cleanup: true, reject: false },
   );
   let stderr = '';
   launcher.stderr?.on('data', (d) => (stderr += String(d)));

@@ -39,7 +39,7 @@ export interface ProbeResult {
 export async function cleanStaleProbe(user: string, chroot: string, dirs: string[]): Promise<void> {
   await fs.rm(join(PROBE_KEYS_DIR, user), { force: true });
   for (const d of dirs) {
-    for (const suffix of ['', '.tmp']) {
+    for (const suffix of ['', '.tmp', '.read']) {
       await fs.rm(join(chroot, d, PROBE_NAME + suffix), { force: true }).catch(() => {});
     }
   }
@@ -87,70 +87,60 @@ export async function probeAccount(t: ProbeTarget): Promise<ProbeResult[]> {
       });
     const ssh = (args: string[]) => run('ssh', [...sshOpts, '-o', 'ControlMaster=no', ...args], { timeoutMs: 15000 });
 
-    const checks: Array<() => Promise<ProbeResult>> = [];
-    checks.push(async () => {
-      const r = await sftp('pwd');
-      const ok = r.exitCode === 0 && /Remote working directory: \/\s*$/m.test(r.stdout);
-      return { id: 'chroot', title: 'session starts at the chroot /', ok, detail: ok ? 'pwd is /' : oneLine(r) };
-    });
-    if (t.profile === 'allsky') {
-      checks.push(async () => {
-        const r = await sftp('ls -1a /');
-        const seen = r.stdout.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('sftp>'))
-          .map((l) => l.replace(/^\/+/, '')).filter((l) => l !== '.' && l !== '..').sort();
+    // Sessions are costly on a small Pi, so everything that must succeed goes into one batch; each thing
+    // that must be refused needs a session of its own (a batch stops at its first error).
+    const readName = t.dirs[0] ? `/${t.dirs[0]}/${PROBE_NAME}.read` : undefined;
+    const allowed = async (): Promise<ProbeResult[]> => {
+      const batch = ['pwd'];
+      if (t.profile === 'allsky') batch.push('ls -1a /');
+      for (const d of t.dirs) batch.push(...dirBatch(d, t.profile));
+      if (readName) batch.push(`put payload ${readName}`);
+      const r = await sftp(batch.join('\n'));
+      const out: ProbeResult[] = [];
+      const pwdOk = /Remote working directory: \/\s*$/m.test(r.stdout);
+      out.push({ id: 'chroot', title: 'session starts at the chroot /', ok: pwdOk, detail: pwdOk ? 'pwd is /' : oneLine(r) });
+      if (t.profile === 'allsky') {
+        const seen = listing(r.stdout);
         const want = [...new Set(t.dirs.map((d) => d.split('/')[0]!))].sort();
-        const ok = r.exitCode === 0 && JSON.stringify(seen) === JSON.stringify(want);
-        return { id: 'nothing-outside', title: 'only the upload tree is visible', ok, detail: `/ holds: ${seen.join(' ') || '(nothing)'}` };
-      });
+        const ok = JSON.stringify(seen) === JSON.stringify(want);
+        out.push({ id: 'nothing-outside', title: 'only the upload tree is visible', ok, detail: `/ holds: ${seen.join(' ') || '(nothing)'}` });
+      }
+      if (r.exitCode === 0) {
+        out.push({ id: 'dirs', title: `${t.dirs.length} upload directories: ${dirTitle(t.profile)}`, ok: true, detail: 'all accepted' });
+        return out;
+      }
+      // Something failed: find which directory, one session each.
+      for (const d of t.dirs) {
+        const one = await sftp(dirBatch(d, t.profile).join('\n'));
+        out.push({ id: `dir:${d}`, title: `/${d}: ${dirTitle(t.profile)}`, ok: one.exitCode === 0, detail: one.exitCode === 0 ? 'all accepted' : oneLine(one) });
+      }
+      return out;
+    };
+    const refused = (id: string, title: string, batch: string, what: string) => async (): Promise<ProbeResult> => {
+      const r = await sftp(batch);
+      return { id, title, ok: r.exitCode !== 0, detail: r.exitCode !== 0 ? 'refused' : `${what} was allowed` };
+    };
+    const [allowedResults, ...others] = await Promise.all([
+      allowed(),
+      refused('no-etc', "the host's /etc is not reachable", 'ls /etc', 'listing /etc')(),
+      refused('root-readonly', 'the chroot root is not writable', `put payload /${PROBE_NAME}`, 'writing to /')(),
+      (async (): Promise<ProbeResult> => {
+        const r = await ssh([dest, 'id']);
+        const ok = r.exitCode !== 0 && !/uid=/.test(r.stdout);
+        return { id: 'no-shell', title: 'shell commands are refused', ok, detail: ok ? ((r.stdout + r.stderr).trim().split('\n')[0] || 'refused') : r.stdout.trim() };
+      })(),
+      (async (): Promise<ProbeResult> => {
+        const r = await ssh(['-W', `127.0.0.1:${t.port}`, dest]);
+        return { id: 'no-forward', title: 'port forwarding is refused', ok: r.exitCode !== 0, detail: r.exitCode !== 0 ? 'refused' : 'forward opened' };
+      })(),
+    ]);
+    results.push(...allowedResults, ...others);
+    if (readName) {
+      results.push(await refused('no-read', 'uploaded files cannot be read back', `get ${readName} readback`, 'reading a file')());
+      if (t.profile === 'dropbox') {
+        results.push(await refused('no-remove', 'uploaded files cannot be removed (drop box)', `rm ${readName}`, 'removing a file')());
+      }
     }
-    checks.push(async () => {
-      const r = await sftp('ls /etc');
-      const ok = r.exitCode !== 0;
-      return { id: 'no-etc', title: 'the host\'s /etc is not reachable', ok, detail: ok ? 'refused' : 'listed /etc' };
-    });
-    checks.push(async () => {
-      const r = await sftp(`put payload /${PROBE_NAME}`);
-      const ok = r.exitCode !== 0;
-      return { id: 'root-readonly', title: 'the chroot root is not writable', ok, detail: ok ? 'write refused' : 'write accepted' };
-    });
-    for (const d of t.dirs) {
-      checks.push(async () => {
-        const tmpName = `/${d}/${PROBE_NAME}.tmp`;
-        const final = `/${d}/${PROBE_NAME}`;
-        if (t.profile === 'allsky') {
-          // Allsky's upload sequence: put to a temporary name, remove the target, rename.
-          const r = await sftp([`put payload ${tmpName}`, `put payload ${tmpName}`, `-rm ${final}`, `rename ${tmpName} ${final}`, `rm ${final}`].join('\n'));
-          const ok = r.exitCode === 0;
-          return { id: `dir:${d}`, title: `/${d}: put, overwrite, rename, remove`, ok, detail: ok ? 'all accepted' : oneLine(r) };
-        }
-        const r = await sftp(`put payload ${tmpName}`);
-        const rm = r.exitCode === 0 ? await sftp(`rm ${tmpName}`) : undefined;
-        const ok = r.exitCode === 0 && rm?.exitCode !== 0;
-        return { id: `dir:${d}`, title: `/${d}: put accepted, remove refused (drop box)`, ok, detail: ok ? 'as expected' : oneLine(rm ?? r) };
-      });
-    }
-    checks.push(async () => {
-      const d = t.dirs[0];
-      if (!d) return { id: 'no-read', title: 'uploaded files cannot be read back', ok: true, detail: 'no upload directory' };
-      const name = `/${d}/${PROBE_NAME}.read`;
-      await sftp(`put payload ${name}`);
-      const r = await sftp(`get ${name} readback`);
-      await fs.rm(join(t.chroot, d, `${PROBE_NAME}.read`), { force: true });
-      const ok = r.exitCode !== 0;
-      return { id: 'no-read', title: 'uploaded files cannot be read back', ok, detail: ok ? 'read refused' : 'read allowed' };
-    });
-    checks.push(async () => {
-      const r = await ssh([dest, 'id']);
-      const ok = r.exitCode !== 0 && !/uid=/.test(r.stdout);
-      return { id: 'no-shell', title: 'shell commands are refused', ok, detail: ok ? (r.stdout + r.stderr).trim().split('\n')[0] ?? 'refused' : r.stdout.trim() };
-    });
-    checks.push(async () => {
-      const r = await ssh(['-W', `127.0.0.1:${t.port}`, dest]);
-      const ok = r.exitCode !== 0;
-      return { id: 'no-forward', title: 'port forwarding is refused', ok, detail: ok ? 'refused' : 'forward opened' };
-    });
-    // Sessions share one connection; sshd allows 10 sessions per connection, so run a few at a time.
-    results.push(...(await limit(checks, 4)));
     return results;
   } finally {
     await run('ssh', ['-F', '/dev/null', '-o', `ControlPath=${ctl}`, '-O', 'exit', 'sftp-setup-probe'], { timeoutMs: 5000 }).catch(() => {});
@@ -161,18 +151,30 @@ export async function probeAccount(t: ProbeTarget): Promise<ProbeResult[]> {
   }
 }
 
-async function limit<T>(tasks: Array<() => Promise<T>>, n: number): Promise<T[]> {
-  const out: T[] = new Array(tasks.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(n, tasks.length) }, async () => {
-      while (next < tasks.length) {
-        const i = next++;
-        out[i] = await tasks[i]!();
-      }
-    }),
-  );
-  return out;
+/** Allsky's upload sequence: put to a temporary name (twice: overwrite), remove the target, rename. */
+function dirBatch(d: string, profile: 'allsky' | 'dropbox'): string[] {
+  const tmp = `/${d}/${PROBE_NAME}.tmp`;
+  const final = `/${d}/${PROBE_NAME}`;
+  if (profile === 'dropbox') return [`put payload ${tmp}`];
+  return [`put payload ${tmp}`, `put payload ${tmp}`, `-rm ${final}`, `rename ${tmp} ${final}`, `rm ${final}`];
+}
+
+function dirTitle(profile: 'allsky' | 'dropbox'): string {
+  return profile === 'allsky' ? 'put, overwrite, rename, remove' : 'put accepted';
+}
+
+function listing(stdout: string): string[] {
+  // The lines printed between "sftp> ls -1a /" and the next prompt.
+  const lines = stdout.split('\n');
+  const at = lines.findIndex((l) => l.startsWith('sftp> ls'));
+  if (at < 0) return [];
+  const out: string[] = [];
+  for (const l of lines.slice(at + 1)) {
+    if (l.startsWith('sftp>')) break;
+    const name = l.trim().replace(/^\/+/, '');
+    if (name && name !== '.' && name !== '..') out.push(name);
+  }
+  return out.sort();
 }
 
 function oneLine(r: RunResult): string {

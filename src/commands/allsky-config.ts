@@ -1,0 +1,3 @@
+// PLACEHOLDER: being written; replaced before release.
+import { FailError } from '../errors.js';
+export async function allskyConfigCommand(_opts: unknown): Promise<number> { throw new FailError('not written yet'); }
