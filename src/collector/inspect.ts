@@ -32,10 +32,9 @@ export function configIO() {
 
 /** Load sshd's configuration and refuse to touch one that sshd itself already rejects. */
 export async function readSshdState(mainPath = SSHD_CONFIG): Promise<SshdState> {
-  const versionText = await sshdVersionText();
+  const [versionText, check] = await Promise.all([sshdVersionText(), testConfig(mainPath)]);
   const v = parseSshdVersion(versionText);
   if (!v) throw new FailError(`cannot tell the OpenSSH version from "${versionText}"`);
-  const check = await testConfig(mainPath);
   if (!check.ok) {
     throw new UsageError(
       `the current sshd configuration is already invalid (sshd -t: ${check.message.split('\n')[0]})`,

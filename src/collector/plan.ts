@@ -16,7 +16,7 @@ import { planPlacement, upsertMarkedBlock, type Placement } from '../sshd/placem
 import { renderMatchBlock, sftpProfileFlags, templateName } from '../sshd/render.js';
 import { loadTemplate } from '../templates.js';
 import {
-  createUploadAccount, deleteAccount, fixUploadAccount, getAccount, groupsOf, NOLOGIN, passwordField, type Account,
+  createUploadAccount, deleteAccount, fixUploadAccount, restoreAccount, getAccount, groupsOf, NOLOGIN, passwordField, type Account,
 } from '../system/accounts.js';
 import { ensureDir, readText, statPath, type Journal } from '../system/files.js';
 import { effectiveConfig, globPathsSync, reload, runningPid, testConfig, isRunning } from '../system/sshd.js';
@@ -171,16 +171,13 @@ function accountStep(spec: CollectorSpec, journal: Journal): Step {
     async apply() {
       const before = await getAccount(spec.user);
       if (!before) {
+        journal.onRollback(() => deleteAccount(spec.user)); // first: useradd may succeed and usermod fail
         await createUploadAccount(spec.user, spec.root);
-        journal.onRollback(() => deleteAccount(spec.user));
         return;
       }
       const pw = await passwordField(spec.user);
       await fixUploadAccount(spec.user, spec.root);
-      journal.onRollback(async () => {
-        const { runOk } = await import('../system/exec.js');
-        await runOk('usermod', ['--home', before.home, '--shell', before.shell, ...(pw ? ['--password', pw] : []), spec.user]);
-      });
+      journal.onRollback(() => restoreAccount(before, pw));
     },
   };
 }

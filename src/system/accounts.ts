@@ -12,7 +12,18 @@ export interface Account {
   shell: string;
 }
 
-export async function getAccount(name: string): Promise<Account | null> {
+// Look-ups are repeated by several plan steps; each costs a process. Changes below forget what was cached.
+const cache = new Map<string, Promise<unknown>>();
+function cached<T>(key: string, load: () => Promise<T>): Promise<T> {
+  if (!cache.has(key)) cache.set(key, load());
+  return cache.get(key) as Promise<T>;
+}
+
+export function getAccount(name: string): Promise<Account | null> {
+  return cached(`passwd:${name}`, () => lookupAccount(name));
+}
+
+async function lookupAccount(name: string): Promise<Account | null> {
   const r = await run('getent', ['passwd', name]);
   if (r.exitCode !== 0) return null;
   const f = r.stdout.trim().split('\n')[0]!.split(':');
@@ -20,15 +31,19 @@ export async function getAccount(name: string): Promise<Account | null> {
 }
 
 /** The password field from /etc/shadow: '!' and '*' both lock, but only '*' passes `UsePAM no`. */
-export async function passwordField(name: string): Promise<string | undefined> {
-  const r = await run('getent', ['shadow', name]);
-  if (r.exitCode !== 0) return undefined;
-  return r.stdout.split(':')[1];
+export function passwordField(name: string): Promise<string | undefined> {
+  return cached(`shadow:${name}`, async () => {
+    const r = await run('getent', ['shadow', name]);
+    if (r.exitCode !== 0) return undefined;
+    return r.stdout.split(':')[1];
+  });
 }
 
-export async function groupsOf(name: string): Promise<string[]> {
-  const r = await run('id', ['-Gn', name]);
-  return r.exitCode === 0 ? r.stdout.trim().split(/\s+/) : [];
+export function groupsOf(name: string): Promise<string[]> {
+  return cached(`groups:${name}`, async () => {
+    const r = await run('id', ['-Gn', name]);
+    return r.exitCode === 0 ? r.stdout.trim().split(/\s+/) : [];
+  });
 }
 
 export async function groupId(name: string): Promise<number | undefined> {
@@ -46,16 +61,27 @@ export const NOLOGIN = '/usr/sbin/nologin';
 export async function createUploadAccount(name: string, home: string): Promise<void> {
   await runOk('useradd', ['--system', '--user-group', '--home-dir', home, '--no-create-home', '--shell', NOLOGIN,
     '--comment', 'SFTP uploads (sftp-setup)', name]);
-  await runOk('usermod', ['--password', '*', name]);
+  try {
+    await runOk('usermod', ['--password', '*', name]);
+  } finally {
+    cache.clear();
+  }
 }
 
 /** Bring an existing account to the upload layout: home, shell, password field. */
 export async function fixUploadAccount(name: string, home: string): Promise<void> {
-  await runOk('usermod', ['--home', home, '--shell', NOLOGIN, '--password', '*', name]);
+  await runOk('usermod', ['--home', home, '--shell', NOLOGIN, '--password', '*', name]).finally(() => cache.clear());
+}
+
+/** Undo fixUploadAccount: the previous home, shell and password field. */
+export async function restoreAccount(before: Account, password: string | undefined): Promise<void> {
+  await runOk('usermod', ['--home', before.home, '--shell', before.shell, ...(password ? ['--password', password] : []), before.name])
+    .finally(() => cache.clear());
 }
 
 export async function deleteAccount(name: string): Promise<void> {
   const r = await run('userdel', [name]);
+  cache.clear();
   // 6: no such user — already gone is fine for an undo.
   if (r.exitCode !== 0 && r.exitCode !== 6) throw new FailError(`userdel ${name} failed: ${r.stderr.trim()}`);
 }
