@@ -1,5 +1,199 @@
-// PLACEHOLDER: being written; replaced before release.
-import { FailError } from '../errors.js';
-export async function keysListCommand(_opts: unknown): Promise<number> { throw new FailError('not written yet'); }
-export async function keysAddCommand(_opts: unknown): Promise<number> { throw new FailError('not written yet'); }
-export async function keysRemoveCommand(_opts: unknown): Promise<number> { throw new FailError('not written yet'); }
+/**
+ * `sftp-setup keys list|add|remove` on the collector: the keys an upload account accepts, kept in the
+ * root-owned file outside the chroot. `keys add` is also what a camera runs here over SSH (`allsky-config
+ * --via`, `keys rotate`), with the key on stdin, so its output is short and its exit codes exact:
+ * 0 added, updated or already present; 1 the host is not in a state to use it; 2 bad input.
+ */
+import chalk from 'chalk';
+import { FailError, UsageError } from '../errors.js';
+import { BACKUP_ROOT, LOCK_PATH, keysFileFor } from '../collector/layout.js';
+import { findManagedBlock, requireManaged } from '../collector/managed.js';
+import { addKey, listKeys, removeKey, type KeyInfo } from '../keys/authorized-keys.js';
+import type { ParsedKey } from '../keys/parse.js';
+import { unifiedDiff } from '../plan/diff.js';
+import { colorDiff, printJson } from '../report.js';
+import { acquireLock, backupDirFor, ensureDir, Journal, readText, statPath } from '../system/files.js';
+import { readKeyArg } from '../system/key-input.js';
+import { parseCidrList, validateFingerprint, validateUserName } from '../validate.js';
+
+interface CommonOptions {
+  user: string;
+  json?: boolean;
+}
+
+export interface KeysAddOptions extends CommonOptions {
+  key: string;
+  from?: string;
+  dryRun?: boolean;
+}
+
+export interface KeysRemoveOptions extends CommonOptions {
+  selector: string;
+  force?: boolean;
+  dryRun?: boolean;
+}
+
+const DAY_MS = 86_400_000;
+
+function requireRoot(what: string): void {
+  if (process.getuid?.() !== 0) {
+    throw new UsageError(`keys ${what} changes a root-owned file: it must run as root`, `sudo sftp-setup ${process.argv.slice(2).join(' ')}`);
+  }
+}
+
+function label(k: Pick<KeyInfo, 'fingerprint' | 'comment'>): string {
+  return k.comment ? `${k.fingerprint} (${k.comment})` : k.fingerprint;
+}
+
+function ageDays(addedAt: string | undefined, now: Date): number | undefined {
+  if (!addedAt) return undefined;
+  const t = Date.parse(addedAt);
+  return Number.isNaN(t) ? undefined : Math.max(0, Math.floor((now.getTime() - t) / DAY_MS));
+}
+
+export async function keysListCommand(o: CommonOptions): Promise<number> {
+  const user = validateUserName(o.user, '--user');
+  const path = keysFileFor(user);
+  const text = await readText(path);
+  if (text === null && !findManagedBlock(user)) requireManaged(user);
+  const now = new Date();
+  const { entries, problems } = listKeys(text ?? '');
+  const keys = entries.map((e) => ({ ...e, ageDays: ageDays(e.addedAt, now) }));
+  if (o.json) {
+    printJson({ user, file: path, keys, problems });
+    return 0;
+  }
+  const out = (s: string) => process.stdout.write(s + '\n');
+  out(chalk.bold(`${keys.length} key${keys.length === 1 ? '' : 's'} for ${user}`) + chalk.dim(` (${path})`));
+  for (const k of keys) {
+    out(`  ${k.fingerprint}  ${k.type} ${k.bits}  ${k.comment || chalk.dim('(no comment)')}`);
+    const when = k.addedAt ? `added ${k.addedAt.slice(0, 10)}, ${k.ageDays} day${k.ageDays === 1 ? '' : 's'} ago` : 'date added unknown';
+    out(chalk.dim(`      ${k.from ? `from ${k.from.join(',')}` : 'from anywhere'}; options ${k.options || '(none)'}; ${when}`));
+  }
+  for (const p of problems) {
+    out(chalk.yellow(`  line ${p.line} is not a usable key (${p.problem}): ${p.text}`));
+  }
+  return 0;
+}
+
+/** The file after adding each key. Without --from a key already present keeps its source restriction. */
+function planAdd(before: string, keys: ParsedKey[], from: string[] | undefined, now: Date) {
+  let text = before;
+  const results: Array<{ key: ParsedKey; action: 'added' | 'updated' | 'unchanged' }> = [];
+  for (const key of keys) {
+    const present = listKeys(text).entries.find((e) => e.fingerprint === key.fingerprint);
+    const r = addKey(text, key, { from: from ?? present?.from, now });
+    text = r.text;
+    results.push({ key, action: r.action });
+  }
+  return { text, results };
+}
+
+export async function keysAddCommand(o: KeysAddOptions): Promise<number> {
+  const user = validateUserName(o.user, '--user');
+  const from = o.from !== undefined ? parseCidrList(o.from, '--from') : undefined;
+  const keys = readKeyArg(o.key, 'key');
+  requireRoot('add');
+  const acc = requireManaged(user);
+  let plan!: ReturnType<typeof planAdd>;
+  const { before, after } = await editKeys(acc.keysFile, Boolean(o.dryRun), (text) => (plan = planAdd(text, keys, from, new Date())).text);
+  const results = plan.results;
+  const diff = unifiedDiff(before, after, acc.keysFile);
+  const describe = (r: (typeof results)[number]) => {
+    const what = label(r.key);
+    if (r.action === 'added') return `${o.dryRun ? 'Would add' : 'Added'} ${what}${from ? ` from ${from.join(',')}` : ''}`;
+    if (r.action === 'updated') return `${o.dryRun ? 'Would update' : 'Updated'} ${what}: ${from ? `from ${from.join(',')}` : 'options'}`;
+    return `Already authorized: ${what}`;
+  };
+  if (o.json) {
+    printJson({
+      ok: true, user, file: acc.keysFile, dryRun: Boolean(o.dryRun), changed: after !== before,
+      keys: results.map((r) => ({ fingerprint: r.key.fingerprint, type: r.key.type, comment: r.key.comment, action: r.action })),
+      ...(diff ? { diff } : {}),
+    });
+    return 0;
+  }
+  for (const r of results) process.stdout.write(describe(r) + ` for ${user}\n`);
+  if (o.dryRun && diff) process.stdout.write(colorDiff(diff) + '\n' + 'Dry run: nothing was changed.\n');
+  return 0;
+}
+
+export async function keysRemoveCommand(o: KeysRemoveOptions): Promise<number> {
+  const user = validateUserName(o.user, '--user');
+  const byFingerprint = /^SHA256:/i.test(o.selector);
+  const selector = byFingerprint ? validateFingerprint(o.selector, 'FINGERPRINT') : o.selector;
+  if (selector.trim() === '') throw new UsageError('the key to remove is empty', 'give its SHA256:… fingerprint or its comment (see: sftp-setup keys list)');
+  requireRoot('remove');
+  const acc = requireManaged(user);
+  let r: ReturnType<typeof removeKey> | undefined;
+  const { before } = await editKeys(acc.keysFile, Boolean(o.dryRun), (text) => {
+    // Idempotent: a rotation that is resumed removes the old key a second time.
+    if (byFingerprint && !listKeys(text).entries.some((e) => e.fingerprint === selector)) return text;
+    r = removeKey(text, selector);
+    if (listKeys(r.text).entries.length === 0 && !o.force) {
+      throw new UsageError(
+        `${label(r.removed[0]!.key)} is the last key of ${user}: removing it locks the camera out`,
+        `authorize the new key first (sftp-setup keys add --user ${user} …), or run again with --force`,
+      );
+    }
+    return r.text;
+  });
+  if (!r) {
+    if (o.json) printJson({ ok: true, user, file: acc.keysFile, dryRun: Boolean(o.dryRun), changed: false, removed: [] });
+    else process.stdout.write(`Not authorized (nothing to remove): ${selector} for ${user}\n`);
+    return 0;
+  }
+  const remaining = listKeys(r.text).entries;
+  const diff = unifiedDiff(before, r.text, acc.keysFile);
+  if (!o.dryRun) {
+    // sshd reads the file on every login: the key is refused from now on. Prove the file says so.
+    const now = listKeys((await readText(acc.keysFile)) ?? '').entries;
+    const still = r.removed.filter((k) => now.some((e) => e.fingerprint === k.key.fingerprint));
+    if (still.length) throw new FailError(`${acc.keysFile} still lists ${label(still[0]!.key)} after the removal`, 'run: sudo sftp-setup doctor');
+  }
+  const removed = [...new Map(r.removed.map((e) => [e.key.fingerprint, e.key])).values()];
+  if (o.json) {
+    printJson({
+      ok: true, user, file: acc.keysFile, dryRun: Boolean(o.dryRun), changed: true,
+      removed: removed.map((k) => ({ fingerprint: k.fingerprint, type: k.type, comment: k.comment })), remaining: remaining.length, diff,
+    });
+    return 0;
+  }
+  for (const k of removed) process.stdout.write(`${o.dryRun ? 'Would remove' : 'Removed'} ${label(k)} for ${user}\n`);
+  if (o.dryRun) process.stdout.write(colorDiff(diff) + '\nDry run: nothing was changed.\n');
+  else {
+    process.stdout.write(
+      chalk.dim(`sshd refuses it from the next login; ${remaining.length} key${remaining.length === 1 ? '' : 's'} left. ` +
+        'Sessions already open stay up until they end.\n'),
+    );
+  }
+  return 0;
+}
+
+/**
+ * Read, edit and write the keys file under the run lock (so a concurrent init or keys run cannot lose this
+ * edit): atomic, backed up first, the old file put back on failure. A dry run only reads.
+ */
+async function editKeys(path: string, dryRun: boolean, edit: (text: string) => string): Promise<{ before: string; after: string }> {
+  const release = dryRun ? async () => {} : await acquireLock(LOCK_PATH);
+  const journal = new Journal(backupDirFor(BACKUP_ROOT));
+  try {
+    const before = (await readText(path)) ?? '';
+    const after = edit(before);
+    if (dryRun || after === before) return { before, after };
+    const dir = path.slice(0, path.lastIndexOf('/'));
+    if (!(await statPath(dir))) {
+      await ensureDir('/etc/ssh/sftp-setup', 0o755, 0, 0);
+      await ensureDir(dir, 0o755, 0, 0);
+    }
+    try {
+      await journal.writeAtomic(path, after, { mode: 0o644, uid: 0, gid: 0 });
+    } catch (err) {
+      await journal.rollback();
+      throw err;
+    }
+    return { before, after };
+  } finally {
+    await release();
+  }
+}

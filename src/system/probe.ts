@@ -192,16 +192,21 @@ export function explainLoginFailure(r: RunResult): string {
   return e.trim().split('\n').slice(-1)[0] ?? `exit ${r.exitCode}`;
 }
 
-async function saveTimes(paths: string[]): Promise<Array<{ path: string; atime: Date; mtime: Date }>> {
+async function saveTimes(paths: string[]): Promise<Array<{ path: string; mtime: string }>> {
   const out = [];
   for (const p of paths) {
-    const s = await fs.stat(p).catch(() => undefined);
-    if (s) out.push({ path: p, atime: s.atime, mtime: s.mtime });
+    const s = await fs.stat(p, { bigint: true }).catch(() => undefined);
+    if (s) out.push({ path: p, mtime: `${s.mtimeNs / 1_000_000_000n}.${String(s.mtimeNs % 1_000_000_000n).padStart(9, '0')}` });
   }
   return out;
 }
 
-/** The probe's files come and go; put the directories' timestamps back so a re-run changes nothing. */
-async function restoreTimes(stamps: Array<{ path: string; atime: Date; mtime: Date }>): Promise<void> {
-  for (const s of stamps) await fs.utimes(s.path, s.atime, s.mtime).catch(() => {});
+/**
+ * The probe's files come and go; put the directories' modification times back so a re-run changes nothing.
+ * touch(1), in one shell: fs.utimes goes through a double and would lose the nanoseconds.
+ */
+async function restoreTimes(stamps: Array<{ path: string; mtime: string }>): Promise<void> {
+  if (stamps.length === 0) return;
+  const script = 'while [ $# -gt 1 ]; do touch -c -m -d "@$1" -- "$2"; shift 2; done';
+  await run('sh', ['-c', script, 'sh', ...stamps.flatMap((s) => [s.mtime, s.path])]).catch(() => {});
 }
