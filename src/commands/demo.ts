@@ -1,3 +1,7 @@
-// PLACEHOLDER: being written; replaced before release.
-import { FailError } from '../errors.js';
-export async function demoCommand(_opts: unknown): Promise<number> { throw new FailError('not written yet'); }
+/**
+ * `sftp-setup demo`: both ends in throwaway hosts (see demo/run.ts). Loaded only when the command runs.
+ */
+export async function demoCommand(opts: { json: boolean }): Promise<number> {
+  const { runDemo } = await import('../demo/run.js');
+  return runDemo({ json: Boolean(opts.json) });
+}

@@ -1,0 +1,59 @@
+/**
+ * The demo's stages: each one timed, printed as it ends (so a person watching sees progress), and collected
+ * for the summary and the JSON report.
+ */
+import chalk from 'chalk';
+
+export type StageStatus = 'ok' | 'skipped' | 'failed';
+
+export interface StageResult {
+  id: string;
+  title: string;
+  status: StageStatus;
+  ms: number;
+  detail?: string;
+}
+
+/** Thrown by a stage body to mark the stage skipped (with the reason) rather than failed. */
+export class SkipStage extends Error {}
+
+export function seconds(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(2)}s` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+const MARK: Record<StageStatus, string> = {
+  ok: chalk.green('ok     '),
+  skipped: chalk.yellow('skipped'),
+  failed: chalk.red('FAILED '),
+};
+
+export function formatStage(s: StageResult): string {
+  const time = chalk.dim(seconds(s.ms).padStart(7));
+  const detail = s.detail ? (s.status === 'failed' ? chalk.red(` — ${s.detail}`) : chalk.dim(` — ${s.detail}`)) : '';
+  return `  ${MARK[s.status]} ${time}  ${s.title}${detail}`;
+}
+
+export class Stages {
+  readonly results: StageResult[] = [];
+  constructor(private readonly print: (line: string) => void) {}
+
+  /** Run one stage; its body returns a short detail line. A failure is recorded and rethrown. */
+  async run<T>(id: string, title: string, body: () => Promise<{ detail?: string; value: T }>): Promise<T> {
+    const started = performance.now();
+    try {
+      const { detail, value } = await body();
+      this.record({ id, title, status: 'ok', ms: performance.now() - started, ...(detail ? { detail } : {}) });
+      return value;
+    } catch (err) {
+      const skipped = err instanceof SkipStage;
+      this.record({ id, title, status: skipped ? 'skipped' : 'failed', ms: performance.now() - started, detail: (err as Error).message });
+      if (skipped) return undefined as T;
+      throw err;
+    }
+  }
+
+  private record(s: StageResult): void {
+    this.results.push(s);
+    this.print(formatStage(s));
+  }
+}
