@@ -1,3 +1,98 @@
-// PLACEHOLDER: being written; replaced before release.
-import { FailError } from '../errors.js';
-export async function doctorCommand(_opts: unknown): Promise<number> { throw new FailError('not written yet'); }
+/**
+ * `sftp-setup doctor`: on a collector or a camera, run every check and print for each the verdict, the
+ * evidence and the command that fixes it. Read-only unless --fix; --fix applies what is safe to automate
+ * (through init's plan code on the collector), then checks again.
+ */
+import chalk from 'chalk';
+import { existsSync } from 'node:fs';
+import { UsageError } from '../errors.js';
+import { formatStep, printJson } from '../report.js';
+import { validateAbsPath, validateUserName } from '../validate.js';
+import { formatDoctorCheck, summarize, type DoctorCheck } from '../doctor/check.js';
+
+export interface DoctorOptions {
+  role?: 'collector' | 'camera';
+  user?: string;
+  allskyDir?: string;
+  fix: boolean;
+  dryRun: boolean;
+  probe: boolean;
+  json: boolean;
+}
+
+async function detectRole(o: DoctorOptions): Promise<'collector' | 'camera'> {
+  if (o.role) return o.role;
+  const { configIO } = await import('../collector/inspect.js');
+  const { loadConfig } = await import('../sshd/includes.js');
+  const { matchBlocks, uploadBlocks } = await import('../doctor/collector-context.js');
+  try {
+    const io = configIO();
+    if (existsSync('/etc/ssh/sshd_config') && uploadBlocks(matchBlocks(loadConfig('/etc/ssh/sshd_config', io), io.read)).length > 0) return 'collector';
+  } catch {
+    /* unreadable config: not evidence either way */
+  }
+  const { findCameraSetup } = await import('../doctor/camera-context.js');
+  if (o.allskyDir || (await findCameraSetup())) return 'camera';
+  throw new UsageError(
+    'cannot tell whether this is a collector (no upload Match block in /etc/ssh/sshd_config) or a camera (no Allsky install or lftp sftp configuration)',
+    'say which with --role collector or --role camera',
+  );
+}
+
+export async function doctorCommand(o: DoctorOptions): Promise<number> {
+  const user = o.user !== undefined ? validateUserName(o.user, '--user') : undefined;
+  const allskyDir = o.allskyDir !== undefined ? validateAbsPath(o.allskyDir, '--allsky-dir') : undefined;
+  if (o.dryRun && !o.fix) throw new UsageError('--dry-run only means something with --fix', 'sftp-setup doctor --fix --dry-run');
+  const role = await detectRole(o);
+  const out = (s: string) => {
+    if (!o.json) process.stdout.write(s + '\n');
+  };
+  const print = (checks: DoctorCheck[]) => {
+    let lastUser: string | undefined;
+    for (const c of checks) {
+      if (c.user && c.user !== lastUser) out(chalk.bold(`Upload account ${c.user}`));
+      lastUser = c.user ?? lastUser;
+      out(formatDoctorCheck(c));
+    }
+    const s = summarize(checks);
+    out(`${s.fail ? chalk.red(`${s.fail} failed`) : chalk.green('nothing failed')}, ${s.warn} warning(s), ${s.pass} passed, ${s.skip} skipped`);
+  };
+
+  if (role === 'collector') {
+    if (process.getuid?.() !== 0) {
+      throw new UsageError('doctor on a collector reads sshd\'s effective configuration and /etc/shadow: it must run as root', 'sudo sftp-setup doctor');
+    }
+    const { collectorDoctor } = await import('../doctor/collector.js');
+    out(chalk.bold('Collector checks'));
+    let report = await collectorDoctor({ user, probe: o.probe });
+    print(report.checks);
+    let fixes: unknown;
+    if (o.fix && report.checks.some((c) => c.status === 'fail' || c.status === 'warn')) {
+      const { fixCollector } = await import('../doctor/fix.js');
+      out(chalk.bold(o.dryRun ? '\nFixes (dry run, nothing will change)' : '\nFixing'));
+      const outcomes = await fixCollector(report, { dryRun: o.dryRun, onStep: (r) => out(formatStep(r, o.dryRun)) });
+      for (const f of outcomes) {
+        if (!f.steps) out(`  ${f.status === 'failed' ? chalk.red('FAILED') : f.status === 'manual' ? chalk.yellow('manual') : chalk.green(f.status)}  ${f.action}${f.error ? chalk.dim(` — ${f.error}`) : ''}`);
+        else if (f.error) out(`  ${chalk.red('FAILED')}  ${f.action} — ${f.error}`);
+      }
+      fixes = outcomes;
+      if (!o.dryRun) {
+        out(chalk.bold('\nChecking again'));
+        report = await collectorDoctor({ user, probe: o.probe });
+        print(report.checks);
+      }
+    }
+    const failed = report.checks.some((c) => c.status === 'fail');
+    if (o.json) printJson({ role, ok: !failed, summary: summarize(report.checks), checks: report.checks, ...(fixes ? { fixes } : {}) });
+    return failed ? 1 : 0;
+  }
+
+  const { cameraDoctor } = await import('../doctor/camera.js');
+  out(chalk.bold('Camera checks'));
+  const checks = await cameraDoctor({ allskyDir, probe: o.probe });
+  print(checks);
+  if (o.fix) out(chalk.dim('On the camera, doctor fixes nothing itself: run the fix commands shown, or sftp-setup allsky-config.'));
+  const failed = checks.some((c) => c.status === 'fail');
+  if (o.json) printJson({ role, ok: !failed, summary: summarize(checks), checks });
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,4 @@
+/** Placeholder, replaced below. */
+export async function findCameraSetup(): Promise<boolean> {
+  return false;
+}

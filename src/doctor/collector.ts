@@ -1,0 +1,71 @@
+/**
+ * The collector doctor: every check, in the order a person would look (sshd, network, then per upload
+ * account: sshd settings, account, chroot, keys, live probe, logs).
+ */
+import { readFile } from 'node:fs/promises';
+import { run } from '../system/exec.js';
+import { systemdRuns } from '../system/sshd.js';
+import { accountChecks } from './account.js';
+import { chrootChecks, requiredDirs } from './chroot.js';
+import { skip, type DoctorCheck } from './check.js';
+import { readCollector, type CollectorContext } from './collector-context.js';
+import { keysChecks, readKeyFiles } from './keys.js';
+import { liveChecks } from './live.js';
+import { logChecks } from './logs.js';
+import { firewallCheck, listeningCheck } from './network.js';
+import { sshdAccountChecks, sshdChecks } from './sshd.js';
+
+const LOG_TAIL = 512 * 1024;
+
+/** The last lines of sshd's log: the journal where systemd runs, else /var/log/auth.log. */
+export async function readSshdLog(): Promise<{ source?: string; lines?: string[] }> {
+  if (systemdRuns()) {
+    const r = await run('journalctl', ['-u', 'ssh', '-u', 'sshd', '--no-pager', '-o', 'cat', '-n', '3000']).catch(() => undefined);
+    if (r && r.exitCode === 0 && r.stdout.trim()) return { source: 'journalctl -u ssh', lines: r.stdout.split('\n') };
+  }
+  try {
+    const buf = await readFile('/var/log/auth.log');
+    const text = buf.subarray(Math.max(0, buf.length - LOG_TAIL)).toString('utf8');
+    return { source: '/var/log/auth.log', lines: text.split('\n') };
+  } catch {
+    return {};
+  }
+}
+
+export interface CollectorReport {
+  ctx: CollectorContext;
+  checks: DoctorCheck[];
+  dirs: Map<string, string[]>;
+}
+
+export async function collectorDoctor(opts: { user?: string; probe: boolean }): Promise<CollectorReport> {
+  const ctx = await readCollector(opts.user);
+  const checks = sshdChecks(ctx);
+  const dirs = new Map<string, string[]>();
+  if (!ctx.installed) return { ctx, checks, dirs };
+  const ports = [...new Set(ctx.accounts.flatMap((a) => (a.eff?.get('port') ?? []).map(Number)))];
+  const port = ports[0] ?? 22;
+  const [listen, fw] = await Promise.all([listeningCheck(ports.length ? ports : [22], ctx.running), firewallCheck(port)]);
+  checks.push(listen, fw);
+  if (ctx.accounts.length === 0) {
+    checks.push(skip('account.exists', 'upload accounts', 'no Match block with ChrootDirectory and ForceCommand internal-sftp found; create one with: sudo sftp-setup init'));
+    return { ctx, checks, dirs };
+  }
+  for (const a of ctx.accounts) {
+    const want = await requiredDirs(a);
+    dirs.set(a.user, want);
+    // The probe takes longest: run it beside the file checks, then read the log, which then holds its lines too.
+    const [fileChecks, live] = await Promise.all([
+      (async () => [
+        ...sshdAccountChecks(ctx, a),
+        ...accountChecks(a),
+        ...(await chrootChecks(a, want)),
+        ...(await keysChecks(a, await readKeyFiles(a))),
+      ])(),
+      liveChecks(a, want, { probe: opts.probe, running: ctx.running }),
+    ]);
+    const log = await readSshdLog();
+    checks.push(...fileChecks, ...live, ...logChecks(a.user, log.source, log.lines));
+  }
+  return { ctx, checks, dirs };
+}

@@ -1,0 +1,94 @@
+/**
+ * `doctor --fix` on the collector: the fixes that are safe to automate, through the same plan and apply
+ * code as `init` (lock, journal with backups, sshd -t before reload, rollback). The spec is rebuilt from
+ * what exists: the account, its chroot, the upload directories it has plus Allsky's, its profile. Only
+ * accounts whose Match block sftp-setup manages are fixed this way; a hand-made one gets the adopt command.
+ */
+import { mkdir } from 'node:fs/promises';
+import { BACKUP_ROOT, LOCK_PATH } from '../collector/layout.js';
+import { buildCollectorPlan, type CollectorSpec } from '../collector/plan.js';
+import { readSshdState } from '../collector/inspect.js';
+import { PlanFailed, runPlan } from '../plan/runner.js';
+import type { StepReport } from '../plan/step.js';
+import { runOk } from '../system/exec.js';
+import { acquireLock, backupDirFor, Journal } from '../system/files.js';
+import { cleanStaleProbe } from '../system/probe.js';
+import { reload, SSHD, systemdRuns } from '../system/sshd.js';
+import type { DoctorCheck } from './check.js';
+import type { CollectorReport } from './collector.js';
+
+export interface FixOutcome {
+  user?: string;
+  action: string;
+  status: 'changed' | 'would-change' | 'unchanged' | 'failed' | 'manual';
+  steps?: StepReport[];
+  error?: string;
+}
+
+const NEEDS_SSHD = new Set(['sshd.running']);
+
+export async function fixCollector(report: CollectorReport, opts: { dryRun: boolean; onStep?: (r: StepReport) => void }): Promise<FixOutcome[]> {
+  const out: FixOutcome[] = [];
+  const bad = (c: DoctorCheck) => c.status === 'fail' || c.status === 'warn';
+  const { ctx, checks } = report;
+  if (checks.some((c) => NEEDS_SSHD.has(c.id) && bad(c))) {
+    const action = systemdRuns() ? 'start sshd: systemctl start ssh' : `start sshd: ${SSHD}`;
+    if (opts.dryRun) out.push({ action, status: 'would-change' });
+    else {
+      try {
+        if (systemdRuns()) await runOk('systemctl', ['start', 'ssh']);
+        else {
+          await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
+          await runOk(SSHD, []);
+        }
+        out.push({ action, status: 'changed' });
+      } catch (e) {
+        out.push({ action, status: 'failed', error: (e as Error).message });
+      }
+    }
+  }
+
+  for (const a of ctx.accounts) {
+    const mine = checks.filter((c) => c.user === a.user && bad(c));
+    if (mine.length === 0) continue;
+    if (!a.block || !a.block.managed || !a.chroot || !a.account) {
+      out.push({ user: a.user, action: `sudo sftp-setup init --adopt --user ${a.user}${a.chroot ? ` --root ${a.chroot}` : ''}`, status: 'manual', error: 'the account was not set up by sftp-setup: review and run the adopt command' });
+      continue;
+    }
+    const spec: CollectorSpec = {
+      user: a.user, root: a.chroot, dirs: report.dirs.get(a.user) ?? [], keys: [],
+      profile: a.profile === 'dropbox' ? 'dropbox' : 'allsky', adopt: true,
+    };
+    out.push(await applySpec(spec, opts));
+  }
+  return out;
+}
+
+async function applySpec(spec: CollectorSpec, opts: { dryRun: boolean; onStep?: (r: StepReport) => void }): Promise<FixOutcome> {
+  const action = `the init plan for ${spec.user} (${spec.root})`;
+  let release = async () => {};
+  const journal = new Journal(backupDirFor(BACKUP_ROOT));
+  let sshdTouched = false;
+  let steps: StepReport[] = [];
+  try {
+    const sshd = await readSshdState();
+    if (!opts.dryRun) {
+      release = await acquireLock(LOCK_PATH);
+      await cleanStaleProbe(spec.user, spec.root, spec.dirs);
+    }
+    const plan = await buildCollectorPlan(spec, sshd, journal, () => (sshdTouched = true));
+    steps = await runPlan(plan.steps, { dryRun: opts.dryRun, onReport: opts.onStep });
+    const status = steps.some((s) => s.status === 'changed') ? 'changed' : steps.some((s) => s.status === 'would-change') ? 'would-change' : 'unchanged';
+    return { user: spec.user, action, status, steps };
+  } catch (err) {
+    if (err instanceof PlanFailed) steps = err.reports;
+    const cause = err instanceof PlanFailed ? err.failure : err;
+    const problems = opts.dryRun ? [] : await journal.rollback();
+    if (sshdTouched && !opts.dryRun) await reload().catch((e) => problems.push(`reload after rollback: ${(e as Error).message}`));
+    const e = cause as Error & { fix?: string };
+    const msg = `${e.message}${e.fix ? ` — fix: ${e.fix}` : ''}${problems.length ? `; rollback problems: ${problems.join('; ')}` : ''}`;
+    return { user: spec.user, action, status: 'failed', steps, error: msg };
+  } finally {
+    await release();
+  }
+}
