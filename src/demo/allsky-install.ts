@@ -63,8 +63,9 @@ export async function installAllsky(host: ThrowawayHost): Promise<DemoAllsky> {
     mod = undefined;
   }
   if (typeof mod?.installDemoAllsky !== 'function') return standIn(host);
-  const r = (await mod.installDemoAllsky(host)) as Partial<{ owner: string; user: string; dir: string; allskyDir: string; home: string }> | undefined;
-  const owner = r?.owner ?? r?.user ?? 'pi';
-  const dir = r?.dir ?? r?.allskyDir ?? r?.home ?? `/home/${owner}/allsky`;
+  // It returns the Allsky directory, whose parent is the owner's home.
+  const r = await mod.installDemoAllsky(host);
+  const dir = typeof r === 'string' && r.startsWith('/') ? r : '/home/pi/allsky';
+  const owner = (await host.sh(`stat -c %U ${JSON.stringify(dir)}`)).trim();
   return { owner, dir, source: 'camera module' };
 }
