@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench` (after the build): sftp-setup against an equivalent hand-written Ansible playbook, side by
+ * side in one run, each on fresh throwaway hosts; then re-runs on a converged host, the CLI's start-up
+ * against bare Node, doctor, and the upload latency benchmark when it exists. Medians of N runs; no targets
+ * are asserted, the table shows them. Needs root on Linux (throwaway hosts), and ansible-core for the
+ * playbook column.
+ *
+ *   BENCH_RUNS=5 npm run bench      # runs per fresh/re-run measure (default 3)
+ *   BENCH_STARTUP_RUNS=30           # runs for --help vs node -e 0 (default 20)
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const { startHost } = await import(`${repo}/dist/system/hosts.js`);
+const { run } = await import(`${repo}/dist/system/exec.js`);
+
+const CLI = `${repo}/bin/sftp-setup`;
+const PLAYBOOK = `${repo}/test/bench/collector.yml`;
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const STARTUP_RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 20);
+
+if (process.getuid?.() !== 0) {
+  console.error('bench: needs root (it creates throwaway hosts)');
+  process.exit(2);
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const fmt = (ms) => (ms === undefined ? '—' : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+const note = (s) => process.stderr.write(`bench: ${s}\n`);
+
+async function timed(host, cmd, env) {
+  const t = performance.now();
+  const r = await host.run(cmd, { env, timeoutMs: 300_000 });
+  const ms = performance.now() - t;
+  if (r.exitCode !== 0) throw new Error(`${cmd.join(' ')} exited ${r.exitCode}: ${(r.stdout + r.stderr).trim().split('\n').slice(-5).join(' / ')}`);
+  return ms;
+}
+
+/** A fresh host with sshd running and a client key; the body gets it and returns timings. */
+async function onFreshHost(name, body) {
+  const host = await startHost(name);
+  try {
+    await host.startSshd();
+    const key = (await host.sh("ssh-keygen -q -t ed25519 -N '' -C bench@camera -f /root/cam && cat /root/cam.pub")).trim();
+    return await body(host, key);
+  } finally {
+    await host.destroy();
+  }
+}
+
+const haveAnsible = (await run('sh', ['-c', 'command -v ansible-playbook'])).exitCode === 0;
+const rows = [];
+const samples = { initFresh: [], initRerun: [], ansibleFresh: [], ansibleRerun: [], doctor: [] };
+let doctorExists = true;
+
+for (let i = 0; i < RUNS; i++) {
+  note(`run ${i + 1}/${RUNS}: sftp-setup init on a fresh host`);
+  await onFreshHost(`bench-init-${i}`, async (host, key) => {
+    samples.initFresh.push(await timed(host, ['node', CLI, 'init', '--yes', '--key', key]));
+    samples.initRerun.push(await timed(host, ['node', CLI, 'init', '--yes', '--key', key]));
+    if (doctorExists) {
+      const t = performance.now();
+      const r = await host.run(['node', CLI, 'doctor', '--role', 'collector'], { timeoutMs: 300_000 });
+      if (/not written yet/.test(r.stderr + r.stdout)) doctorExists = false;
+      else samples.doctor.push(performance.now() - t);
+    }
+  });
+  if (haveAnsible) {
+    note(`run ${i + 1}/${RUNS}: ansible-playbook on a fresh host`);
+    await onFreshHost(`bench-ansible-${i}`, async (host, key) => {
+      const cmd = ['ansible-playbook', '-c', 'local', '-i', 'localhost,', PLAYBOOK, '-e', JSON.stringify({ key })];
+      const env = { ANSIBLE_NOCOLOR: '1', ANSIBLE_RETRY_FILES_ENABLED: '0', ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3' };
+      samples.ansibleFresh.push(await timed(host, cmd, env));
+      samples.ansibleRerun.push(await timed(host, cmd, env));
+    });
+  }
+}
+if (!haveAnsible) note('ansible-playbook is not installed (apt-get install ansible-core): the playbook column is empty');
+
+note(`start-up: ${STARTUP_RUNS} runs each of sftp-setup --help and node -e 0`);
+const startup = { help: [], bare: [] };
+for (let i = 0; i < STARTUP_RUNS; i++) {
+  for (const [k, args] of [['bare', ['-e', '0']], ['help', [CLI, '--help']]]) {
+    const t = performance.now();
+    const r = spawnSync(process.execPath, args, { stdio: 'ignore' });
+    startup[k].push(performance.now() - t);
+    if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status}`);
+  }
+}
+
+let latency;
+if (existsSync(`${repo}/test/bench/upload-latency.ts`)) {
+  note('upload latency (test/bench/upload-latency.ts, under vite-node)');
+  const r = spawnSync(`${repo}/node_modules/.bin/vite-node`, [`${repo}/test/bench/latency-entry.mts`], { encoding: 'utf8', cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = r.stdout.trim().split('\n').pop();
+  try {
+    latency = JSON.parse(line ?? '');
+  } catch {
+    latency = { skipped: `upload-latency benchmark failed (exit ${r.status})` };
+  }
+} else {
+  latency = { skipped: 'test/bench/upload-latency.ts is not there' };
+}
+
+const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.length ? median(v) : undefined]));
+const ratio = (a, b) => (a !== undefined && b !== undefined ? `${(a / b).toFixed(2)}×` : '—');
+const help = median(startup.help);
+const bare = median(startup.bare);
+rows.push(
+  ['fresh collector (init incl. self-test | playbook, no end-to-end check)', m.initFresh, m.ansibleFresh, ratio(m.initFresh, m.ansibleFresh), '≤ 0.10×', RUNS],
+  ['re-run on a converged host', m.initRerun, m.ansibleRerun, ratio(m.initRerun, m.ansibleRerun), 'init ≤ 0.5 s', RUNS],
+  ['sftp-setup --help | node -e 0', help, bare, ratio(help, bare), '≤ 1.5×', STARTUP_RUNS],
+);
+if (doctorExists && m.doctor !== undefined) rows.push(['doctor on a converged collector (with probe)', m.doctor, undefined, '—', '', RUNS]);
+
+const header = ['measure (median)', 'sftp-setup', 'compared', 'ratio', 'target', 'runs'];
+const table = [header, ...rows.map((r) => [r[0], fmt(r[1]), fmt(r[2]), r[3], r[4], String(r[5])])];
+const widths = header.map((_, c) => Math.max(...table.map((r) => r[c].length)));
+const line = (r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
+console.log(`\n${line(table[0])}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
+for (const r of table.slice(1)) console.log(line(r));
+if (!doctorExists) console.log('doctor: not written yet, skipped');
+console.log(`upload latency: ${JSON.stringify(latency)}`);
+console.log(`\nmachine: ${(await run('nproc', [])).stdout.trim()} cores, node ${process.version}`);
+console.log(JSON.stringify({ medians: m, startup: { help, bare }, samples, latency }));
