@@ -82,6 +82,13 @@ export async function buildCollectorPlan(
   const account = await getAccount(spec.user);
   await refuseConflictingAccount(spec, account);
   await refuseBadChroot(spec);
+  // Checked before any change: refusing half-way would leave a run to roll back.
+  if (!spec.adopt && (await statPath(join(spec.root, '.ssh')))?.type === 'dir') {
+    throw new UsageError(
+      `${join(spec.root, '.ssh')} exists: keys inside the chroot can be rewritten by the upload account`,
+      'run again with --adopt to move those keys to a root-owned file outside the chroot',
+    );
+  }
   for (const d of spec.dirs) {
     const info = await statPath(join(spec.root, d));
     if (info && info.type !== 'dir') {
@@ -293,12 +300,6 @@ function cleanupStep(spec: CollectorSpec, journal: Journal): Step {
     title: 'no shell start-up files or .ssh inside the chroot',
     async check() {
       const found = await leftovers();
-      if (found.length && found.some((f) => f.endsWith('/.ssh')) && !spec.adopt) {
-        throw new UsageError(
-          `${join(spec.root, '.ssh')} exists: keys inside the chroot can be rewritten by the upload account`,
-          'run again with --adopt to move those keys to a root-owned file outside the chroot',
-        );
-      }
       return found.length ? { summary: `remove ${found.join(', ')} (backed up)` } : null;
     },
     async apply() {
