@@ -30,7 +30,7 @@ export const skip = (id: string, title: string, reason: string, extra: Extra = {
 
 /** Owner and mode the way `ls -l` users read them: "root:root 0755". */
 export function ownerMode(info: { uid: number; gid: number; mode: number }, names?: Map<number, string>): string {
-  const n = (id: number) => names?.get(id) ?? String(id);
+  const n = (id: number) => names?.get(id) ?? (id === 0 ? 'root' : String(id));
   return `${n(info.uid)}:${info.gid === 0 ? 'root' : info.gid} ${info.mode.toString(8).padStart(4, '0')}`;
 }
 

@@ -54,16 +54,16 @@ export async function collectorDoctor(opts: { user?: string; probe: boolean }): 
   for (const a of ctx.accounts) {
     const want = await requiredDirs(a);
     dirs.set(a.user, want);
-    // The probe takes longest: run it beside the file checks, then read the log, which then holds its lines too.
-    const [fileChecks, live] = await Promise.all([
-      (async () => [
-        ...sshdAccountChecks(ctx, a),
-        ...accountChecks(a),
-        ...(await chrootChecks(a, want)),
-        ...(await keysChecks(a, await readKeyFiles(a))),
-      ])(),
-      liveChecks(a, want, { probe: opts.probe, running: ctx.running }),
-    ]);
+    const fileChecks = [
+      ...sshdAccountChecks(ctx, a),
+      ...accountChecks(a),
+      ...(await chrootChecks(a, want)),
+      ...(await keysChecks(a, await readKeyFiles(a))),
+    ];
+    // sshd refuses a bad chroot after login: the probe would only repeat that, slowly.
+    const refused = fileChecks.find((c) => c.id === 'chroot.components' && c.status === 'fail');
+    const live = await liveChecks(a, want, { probe: opts.probe, running: ctx.running, blocked: refused ? 'sshd would refuse the chroot (see above)' : undefined });
+    // Read after the probe, so that the log holds its lines too.
     const log = await readSshdLog();
     checks.push(...fileChecks, ...live, ...logChecks(a.user, log.source, log.lines));
   }

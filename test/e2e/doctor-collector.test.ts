@@ -1,0 +1,207 @@
+/**
+ * doctor on the collector, by fault injection: from a healthy account made by init, break one thing, check
+ * that doctor fails naming the cause (check id and evidence), apply the fix it prints (or --fix), and check
+ * that it passes again. Real sshd, real sftp from the camera host.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, makeKey, snapshot, startPair, type Pair } from './helpers.js';
+
+const U = 'allsky-upload';
+const ROOT = '/var/lib/allsky-uploads';
+const KEYS = `/etc/ssh/sftp-setup/authorized_keys/${U}`;
+
+interface Check { id: string; title: string; status: string; evidence: string[]; fix?: string; reason?: string; user?: string }
+interface Report { ok: boolean; checks: Check[]; fixes?: unknown[] }
+
+describe('doctor on the collector', () => {
+  let p: Pair;
+  let pub: string;
+
+  const doctor = async (args: string[] = []) => {
+    const r = await cli(p.collector, ['doctor', '--json', ...args]);
+    expect(r.stderr).toBe('');
+    const report = JSON.parse(r.stdout) as Report;
+    return { code: r.exitCode, report, failed: report.checks.filter((c) => c.status === 'fail') };
+  };
+  const failedCheck = async (id: string, args: string[] = ['--no-probe']) => {
+    const d = await doctor(args);
+    expect(d.code).toBe(1);
+    const c = d.failed.find((x) => x.id === id);
+    expect(c, `expected ${id} to fail; failed: ${JSON.stringify(d.failed, null, 1)}`).toBeDefined();
+    return c!;
+  };
+  const healthy = async (args: string[] = []) => {
+    const d = await doctor(args);
+    expect(d.failed, JSON.stringify(d.failed, null, 1)).toEqual([]);
+    expect(d.code).toBe(0);
+    return d;
+  };
+  /** Run a printed fix command inside the collector (tests run as root: drop the sudo). */
+  const runFix = (fix: string | undefined) => {
+    expect(fix).toBeTruthy();
+    return p.collector.sh(fix!.replace(/\bsudo /g, ''));
+  };
+  const reloadSshd = () => p.collector.sh('kill -HUP "$(cat /run/sshd.pid)"; sleep 0.3');
+  const cameraLogin = () =>
+    p.camera.run(['sftp', '-i', '/root/upkey', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=accept-new', '-b', '-', `${U}@collector`], { input: 'ls /\n' });
+
+  beforeAll(async () => {
+    p = await startPair();
+    pub = await makeKey(p.camera, '/root/upkey');
+    const r = await cli(p.collector, ['init', '--yes', '--key', '-'], { input: pub });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect((await cameraLogin()).exitCode).toBe(0);
+  });
+  afterAll(async () => {
+    await p?.destroy();
+  });
+
+  it('passes on a healthy account, live probe included, and changes nothing', async () => {
+    const paths = ['/etc/ssh', '/etc/passwd', '/etc/shadow', '/etc/group', ROOT, '/run/sftp-setup'];
+    const before = await snapshot(p.collector, paths);
+    const d = await healthy();
+    expect(d.report.checks.find((c) => c.id === 'probe.login')?.status).toBe('pass');
+    expect(d.report.checks.find((c) => c.id === 'logs.recent')?.status).toBe('pass');
+    expect(await snapshot(p.collector, paths)).toBe(before);
+    // The human checklist says the same.
+    const h = await cli(p.collector, ['doctor', '--no-probe']);
+    expect(h.exitCode).toBe(0);
+    expect(h.stdout).toMatch(/nothing failed/);
+  });
+
+  it('home directory not the chroot: names both, usermod fixes it', async () => {
+    await p.collector.sh(`usermod --home /home/${U} ${U}`);
+    const c = await failedCheck('account.home');
+    expect(c.evidence).toEqual([`home /home/${U}`, `ChrootDirectory ${ROOT}`]);
+    await runFix(c.fix);
+    await healthy(['--no-probe']);
+  });
+
+  it('chroot root owned by the upload user: names it, chown fixes it', async () => {
+    await p.collector.sh(`chown ${U} ${ROOT}`);
+    const c = await failedCheck('chroot.components', []);
+    expect(c.evidence[0]).toMatch(new RegExp(`^${ROOT} is owned by uid \\d+, not root`));
+    await runFix(c.fix);
+    await healthy();
+  });
+
+  it('a group-writable parent directory: names that component', async () => {
+    await p.collector.sh('chmod 0775 /var/lib');
+    const c = await failedCheck('chroot.components');
+    expect(c.evidence[0]).toMatch(/^\/var\/lib has mode 0775/);
+    await runFix(c.fix);
+    await healthy(['--no-probe']);
+  });
+
+  it('an upload directory owned by root, and a missing Allsky subdirectory: --fix --dry-run, then --fix', async () => {
+    await p.collector.sh(`chown root:root ${ROOT}/images && rmdir ${ROOT}/images/videos/thumbnails`);
+    const c = await failedCheck('chroot.upload-dirs');
+    expect(c.evidence).toEqual(expect.arrayContaining([
+      expect.stringMatching(new RegExp(`^${ROOT}/images: root:root 0755, not writable by ${U}`)),
+      `${ROOT}/images/videos/thumbnails: missing`,
+    ]));
+    const before = await snapshot(p.collector, ['/etc/ssh', ROOT]);
+    const dry = await cli(p.collector, ['doctor', '--fix', '--dry-run', '--no-probe']);
+    expect(dry.exitCode).toBe(1);
+    expect(dry.stdout).toMatch(/would\s+upload directories/);
+    expect(await snapshot(p.collector, ['/etc/ssh', ROOT])).toBe(before);
+    const fixed = await cli(p.collector, ['doctor', '--fix', '--json']);
+    expect(fixed.exitCode, fixed.stdout).toBe(0);
+    await healthy();
+  });
+
+  it('authorized_keys writable by others, or owned by another user: StrictModes names the file', async () => {
+    await p.collector.sh(`chmod 0666 ${KEYS}`);
+    let c = await failedCheck('keys.modes');
+    expect(c.evidence.join('\n')).toMatch(/group or others can write/);
+    await runFix(c.fix);
+    await p.collector.sh(`chown nobody ${KEYS}`);
+    c = await failedCheck('keys.modes');
+    expect(c.evidence[0]).toMatch(new RegExp(`^${KEYS}: owned by uid \\d+, neither root nor ${U}`));
+    await runFix(c.fix);
+    await p.collector.sh(`chmod 0777 /etc/ssh/sftp-setup`);
+    c = await failedCheck('keys.modes');
+    expect(c.evidence[0]).toMatch(/^\/etc\/ssh\/sftp-setup: root:root 0777/);
+    await runFix(c.fix);
+    await healthy();
+  });
+
+  it('public key missing: no usable keys; wrong key: the log names the refused key', async () => {
+    const saved = await p.collector.sh(`cat ${KEYS}`);
+    await p.collector.sh(`: > ${KEYS}`);
+    let c = await failedCheck('keys.parse');
+    expect(c.evidence[0]).toBe('no key lines');
+    // wrong key: another camera's key in place of ours
+    const other = await makeKey(p.collector, '/root/otherkey');
+    await p.collector.sh(`echo '${other}' > ${KEYS}`);
+    expect((await cameraLogin()).exitCode).not.toBe(0);
+    c = await failedCheck('logs.recent');
+    expect(c.reason).toMatch(/key ED25519 SHA256:\S+ is not in allsky-upload's authorized keys/);
+    expect(c.fix).toMatch(/sftp-setup keys add --user allsky-upload/);
+    const add = await cli(p.collector, ['keys', 'add', '--user', U, pub]);
+    expect(add.exitCode, add.stdout + add.stderr).toBe(0);
+    expect((await cameraLogin()).exitCode).toBe(0); // the camera's next upload
+    await healthy();
+    void saved;
+  });
+
+  it('a key restricted to another source address: the log names the address and the fix widens from=', async () => {
+    await p.collector.sh(`sed -i 's/^restrict /restrict,from="10.9.9.9" /' ${KEYS}`);
+    expect(await p.collector.sh(`cat ${KEYS}`)).toMatch(/from="10.9.9.9"/);
+    expect((await cameraLogin()).exitCode).not.toBe(0);
+    const c = await failedCheck('logs.recent');
+    expect(c.title).toContain(p.cameraAddr);
+    expect(c.reason).toContain(`from="10.9.9.9", and this client connects from ${p.cameraAddr}`);
+    await runFix(c.fix);
+    expect((await cameraLogin()).exitCode).toBe(0);
+    await healthy(['--no-probe']);
+  });
+
+  it('another Match block taking precedence: names its file and line', async () => {
+    await p.collector.sh(`printf 'Match User ${U}\\n    ChrootDirectory /srv\\n' > /etc/ssh/sshd_config.d/40-other.conf`);
+    await reloadSshd();
+    const c = await failedCheck('sshd.precedence');
+    expect(c.evidence[0]).toMatch(/^\/etc\/ssh\/sshd_config.d\/40-other.conf line 2: ChrootDirectory \/srv \(under Match User allsky-upload at line 1\)/);
+    expect(c.fix).toMatch(/40-other.conf line 1/);
+    await p.collector.sh('rm /etc/ssh/sshd_config.d/40-other.conf');
+    await reloadSshd();
+    await healthy(['--no-probe']);
+  });
+
+  it('password authentication enabled for the user: names the line; --fix restores the block', async () => {
+    const dropin = `/etc/ssh/sshd_config.d/50-sftp-setup-${U}.conf`;
+    await p.collector.sh(`sed -i 's/PasswordAuthentication no/PasswordAuthentication yes/' ${dropin}`);
+    await reloadSshd();
+    const c = await failedCheck('sshd.password-auth');
+    expect(c.evidence[0]).toMatch(new RegExp(`^passwordauthentication yes \\(${dropin} line \\d+\\)`));
+    const fixed = await cli(p.collector, ['doctor', '--fix']);
+    expect(fixed.exitCode, fixed.stdout).toBe(0);
+    expect(await p.collector.sh(`grep PasswordAuthentication ${dropin}`)).toMatch(/no/);
+    await healthy();
+  });
+
+  it('sshd stopped: says so, with the command that starts it', async () => {
+    await p.collector.stopSshd();
+    const c = await failedCheck('sshd.running', []);
+    expect(c.fix).toMatch(/\/usr\/sbin\/sshd/);
+    const d = await doctor();
+    expect(d.report.checks.find((x) => x.id === 'probe.login')?.status).toBe('skip');
+    await runFix(c.fix);
+    await healthy();
+    // back to the harness's sshd, logging to auth.log
+    await p.collector.stopSshd();
+    await p.collector.startSshd();
+  });
+
+  it('bad input: exit 2, one line, nothing changed', async () => {
+    const before = await snapshot(p.collector, ['/etc/ssh', ROOT]);
+    const r = await cli(p.collector, ['doctor', '--user', 'Bad User']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    const r2 = await cli(p.collector, ['doctor', '--dry-run']);
+    expect(r2.exitCode).toBe(2);
+    const r3 = await cli(p.collector, ['doctor', '--role', 'server']);
+    expect(r3.exitCode).toBe(2);
+    expect(await snapshot(p.collector, ['/etc/ssh', ROOT])).toBe(before);
+  });
+});
