@@ -50,7 +50,7 @@ export async function probeAccount(t: ProbeTarget): Promise<ProbeResult[]> {
   const key = join(tmp, 'key');
   const ctl = join(tmp, 'cm');
   const keysFile = join(PROBE_KEYS_DIR, t.user);
-  const stamps = await saveTimes([t.chroot, ...t.dirs.map((d) => join(t.chroot, d))]);
+  const stamps = await saveTimes([t.chroot, ...t.dirs.map((d) => join(t.chroot, d)), PROBE_KEYS_DIR]);
   const results: ProbeResult[] = [];
   try {
     await ensureDir('/run/sftp-setup', 0o755, 0, 0);
