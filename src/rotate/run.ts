@@ -1,0 +1,339 @@
+/**
+ * `keys rotate`: the five steps, each recorded in the state file once done, so that any interruption is
+ * continued by the next run. Before the switch the camera never stops using its old key; after it, a
+ * failure puts the old key back while the collector still accepts it.
+ */
+import { promises as fs } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import { EXIT } from '../cli.js';
+import { FailError, UsageError } from '../errors.js';
+import { inspectPrivateKey } from '../keys/private.js';
+import { splitKeyLine } from '../keys/parse.js';
+import { acquireLock, backupDirFor, Journal, readText, statPath } from '../system/files.js';
+import { readCamera, type Camera } from './camera.js';
+import { editEnvJson, editFtpSettings, editRc, viewConnect } from './connect.js';
+import { fingerprintOf, removeFiles, switchKeys, unswitchKeys, writeNewKey } from './keyfiles.js';
+import { allskyStyleUpload, closeShared, collectorLine, probeKey, viaCollector } from './ssh.js';
+import { newKeyComment, parseState, reached, renderState, rotatePaths, type RotatePaths, type RotateState, type RotateStep } from './state.js';
+
+export interface RotateOptions {
+  via?: string;
+  allskyDir?: string;
+  key?: string;
+  dryRun?: boolean;
+  json?: boolean;
+  yes?: boolean;
+}
+
+export interface RotateEvent {
+  step: string;
+  status: 'done' | 'already' | 'would' | 'waiting' | 'failed' | 'warning' | 'rolled-back';
+  detail: string;
+}
+
+export interface RotateReport {
+  keyPath: string;
+  collector: string;
+  via?: string;
+  oldFingerprint?: string;
+  newFingerprint?: string;
+  step?: RotateStep | 'done';
+  events: RotateEvent[];
+  /** the line to run on the collector when the rotation waits for a person */
+  collectorCommand?: string;
+  exitCode: number;
+}
+
+/** Test seam: SFTP_SETUP_ROTATE_STOP_AFTER=<step> kills the run right after that point, like a power cut. */
+function stopPoint(name: string): void {
+  if (process.env.SFTP_SETUP_ROTATE_STOP_AFTER === name) process.kill(process.pid, 'SIGKILL');
+}
+
+class Waiting extends Error {
+  constructor(readonly command: string) {
+    super('waiting for the collector');
+  }
+}
+
+export async function rotate(opts: RotateOptions, emit: (e: RotateEvent) => void): Promise<RotateReport> {
+  const cam = await readCamera(opts);
+  const p = rotatePaths(cam.keyPath);
+  const report: RotateReport = {
+    keyPath: cam.keyPath,
+    collector: `${cam.user}@${cam.host}:${cam.port}`,
+    ...(opts.via ? { via: opts.via } : {}),
+    events: [],
+    exitCode: EXIT.ok,
+  };
+  const log = (step: string, status: RotateEvent['status'], detail: string) => {
+    const e = { step, status, detail };
+    report.events.push(e);
+    emit(e);
+  };
+
+  const release = opts.dryRun ? async () => {} : await acquireLock(p.lock);
+  try {
+    let state = await loadState(p);
+    if (state === null) {
+      const old = await currentKey(p);
+      report.oldFingerprint = old.fingerprint;
+      if (await statPath(p.oldKey)) {
+        throw new UsageError(`${p.oldKey} exists but no rotation is under way`, `move ${p.oldKey} away (it is not sftp-setup's), then run again`);
+      }
+      if (opts.dryRun) {
+        log('generate', 'would', `generate a new ed25519 key in ${p.newKey}`);
+        log('authorize', 'would', cam.via ? `add it on the collector as ${cam.via.user}@${cam.via.host}` : `ask you to run: ${addLine(cam, '<new key>')}`);
+        log('prove', 'would', `upload with only the new key into ${cam.imageDir || '/'} on ${cam.host}`);
+        log('switch', 'would', `move the new key to ${p.key}, keep the old one as ${p.oldKey}${cam.connect.controlPath ? ', close the shared SSH connection' : ''}`);
+        log('revoke', 'would', `remove ${old.fingerprint} on the collector, prove it is refused and the new key works`);
+        report.step = undefined;
+        return report;
+      }
+      await removeFiles([p.newKey, p.newPub]); // left by a run stopped before it recorded anything
+      const gen = (await import('../keys/generate.js')).generateEd25519(newKeyComment(old.comment, `${cam.owner.name}@${hostname()}`, new Date()));
+      await writeNewKey(p, gen.privateKey, gen.publicLine, cam.owner);
+      state = {
+        version: 1, step: 'generated', startedAt: new Date().toISOString(), keyPath: p.key,
+        oldFingerprint: old.fingerprint, oldPublicLine: old.publicLine, newFingerprint: gen.fingerprint, newPublicLine: gen.publicLine,
+      };
+      await saveState(p, state, cam);
+      log('generate', 'done', `new key ${gen.fingerprint} in ${p.newKey}`);
+      stopPoint('generated');
+    } else {
+      log('resume', 'already', `continuing the rotation started ${state.startedAt} (step reached: ${state.step})`);
+    }
+    report.oldFingerprint = state.oldFingerprint;
+    report.newFingerprint = state.newFingerprint;
+    report.step = state.step;
+    if (opts.dryRun) {
+      describeRest(state, cam, log);
+      return report;
+    }
+
+    try {
+      if (!reached(state, 'authorized')) {
+        await authorize(cam, state, opts, log);
+        state = await advance(p, state, 'authorized', cam);
+      }
+      if (!reached(state, 'proven')) {
+        const probe = await probeKey(cam, p.newKey);
+        if (!probe.ok) {
+          throw new FailError(
+            `the new key does not work on the collector: ${probe.detail}; the camera still uses its old key`,
+            probe.refused ? `authorize it: ${addLine(cam, state.newPublicLine)} — then run this again` : 'fix the connection, then run this again (it continues where it stopped)',
+          );
+        }
+        log('prove', 'done', `only the new key, pinned host key: ${probe.detail}`);
+        state = await advance(p, state, 'proven', cam);
+      }
+      if (!reached(state, 'switched')) {
+        if (state.step !== 'switching') state = await advance(p, state, 'switching', cam);
+        await switchKeys(p, state.oldFingerprint, () => stopPoint('half-switched'));
+        const edited = await editConfigs(cam, log);
+        const closed = await closeShared(cam);
+        log('switch', 'done', `new key in ${p.key}, old kept as ${p.oldKey}${edited ? `, ${edited}` : ''}${closed ? ', shared SSH connection closed' : ''}`);
+        state = await advance(p, state, 'switched', cam);
+      }
+    } catch (err) {
+      if (err instanceof Waiting) return waiting(report, err, log);
+      throw err;
+    }
+
+    if (!reached(state, 'old-removed')) {
+      const upload = await allskyStyleUpload(cam);
+      if (!upload.ok) {
+        await rollBack(cam, p, state, log);
+        throw new FailError(
+          `the camera's upload configuration failed with the new key (${upload.detail}); the old key is back in ${p.key} and still authorized`,
+          `run sftp-setup doctor on the camera, then rotate again`,
+        );
+      }
+      log('check', 'done', `Allsky-style upload with the camera's configuration: ${upload.detail}`);
+      try {
+        await revoke(cam, p, state, opts, log);
+      } catch (err) {
+        if (err instanceof Waiting) return waiting(report, err, log);
+        throw err;
+      }
+      const after = await probeKey(cam, p.key);
+      if (!after.ok) throw new FailError(`the new key stopped working after the old one was removed: ${after.detail}`, 'run sftp-setup doctor on both Pis');
+      log('verify', 'done', `old key refused, new key ${state.newFingerprint} works`);
+      state = await advance(p, state, 'old-removed', cam);
+    }
+    await removeFiles([p.oldKey, p.oldPub]);
+    await removeFiles([p.state]);
+    report.step = 'done';
+    log('done', 'done', `the camera uploads with ${state.newFingerprint}; the old key ${state.oldFingerprint} is revoked`);
+    return report;
+  } finally {
+    await release();
+  }
+}
+
+function waiting(report: RotateReport, w: Waiting, log: (s: string, st: RotateEvent['status'], d: string) => void): RotateReport {
+  report.collectorCommand = w.command;
+  report.exitCode = EXIT.resumable;
+  log('wait', 'waiting', `run on the collector: ${w.command} — then run this command again; the camera keeps uploading with a working key meanwhile`);
+  return report;
+}
+
+function addLine(cam: Camera, publicLine: string): string {
+  return collectorLine(cam, ['keys', 'add', '--user', cam.user, publicLine]);
+}
+
+function removeLine(cam: Camera, fp: string): string {
+  return collectorLine(cam, ['keys', 'remove', '--user', cam.user, fp]);
+}
+
+async function currentKey(p: RotatePaths): Promise<{ fingerprint: string; publicLine: string; comment: string }> {
+  const text = await readText(p.key);
+  if (text === null) throw new UsageError(`no upload key at ${p.key}`, 'run sftp-setup allsky-config first, or give --key with the key the camera uses');
+  const info = inspectPrivateKey(text, p.key);
+  if (info.encrypted) throw new UsageError(`${p.key} has a passphrase, which lftp cannot use`, 'run sftp-setup allsky-config to make a key without one');
+  const pub = (await readText(p.pub))?.trim();
+  const comment = pub ? (splitKeyLine(pub)?.comment ?? '') : '';
+  return { fingerprint: info.fingerprint!, publicLine: info.publicLine!, comment };
+}
+
+async function loadState(p: RotatePaths): Promise<RotateState | null> {
+  const text = await readText(p.state);
+  return text === null ? null : parseState(text, p.state);
+}
+
+async function saveState(p: RotatePaths, s: RotateState, cam: Camera): Promise<void> {
+  const { writeFileAtomic } = await import('../system/files.js');
+  await writeFileAtomic(p.state, renderState(s), { mode: 0o600, uid: cam.owner.uid, gid: cam.owner.gid });
+}
+
+async function advance(p: RotatePaths, s: RotateState, step: RotateStep, cam: Camera): Promise<RotateState> {
+  const next = { ...s, step };
+  await saveState(p, next, cam);
+  stopPoint(step);
+  return next;
+}
+
+/** Step 2: the collector authorizes the new key (over --via), or a person does it with the printed line. */
+async function authorize(cam: Camera, s: RotateState, opts: RotateOptions, log: (s: string, st: RotateEvent['status'], d: string) => void): Promise<void> {
+  const p = rotatePaths(cam.keyPath);
+  if (cam.via) {
+    const r = await viaCollector(cam, ['keys', 'add', '--user', cam.user, '-'], s.newPublicLine + '\n');
+    if (r.exitCode !== 0) {
+      throw new FailError(
+        `the collector did not add the new key (${(r.stderr || r.stdout).trim().split('\n').slice(-1)[0] || `exit ${r.exitCode}`}); the camera still uses its old key`,
+        `fix that on the collector, or run there: ${addLine(cam, s.newPublicLine)} — then run this again`,
+      );
+    }
+    log('authorize', 'done', `added on the collector as ${cam.via.user}@${cam.via.host}`);
+    return;
+  }
+  const line = addLine(cam, s.newPublicLine);
+  await waitFor(cam, opts, line, async () => {
+    const probe = await probeKey(cam, p.newKey);
+    if (probe.ok) return true;
+    if (probe.refused) return false;
+    throw new FailError(`cannot check the new key on the collector: ${probe.detail}; the camera still uses its old key`, 'fix the connection, then run this again');
+  });
+  log('authorize', 'done', 'the collector accepts the new key');
+}
+
+/** Step 5: the collector forgets the old key, then the old key must be refused. */
+async function revoke(cam: Camera, p: RotatePaths, s: RotateState, opts: RotateOptions, log: (s: string, st: RotateEvent['status'], d: string) => void): Promise<void> {
+  const oldRefused = async (): Promise<boolean> => {
+    const probe = await probeKey(cam, p.oldKey);
+    if (probe.refused) return true;
+    if (probe.ok) return false;
+    throw new FailError(`cannot check the old key on the collector: ${probe.detail}; the camera uploads with the new key`, 'fix the connection, then run this again to finish');
+  };
+  if (!(await statPath(p.oldKey))) {
+    log('revoke', 'warning', `${p.oldKey} is gone; cannot prove the old key is refused`);
+    return;
+  }
+  if (cam.via) {
+    const r = await viaCollector(cam, ['keys', 'remove', '--user', cam.user, s.oldFingerprint]);
+    if (r.exitCode !== 0 && !(await oldRefused())) {
+      throw new FailError(
+        `the collector did not remove the old key (${(r.stderr || r.stdout).trim().split('\n').slice(-1)[0] || `exit ${r.exitCode}`}); the camera uploads with the new key`,
+        `run there: ${removeLine(cam, s.oldFingerprint)} — then run this again to finish`,
+      );
+    }
+    if (!(await oldRefused())) {
+      throw new FailError(`the collector still accepts the old key ${s.oldFingerprint} after removing it`, 'check for a copy of it in another authorized_keys file on the collector (sftp-setup doctor)');
+    }
+    log('revoke', 'done', `removed ${s.oldFingerprint} on the collector; it is refused now`);
+    return;
+  }
+  await waitFor(cam, opts, removeLine(cam, s.oldFingerprint), oldRefused);
+  log('revoke', 'done', `the collector refuses the old key ${s.oldFingerprint}`);
+}
+
+/** Without --via: check first (a person may already have done it), then ask and wait, or stop with exit 4. */
+async function waitFor(cam: Camera, opts: RotateOptions, line: string, done: () => Promise<boolean>): Promise<void> {
+  if (await done()) return;
+  const interactive = !opts.yes && !opts.json && process.stdin.isTTY;
+  if (!interactive) throw new Waiting(line);
+  const { confirm } = await import('../prompt.js');
+  process.stdout.write(`\nRun this on the collector (${cam.host}):\n\n  ${line}\n\n`);
+  for (;;) {
+    if (!(await confirm('Done? (No stops here; run the same command later to continue)', true))) throw new Waiting(line);
+    if (await done()) return;
+    process.stdout.write('The collector does not show it yet.\n');
+  }
+}
+
+/** Point configs that name the same key file by another spelling at the key's path. */
+async function editConfigs(cam: Camera, log: (s: string, st: RotateEvent['status'], d: string) => void): Promise<string> {
+  const real = async (x: string) => fs.realpath(x).catch(() => x);
+  const target = cam.keyPath;
+  const targetDir = await real(dirname(target));
+  let journal: Journal | undefined;
+  const changed: string[] = [];
+  try {
+    for (const f of cam.files) {
+      const cmds = f.kind === 'rc' ? f.text : (await import('./connect.js')).lftpCommandsOf(f.kind, f.text);
+      const named = viewConnect(cmds).keyPath;
+      if (named === undefined || named === target) continue;
+      const expanded = named.startsWith('~/') ? join(cam.owner.home, named.slice(2)) : named;
+      const same = expanded === target || (await real(expanded)) === join(targetDir, target.split('/').pop()!)
+        || (await real(expanded)) === (await real(target));
+      if (!same) {
+        log('switch', 'warning', `${f.path} uploads with ${named}, not the rotated key ${target}; left as it is`);
+        continue;
+      }
+      const edit = f.kind === 'rc' ? editRc(f.text, named, target) : f.kind === 'env' ? editEnvJson(f.text, named, target) : editFtpSettings(f.text, named, target);
+      if (!edit.changed) continue;
+      const info = (await statPath(f.path))!;
+      journal ??= new Journal(backupDirFor(join(cam.owner.home, '.sftp-setup', 'backups')));
+      await journal.writeAtomic(f.path, edit.text, { mode: info.mode, uid: info.uid, gid: info.gid });
+      changed.push(f.path);
+    }
+  } catch (err) {
+    await journal?.rollback();
+    throw err;
+  }
+  return changed.length ? `${changed.join(', ')} now name ${target}` : '';
+}
+
+/** After the switch, something failed before the old key was revoked: put it back while it still works. */
+async function rollBack(cam: Camera, p: RotatePaths, s: RotateState, log: (s: string, st: RotateEvent['status'], d: string) => void): Promise<void> {
+  await unswitchKeys(p, s.newFingerprint);
+  await closeShared(cam);
+  const back = await probeKey(cam, p.key);
+  let revoked = '';
+  if (cam.via) {
+    const r = await viaCollector(cam, ['keys', 'remove', '--user', cam.user, s.newFingerprint]).catch(() => undefined);
+    revoked = r?.exitCode === 0 ? '; the new key was removed on the collector' : '';
+  }
+  if (!revoked) revoked = `; remove the new key on the collector: ${removeLine(cam, s.newFingerprint)}`;
+  await removeFiles([p.newKey, p.newPub, p.state]);
+  log('rollback', 'rolled-back', `old key ${s.oldFingerprint} back in ${p.key} (${back.ok ? 'works' : back.detail})${revoked}`);
+}
+
+function describeRest(s: RotateState, cam: Camera, log: (s: string, st: RotateEvent['status'], d: string) => void): void {
+  const p = rotatePaths(cam.keyPath);
+  if (!reached(s, 'authorized')) log('authorize', 'would', cam.via ? `add ${s.newFingerprint} on the collector` : `check, or ask you to run: ${addLine(cam, s.newPublicLine)}`);
+  if (!reached(s, 'proven')) log('prove', 'would', `upload with only ${p.newKey}`);
+  if (!reached(s, 'switched')) log('switch', 'would', `move the new key to ${p.key}, keep the old one as ${p.oldKey}`);
+  if (!reached(s, 'old-removed')) log('revoke', 'would', cam.via ? `remove ${s.oldFingerprint} on the collector` : `check, or ask you to run: ${removeLine(cam, s.oldFingerprint)}`);
+  log('cleanup', 'would', `remove ${p.oldKey} and ${p.state}`);
+}
