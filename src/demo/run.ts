@@ -189,10 +189,12 @@ export async function runDemo(opts: { json: boolean }): Promise<number> {
         cli(collector, ['doctor', '--role', 'collector']),
         cli(camera, ['doctor', '--role', 'camera', '--allsky-dir', allsky.dir]),
       ]);
-      if (notWritten(c) || notWritten(k)) throw new SkipStage('doctor is not written yet');
-      const bad = [c.exitCode !== 0 ? `collector: exit ${c.exitCode}: ${tail(c)}` : '', k.exitCode !== 0 ? `camera: exit ${k.exitCode}: ${tail(k)}` : ''].filter(Boolean);
+      const sides = [['collector', c], ['camera', k]] as const;
+      if (sides.every(([, r]) => notWritten(r))) throw new SkipStage('doctor is not written yet');
+      const bad = sides.filter(([, r]) => !notWritten(r) && r.exitCode !== 0).map(([side, r]) => `${side}: exit ${r.exitCode}: ${tail(r)}`);
       if (bad.length) throw new FailError(bad.join('; '));
-      return { detail: 'collector and camera: nothing failed', value: undefined };
+      const detail = sides.map(([side, r]) => `${side}: ${notWritten(r) ? 'its checks are not written yet' : 'nothing failed'}`).join(', ');
+      return { detail, value: undefined };
     });
 
     await stages.run('teardown', 'remove both hosts', async () => {
