@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { analyseLog } from '../../src/doctor/logs.js';
+import { listeningPorts, ufwAllows } from '../../src/doctor/network.js';
+import { matchBlocks, profileOf, uploadBlocks } from '../../src/doctor/collector-context.js';
+import { loadConfig } from '../../src/sshd/includes.js';
+
+const U = 'allsky-upload';
+
+describe('analyseLog', () => {
+  it('keeps the latest attempt per address: a later success clears an earlier failure', () => {
+    const f = analyseLog([
+      `Failed publickey for ${U} from 10.0.0.2 port 1 ssh2: ED25519 SHA256:abc`,
+      `Accepted publickey for ${U} from 10.0.0.2 port 2 ssh2: ED25519 SHA256:def`,
+      'Changed root directory to "/srv/u"',
+    ], U);
+    expect(f).toEqual([expect.objectContaining({ addr: '10.0.0.2', ok: true })]);
+  });
+
+  it('names a from= restriction with the address and a sed fix for that line', () => {
+    const [f] = analyseLog([
+      `/etc/keys/${U}:2: Authentication tried for ${U} with correct key but not from a permitted host (host=10.0.0.2, ip=10.0.0.2, required=10.9.9.9).`,
+      'Refused by key options',
+      `Failed publickey for ${U} from 10.0.0.2 port 5 ssh2: ED25519 SHA256:abc`,
+      `Connection closed by authenticating user ${U} 10.0.0.2 port 5 [preauth]`,
+    ], U);
+    expect(f!.ok).toBe(false);
+    expect(f!.cause).toContain('from="10.9.9.9", and this client connects from 10.0.0.2');
+    expect(f!.fix).toBe(`sudo sed -i '2s|from="10.9.9.9"|from="10.9.9.9,10.0.0.2"|' /etc/keys/${U}`);
+  });
+
+  it('ties a chroot refusal to the login just accepted, and bad modes to the next failure', () => {
+    const f = analyseLog([
+      `Accepted publickey for ${U} from 10.0.0.3 port 2 ssh2: ED25519 SHA256:def`,
+      'User child is on pid 9',
+      'bad ownership or modes for chroot directory component "/srv/"',
+      'Authentication refused: bad ownership or modes for file /etc/keys/u',
+      `Failed publickey for ${U} from 10.0.0.4 port 3 ssh2: ED25519 SHA256:xyz`,
+      `Failed publickey for other from 10.0.0.5 port 3 ssh2: ED25519 SHA256:xyz`,
+    ], U);
+    expect(f.find((x) => x.addr === '10.0.0.3')?.cause).toMatch(/refused the chroot/);
+    expect(f.find((x) => x.addr === '10.0.0.4')?.fix).toBe('sudo chown root:root /etc/keys/u && sudo chmod go-w /etc/keys/u');
+    expect(f.find((x) => x.addr === '10.0.0.5')).toBeUndefined();
+  });
+
+  it('a locked account', () => {
+    const [f] = analyseLog([`User ${U} from 10.0.0.2 not allowed because account is locked`], U);
+    expect(f!.fix).toBe(`sudo usermod --password '*' ${U}`);
+  });
+});
+
+describe('network readers', () => {
+  it('reads LISTEN sockets from /proc/net/tcp', () => {
+    const t = '  sl  local_address rem_address   st\n   0: 00000000:0016 00000000:0000 0A 0\n   1: 0100007F:1F90 0100007F:D000 01 0\n';
+    expect([...listeningPorts([t])]).toEqual([22]);
+  });
+  it('reads ufw status', () => {
+    expect(ufwAllows('Status: inactive\n', 22)).toBe('inactive');
+    expect(ufwAllows('Status: active\n\nTo   Action  From\n--   ------  ----\n22/tcp   ALLOW   Anywhere\n', 22)).toBe(true);
+    expect(ufwAllows('Status: active\n\nTo   Action  From\nOpenSSH   ALLOW   Anywhere\n', 22)).toBe(true);
+    expect(ufwAllows('Status: active\n\nTo   Action  From\n80/tcp   ALLOW   Anywhere\n', 22)).toBe(false);
+  });
+});
+
+describe('upload accounts in the sshd config', () => {
+  it('finds Match User blocks that chroot and force internal-sftp, by hand or by init', () => {
+    const files: Record<string, string> = {
+      '/etc/ssh/sshd_config': 'Include /etc/ssh/sshd_config.d/*.conf\nMatch User guide\n  ChrootDirectory /srv/%u\n  ForceCommand internal-sftp\nMatch User admin\n  X11Forwarding no\n',
+      '/etc/ssh/sshd_config.d/50-sftp-setup-up.conf': '# Managed by sftp-setup\nMatch User up\n  ChrootDirectory /var/lib/up\n  ForceCommand internal-sftp -u 0022 -p open,write,remove,rename\n',
+    };
+    const io = { read: (p: string) => files[p] ?? null, glob: (p: string) => Object.keys(files).filter((f) => f.startsWith(p.replace('*.conf', ''))) };
+    const blocks = matchBlocks(loadConfig('/etc/ssh/sshd_config', io), io.read);
+    const ups = uploadBlocks(blocks);
+    expect(ups.map((u) => [u.user, u.block.managed])).toEqual([['up', true], ['guide', false]]);
+    expect(profileOf('internal-sftp -u 0022 -p open,write,remove,rename')).toBe('allsky');
+    expect(profileOf('internal-sftp -p open,write')).toBe('dropbox');
+    expect(profileOf('internal-sftp')).toBe('allsky');
+  });
+});
