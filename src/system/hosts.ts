@@ -23,6 +23,8 @@ mount -t tmpfs -o mode=0755 sftp-setup-host /mnt
 for d in ${OVERLAID.join(' ')}; do
   [ -d "/$d" ] || continue
   mkdir -p "/mnt/$d/u" "/mnt/$d/w"
+  # The merged root takes the upper dir's mode: keep /tmp 1777 so that non-root users can write there.
+  chmod --reference="/$d" "/mnt/$d/u"
   mount -t overlay overlay -o "lowerdir=/$d,upperdir=/mnt/$d/u,workdir=/mnt/$d/w" "/$d"
 done
 mount -t proc proc /proc

@@ -1,0 +1,126 @@
+/**
+ * known_hosts editing for the collector's pinned host key. Pure: the caller reads and writes the file.
+ * Hashed entries (`|1|salt|hmac`, what Debian's HashKnownHosts writes) are matched by recomputing the HMAC,
+ * so an entry is found whether or not the file is hashed.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { appendLines, joinLines, splitLines, type Line } from '../lftp/lines.js';
+
+export interface HostKey {
+  type: string;
+  base64: string;
+}
+
+/** How ssh names a host in known_hosts: the bare host on port 22, `[host]:port` otherwise. */
+export function hostPattern(host: string, port: number): string {
+  return port === 22 ? host.toLowerCase() : `[${host.toLowerCase()}]:${port}`;
+}
+
+export function hashHostName(name: string, salt: Buffer = randomBytes(20)): string {
+  const mac = createHmac('sha1', salt).update(name).digest('base64');
+  return `|1|${salt.toString('base64')}|${mac}`;
+}
+
+/** Does one comma-separated host-field entry name exactly this host (plain or hashed)? Wildcards never do. */
+export function entryNames(entry: string, pattern: string): boolean {
+  const h = /^\|1\|([A-Za-z0-9+/=]+)\|([A-Za-z0-9+/=]+)$/.exec(entry);
+  if (h) return hashHostName(pattern, Buffer.from(h[1]!, 'base64')) === entry;
+  return entry.toLowerCase() === pattern;
+}
+
+interface Entry {
+  hosts: string[];
+  type: string;
+  base64: string;
+  rest: string;
+}
+
+function parseEntry(content: string): Entry | undefined {
+  const t = content.trim();
+  if (t === '' || t.startsWith('#') || t.startsWith('@')) return undefined; // markers (@revoked, @cert-authority) stay as they are
+  const f = t.split(/[ \t]+/);
+  if (f.length < 3) return undefined;
+  return { hosts: f[0]!.split(','), type: f[1]!, base64: f[2]!, rest: f.slice(3).join(' ') };
+}
+
+const same = (a: HostKey, b: HostKey) => a.type === b.type && a.base64 === b.base64;
+
+export interface KnownHostsPlan {
+  text: string;
+  changed: boolean;
+  /** Entries for this host whose key the collector no longer has: removed (needs confirmation). */
+  stale: string[];
+  /** The pinned key was absent and is added. */
+  added: boolean;
+}
+
+/**
+ * Make `pinned` the key known for this host. Entries for the host with a key the collector still offers
+ * (`current`), or of a type that was not looked at, are kept; entries with any other key are stale and
+ * dropped (only this host's name is taken out of a shared line). Every other line is kept byte for byte.
+ */
+export function planKnownHosts(
+  existing: string,
+  pattern: string,
+  pinned: HostKey,
+  current: HostKey[],
+  opts: { hash: boolean; salt?: Buffer },
+): KnownHostsPlan {
+  const stale: string[] = [];
+  const seenTypes = new Set([pinned.type, ...current.map((k) => k.type)]);
+  let present = false;
+  const out: Line[] = [];
+  for (const line of splitLines(existing)) {
+    const e = parseEntry(line.content);
+    const ours = e?.hosts.filter((h) => entryNames(h, pattern)) ?? [];
+    if (!e || ours.length === 0) {
+      out.push(line);
+      continue;
+    }
+    const key = { type: e.type, base64: e.base64 };
+    if (same(key, pinned)) present = true;
+    if (same(key, pinned) || current.some((c) => same(c, key)) || !seenTypes.has(key.type)) {
+      out.push(line);
+      continue;
+    }
+    stale.push(line.content);
+    const others = e.hosts.filter((h) => !ours.includes(h));
+    if (others.length > 0) {
+      out.push({ content: [others.join(','), e.type, e.base64, ...(e.rest ? [e.rest] : [])].join(' '), eol: line.eol });
+    }
+  }
+  let lines = out;
+  if (!present) {
+    const name = opts.hash ? hashHostName(pattern, opts.salt) : pattern;
+    lines = appendLines(out, [`${name} ${pinned.type} ${pinned.base64}`]);
+  }
+  const text = joinLines(lines);
+  return { text, changed: text !== existing, stale, added: !present };
+}
+
+/** Keys from `ssh-keyscan` output or `*.pub` host key files: `[host] type base64 [comment]` lines. */
+export function parseHostKeyLines(text: string): HostKey[] {
+  const keys: HostKey[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const t = raw.trim();
+    if (t === '' || t.startsWith('#')) continue;
+    const f = t.split(/\s+/);
+    const i = /^(ssh|ecdsa|sk|rsa)-/.test(f[0]!) ? 0 : 1;
+    const type = f[i];
+    const base64 = f[i + 1];
+    if (type && base64 && /^[A-Za-z0-9+/]+={0,2}$/.test(base64) && !keys.some((k) => k.type === type && k.base64 === base64)) {
+      keys.push({ type, base64 });
+    }
+  }
+  return keys;
+}
+
+/** Which key to pin when nothing else decides: the one ssh itself prefers. */
+export function preferredHostKey(keys: HostKey[]): HostKey | undefined {
+  const order = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'ssh-rsa'];
+  return [...keys].sort((a, b) => rank(a.type) - rank(b.type))[0];
+  function rank(t: string) {
+    const i = order.indexOf(t);
+    return i === -1 ? order.length : i;
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * `sftp-setup allsky-config` between a real collector (sshd, init) and a camera with a fake Allsky install:
+ * the whole flow, re-runs, host key pinning, known_hosts, hard links, legacy Allsky, bad inputs, exit 3.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { cli, snapshot, startPair, type Pair } from './helpers.js';
+import { installAllsky } from './allsky-fixture.js';
+
+// The camera's /root is an overlay of the real one (large): its top level and the parts we could write.
+const CAMERA_FILES = ['/home/pi', '/root/.ssh', '/root/.lftp', '/root/.local/state', '/var/backups/sftp-setup'];
+const cameraState = async (h: Pair['camera'], extra: string[] = []) =>
+  (await snapshot(h, [...CAMERA_FILES, ...extra])) + (await h.sh('ls -la --time-style=full-iso /root'));
+let pair: Pair | undefined;
+
+afterEach(async () => {
+  await pair?.destroy();
+  pair = undefined;
+});
+
+interface Setup extends Pair {
+  hostKey: string;
+}
+
+async function setup(generation: 'current' | 'legacy' | 'none' = 'current', opts: { init?: boolean } = {}): Promise<Setup> {
+  pair = await startPair();
+  const p = pair;
+  await Promise.all([
+    generation === 'none' ? p.camera.sh('useradd -m -s /bin/bash pi') : installAllsky(p.camera, generation),
+    opts.init === false ? Promise.resolve() : cli(p.collector, ['init', '--yes', '--no-verify']).then((r) => expect(r.exitCode, r.stderr).toBe(0)),
+  ]);
+  const hostKey = (await p.collector.sh('ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub')).split(' ')[1]!;
+  return { ...p, hostKey };
+}
+
+/** Authorize the camera's public key on the collector with init --key - (the collector-side handoff). */
+async function authorize(s: Setup): Promise<void> {
+  const pub = await s.camera.sh('cat /home/pi/.ssh/allsky_upload.pub');
+  const r = await cli(s.collector, ['init', '--yes', '--no-verify', '--key', '-'], { input: pub });
+  expect(r.exitCode, r.stderr).toBe(0);
+}
+
+const config = (s: Setup, extra: string[] = [], user = 'pi') =>
+  cli(s.camera, ['allsky-config', '--collector', 'collector', '--host-key', s.hostKey, '--yes', ...extra], { user });
+
+describe('allsky-config', () => {
+  it('configures the camera, exits 3 until the key is authorized, then uploads like Allsky', async () => {
+    const s = await setup();
+    const first = await config(s);
+    expect(first.exitCode, first.stdout + first.stderr).toBe(3);
+    expect(first.stdout).toMatch(/sudo sftp-setup keys add --user allsky-upload 'ssh-ed25519 AAAA\S+ pi@camera'/);
+    expect(first.stdout).toContain(s.hostKey);
+
+    // Files: owned by pi with the right modes; Allsky settings point at the collector.
+    const ls = await s.camera.sh('stat -c "%U %a %n" /home/pi/.ssh /home/pi/.ssh/allsky_upload /home/pi/.ssh/allsky_upload.pub /home/pi/.ssh/known_hosts /home/pi/.lftp/rc');
+    expect(ls).toBe(
+      'pi 700 /home/pi/.ssh\npi 600 /home/pi/.ssh/allsky_upload\npi 644 /home/pi/.ssh/allsky_upload.pub\npi 600 /home/pi/.ssh/known_hosts\npi 644 /home/pi/.lftp/rc\n',
+    );
+    const env = JSON.parse(await s.camera.sh('cat /home/pi/allsky/env.json'));
+    expect(env).toMatchObject({ REMOTESERVER_HOST: 'collector', REMOTESERVER_PORT: '22', REMOTESERVER_USER: 'allsky-upload', REMOTESERVER_PASSWORD: 'n/a' });
+    expect(env.REMOTESERVER_LFTP_COMMANDS).toBe(
+      'set sftp:connect-program "ssh -a -x -i /home/pi/.ssh/allsky_upload -o IdentitiesOnly=yes -o BatchMode=yes"',
+    );
+    const settings = JSON.parse(await s.camera.sh('cat /home/pi/allsky/config/settings.json'));
+    expect(settings).toMatchObject({ useremoteserver: true, remoteserverprotocol: 'sftp', remoteserverimagedir: 'images' });
+    expect(await s.camera.sh('stat -c "%a %G" /home/pi/allsky/env.json')).toBe('664 www-data\n');
+    // known_hosts is checked by ssh itself: the pinned key verifies the collector.
+    expect((await s.camera.run(['ssh-keygen', '-F', 'collector', '-f', '/home/pi/.ssh/known_hosts'])).exitCode).toBe(0);
+
+    await authorize(s);
+    const second = await config(s);
+    expect(second.exitCode, second.stdout + second.stderr).toBe(0);
+    expect(second.stdout).toContain('Already configured: nothing changed.');
+    expect(second.stdout.match(/pass {2}images/g)?.length).toBe(5);
+    // Cleaned up on the collector, and Allsky's own upload (its env.json commands, as pi) works.
+    expect(await s.collector.sh('find /var/lib/allsky-uploads -name "*sftp-setup-test*" -o -name "test-*"')).toBe('');
+    await s.camera.sh('head -c 1000 /dev/urandom > /tmp/image.jpg; chmod 644 /tmp/image.jpg');
+    const lftpCommands = env.REMOTESERVER_LFTP_COMMANDS as string;
+    await s.camera.sh(
+      `printf '%s\\n' '${lftpCommands}' 'set dns:fatal-timeout 10; set net:max-retries 2; set net:timeout 10' 'open --user allsky-upload --env-password -p 22 sftp://collector' 'cd .' 'cd images/' 'put /tmp/image.jpg -o image-123' 'rm -f image.jpg' 'mv image-123 image.jpg' > /tmp/up.lftp && LFTP_PASSWORD=n/a lftp -f /tmp/up.lftp`,
+      { user: 'pi' },
+    );
+    expect(await s.collector.sh('cmp /var/lib/allsky-uploads/images/image.jpg /tmp/image.jpg 2>&1 || sha256sum /var/lib/allsky-uploads/images/image.jpg')).toBeDefined();
+    expect((await s.collector.sh('stat -c %s /var/lib/allsky-uploads/images/image.jpg')).trim()).toBe('1000');
+
+    // A third run changes nothing at all on the camera.
+    const before = await cameraState(s.camera);
+    const third = await config(s);
+    expect(third.exitCode, third.stderr).toBe(0);
+    expect(await cameraState(s.camera)).toBe(before);
+  });
+
+  it('keeps the settings.json hard link (same inode as settings_<camera>.json)', async () => {
+    const s = await setup();
+    const inode = () => s.camera.sh('stat -c "%i %h" /home/pi/allsky/config/settings.json /home/pi/allsky/config/settings_ZWO_ASI120MM.json');
+    const before = await inode();
+    expect(before.split('\n')[0]).toMatch(/ 2$/);
+    expect((await config(s, ['--no-test'])).exitCode).toBe(0);
+    expect(await inode()).toBe(before);
+    expect(await s.camera.sh('grep -c remoteserverprotocol /home/pi/allsky/config/settings_ZWO_ASI120MM.json')).toBe('1\n');
+    expect(await s.camera.sh('grep remoteserverprotocol /home/pi/allsky/config/settings.json')).toContain('"sftp"');
+  });
+
+  it('configures legacy Allsky (ftp-settings.sh) and uploads into its separate directories', async () => {
+    const s = await setup('legacy');
+    expect((await config(s, ['--no-test'])).exitCode).toBe(0);
+    await authorize(s);
+    const r = await config(s);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    for (const d of ['images', 'videos', 'keograms', 'startrails']) expect(r.stdout).toContain(`pass  ${d}/`);
+    const ftp = await s.camera.sh('cat /home/pi/allsky/config/ftp-settings.sh');
+    expect(ftp).toContain('PROTOCOL="sftp"');
+    expect(ftp).toContain('REMOTE_HOST="collector"');
+    expect(ftp).toContain("REMOTE_PASSWORD='s3cr$t!'"); // an existing password is kept
+    expect(ftp).toContain('# Extra lftp commands, separated by semicolons.');
+  });
+
+  it('runs as root for the owner of /home/pi/allsky: files end up owned by pi', async () => {
+    const s = await setup();
+    const r = await config(s, [], 'root');
+    expect(r.exitCode, r.stdout + r.stderr).toBe(3);
+    expect(await s.camera.sh('stat -c "%U:%G %a" /home/pi/.ssh /home/pi/.ssh/allsky_upload /home/pi/.ssh/known_hosts /home/pi/.lftp /home/pi/.lftp/rc /home/pi/allsky/config/settings.json'))
+      .toBe('pi:pi 700\npi:pi 600\npi:pi 600\npi:pi 755\npi:pi 644\npi:pi 644\n');
+    expect(await s.camera.sh('ls -A /root')).not.toContain('.lftp');
+    await authorize(s);
+    const again = await config(s, [], 'root');
+    expect(again.exitCode, again.stdout + again.stderr).toBe(0);
+  });
+
+  it('replaces a stale known_hosts entry only with --yes, keeping a backup', async () => {
+    const s = await setup();
+    await s.camera.sh('mkdir -m 700 -p /home/pi/.ssh && ssh-keygen -q -t ed25519 -N "" -f /tmp/old && echo "collector $(cut -d" " -f1,2 /tmp/old.pub)" > /home/pi/.ssh/known_hosts && echo "other.host $(cut -d" " -f1,2 /tmp/old.pub)" >> /home/pi/.ssh/known_hosts && chown -R pi:pi /home/pi/.ssh && chmod 600 /home/pi/.ssh/known_hosts');
+    const before = await cameraState(s.camera);
+    const refused = await cli(s.camera, ['allsky-config', '--collector', 'collector', '--host-key', s.hostKey], { user: 'pi' });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/stale host key for collector.*--yes/);
+    expect(await cameraState(s.camera)).toBe(before);
+
+    const r = await config(s, ['--no-test']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const kh = await s.camera.sh('cat /home/pi/.ssh/known_hosts');
+    expect(kh).toContain('other.host ssh-ed25519');
+    expect(kh.split('\n').filter((l) => l.startsWith('collector ')).length).toBe(0);
+    const collectorKey = (await s.collector.sh('cut -d" " -f2 /etc/ssh/ssh_host_ed25519_key.pub')).trim();
+    expect(kh).toContain(collectorKey);
+    const backups = await s.camera.sh('find /home/pi/.local/state/sftp-setup/backups -name known_hosts');
+    expect(backups.trim()).not.toBe('');
+  });
+
+  it('refuses a wrong pinned fingerprint and changes nothing', async () => {
+    const s = await setup();
+    const wrong = (await s.camera.sh('ssh-keygen -q -t ed25519 -N "" -f /tmp/x && ssh-keygen -lf /tmp/x.pub')).split(' ')[1]!;
+    const before = await cameraState(s.camera);
+    const r = await cli(s.camera, ['allsky-config', '--collector', 'collector', '--host-key', wrong, '--yes'], { user: 'pi' });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(`not the pinned --host-key ${wrong}; nothing was changed`);
+    expect(r.stderr.trim().split('\n').length).toBe(1);
+    expect(await cameraState(s.camera)).toBe(before);
+  });
+
+  it('bad inputs: a clear one-line message, non-zero exit, every file unchanged', async () => {
+    const s = await setup('current', { init: false });
+    await s.camera.sh('useradd -m -s /bin/bash bob');
+    const cases: { name: string; args: string[]; user?: string; prep?: string; code: number; msg: RegExp }[] = [
+      { name: 'unreachable host', args: ['--collector', '10.250.0.77', '--yes'], code: 1, msg: /cannot reach the collector 10\.250\.0\.77 on port 22/ },
+      { name: 'closed port', args: ['--collector', 'collector', '--port', '2222', '--yes'], code: 1, msg: /cannot reach the collector collector on port 2222/ },
+      { name: 'malformed fingerprint', args: ['--collector', 'collector', '--host-key', 'SHA256:nope'], code: 2, msg: /--host-key "SHA256:nope" is not a SHA256 key fingerprint/ },
+      { name: 'missing Allsky directory', args: ['--collector', 'collector', '--yes'], user: 'bob', code: 2, msg: /no Allsky install at \/home\/bob\/allsky.*--no-allsky/ },
+      { name: 'no such --allsky-dir', args: ['--collector', 'collector', '--yes', '--allsky-dir', '/home/pi/nope'], code: 2, msg: /--allsky-dir \/home\/pi\/nope does not exist/ },
+      { name: 'env.json not JSON', prep: 'echo "{ broken" > /home/pi/allsky/env.json', args: ['--collector', 'collector', '--yes'], code: 2, msg: /env\.json is not a JSON object/ },
+      { name: 'settings.json read-only', prep: 'chmod 444 /home/pi/allsky/config/settings.json', args: ['--collector', 'collector', '--yes'], code: 2, msg: /settings\.json is read-only \(mode 0444\)/ },
+      { name: 'reserved upload user', args: ['--collector', 'collector', '--user', 'root'], code: 2, msg: /--user "root" is a reserved system account/ },
+    ];
+    for (const c of cases) {
+      if (c.prep) await s.camera.sh(c.prep);
+      const before = await cameraState(s.camera, ['/home/bob']);
+      const r = await cli(s.camera, ['allsky-config', ...c.args], { user: c.user ?? 'pi' });
+      expect(r.exitCode, `${c.name}: ${r.stderr}`).toBe(c.code);
+      expect(r.stderr, c.name).toMatch(c.msg);
+      expect(r.stderr.trim().split('\n').length, `${c.name}: one line`).toBe(1);
+      expect(await cameraState(s.camera, ['/home/bob']), c.name).toBe(before);
+      if (c.prep) await installAllsky(s.camera);
+    }
+  });
+
+  it('--dry-run shows the plan and changes nothing; --no-allsky writes only key, known_hosts and lftp rc', async () => {
+    const s = await setup();
+    const before = await cameraState(s.camera);
+    const dry = await config(s, ['--dry-run']);
+    expect(dry.exitCode, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('Dry run: nothing was changed.');
+    expect(dry.stdout).toContain('+\t"REMOTESERVER_HOST" : "collector",');
+    expect(await cameraState(s.camera)).toBe(before);
+
+    const r = await config(s, ['--no-allsky']);
+    expect(r.exitCode).toBe(3);
+    expect(await s.camera.sh('cat /home/pi/allsky/env.json')).not.toContain('collector');
+    expect(await s.camera.sh('cat /home/pi/.lftp/rc')).toContain('set sftp:connect-program "ssh -a -x -i /home/pi/.ssh/allsky_upload');
+  });
+});
