@@ -12,7 +12,8 @@ import type { Step } from '../plan/step.js';
 import { parseConfig } from '../sshd/parse.js';
 import { compareEffective, parseEffective } from '../sshd/effective.js';
 import { findConflicts } from '../sshd/conflicts.js';
-import { planPlacement, upsertMarkedBlock, type Placement } from '../sshd/placement.js';
+import { findMarkedBlock, globMatch, planPlacement, upsertMarkedBlock, type Placement } from '../sshd/placement.js';
+import { loadConfigDetailed } from '../sshd/includes.js';
 import { renderMatchBlock, sftpProfileFlags, templateName } from '../sshd/render.js';
 import { loadTemplate } from '../templates.js';
 import {
@@ -21,7 +22,7 @@ import {
 import { ensureDir, readText, statPath, type Journal } from '../system/files.js';
 import { effectiveConfig, globPathsSync, reload, runningPid, testConfig, isRunning } from '../system/sshd.js';
 import { KEYS_DIR, PROBE_KEYS_PATTERN, keysFileFor } from './layout.js';
-import { chrootProblem, type SshdState } from './inspect.js';
+import { chrootProblem, configIO, type SshdState } from './inspect.js';
 import { setEnvVars } from './dotenv.js';
 
 export interface CollectorSpec {
@@ -98,9 +99,8 @@ export async function buildCollectorPlan(
 
   const placement = planPlacement({ mainText: sshd.mainText, mainPath: sshd.mainPath, directives: sshd.directives, version: sshd.version, user: spec.user });
   const block = renderBlockFor(spec);
-  const ownFile = placement.kind === 'dropin' ? placement.path : sshd.mainPath;
   const groups = account ? await groupsOf(spec.user) : [spec.user];
-  const conflicts = findConflicts(sshd.directives, spec.user, groups, placement.kind === 'dropin' ? { file: ownFile } : { file: ownFile, marker: true });
+  const conflicts = conflictsWithBlockInstalled(spec.user, groups, sshd, placement, block);
   if (conflicts.length > 0) {
     const c = conflicts[0]!;
     throw new UsageError(
@@ -113,7 +113,7 @@ export async function buildCollectorPlan(
   steps.push(accountStep(spec, journal));
   steps.push(chrootStep(spec));
   steps.push(uploadDirsStep(spec));
-  steps.push(keysFileStep(spec, journal));
+  steps.push(keysFileStep(spec, journal, account?.home));
   steps.push(cleanupStep(spec, journal));
   const { step: configStep, touched } = sshdConfigStep(spec, sshd, placement, block, journal, markSshdTouched);
   steps.push(configStep);
@@ -127,6 +127,30 @@ export async function buildCollectorPlan(
     if (fp) hostKeyFingerprints.push(`${fp} (${t.toUpperCase()})`);
   }
   return { steps, placement, block, hostKeyFingerprints };
+}
+
+/**
+ * Match blocks that would beat ours, judged on the configuration as sshd will read it once our block is
+ * installed: a block that will come after our drop-in (the guide's, appended to the main file) loses to
+ * ours and is no conflict; one read before it is.
+ */
+function conflictsWithBlockInstalled(user: string, groups: string[], sshd: SshdState, placement: Placement, block: string) {
+  const io = configIO();
+  if (placement.kind === 'dropin') {
+    const target = placement.path;
+    const directives = loadConfigDetailed(sshd.mainPath, {
+      read: (p) => (p === target ? block : io.read(p)),
+      glob: (pattern) => {
+        const found = io.glob(pattern);
+        return globMatch(pattern, target) && !found.includes(target) ? [...found, target].sort() : found;
+      },
+    }).directives;
+    return findConflicts(directives, user, groups, { file: target });
+  }
+  const mainText = upsertMarkedBlock(sshd.mainText, user, block).text;
+  const found = findMarkedBlock(mainText, user)!;
+  const directives = loadConfigDetailed(sshd.mainPath, { read: (p) => (p === sshd.mainPath ? mainText : io.read(p)), glob: io.glob }).directives;
+  return findConflicts(directives, user, groups, { file: sshd.mainPath, marker: true, range: found });
 }
 
 async function refuseConflictingAccount(spec: CollectorSpec, acc: Account | null): Promise<void> {
@@ -238,12 +262,14 @@ function uploadDirsStep(spec: CollectorSpec): Step {
 
 /** Keys the guide's layout keeps inside the chroot or the old home; --adopt moves them out. */
 function legacyKeyFiles(spec: CollectorSpec, home: string | undefined): string[] {
-  const files = [join(spec.root, '.ssh', 'authorized_keys')];
-  if (home && home !== spec.root) files.push(join(home, '.ssh', 'authorized_keys'));
-  return files;
+  const dirs = [join(spec.root, '.ssh')];
+  if (home && home.replace(/\/+$/, '') !== spec.root) dirs.push(join(home, '.ssh'));
+  // sshd's default AuthorizedKeysFile: both names.
+  return dirs.flatMap((d) => [join(d, 'authorized_keys'), join(d, 'authorized_keys2')]);
 }
 
-function keysFileStep(spec: CollectorSpec, journal: Journal): Step {
+/** `originalHome`: the account's home before this run (the account step may move it to the chroot). */
+function keysFileStep(spec: CollectorSpec, journal: Journal, originalHome: string | undefined): Step {
   const path = keysFileFor(spec.user);
   const wanted = async (): Promise<{ before: string | null; after: string; added: number }> => {
     const before = await readText(path);
@@ -256,8 +282,7 @@ function keysFileStep(spec: CollectorSpec, journal: Journal): Step {
       text = r.text;
     };
     if (spec.adopt) {
-      const acc = await getAccount(spec.user);
-      for (const f of legacyKeyFiles(spec, acc?.home)) {
+      for (const f of legacyKeyFiles(spec, originalHome)) {
         const old = await readText(f);
         if (old) for (const l of parseAuthorizedKeys(old).lines) if (l.kind === 'key') apply(l.entry.key);
       }

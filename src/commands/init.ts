@@ -87,12 +87,14 @@ export async function initCommand(o: InitOptions): Promise<number> {
       out(changed ? chalk.green('Done.') + (journal.backedUp.length ? chalk.dim(` Backups in ${journal.backupDirPath}`) : '') : 'Already set up: nothing changed.');
     }
 
+    if (!o.dryRun && !(await isRunning())) {
+      // The files are right, but nobody can log in: that is not success, with or without the self-test.
+      const why = `sshd is not running: the account is set up, but no upload can log in until it runs${o.verify ? ' (self-test skipped)' : ''}`;
+      if (o.json) printJson({ ok: false, dryRun: false, steps: reports, selfTest: null, error: why, fix: startHint() });
+      else process.stderr.write(`${chalk.yellow(`sftp-setup: ${why}`)} — start it with: ${startHint()}\n`);
+      return 1;
+    }
     if (!o.dryRun && o.verify) {
-      if (!(await isRunning())) {
-        out(chalk.yellow(`sshd is not running, so the self-test was skipped. Start it with: ${startHint()}`));
-        if (o.json) printJson({ ok: false, steps: reports, selfTest: null, error: 'sshd is not running' });
-        return 1;
-      }
       const target = await probeTargetFor(spec, sshd.mainPath);
       out(chalk.bold(`Self-test: a real SFTP session as ${spec.user} on port ${target.port}`));
       probe = await probeAccount(target);
