@@ -21,6 +21,6 @@ if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
   exit 1
 fi
 
-npm ci --no-audit --no-fund
+npm ci --no-audit --no-fund || npm install --no-audit --no-fund
 npm run build
 exec node bin/sftp-setup demo "$@"
