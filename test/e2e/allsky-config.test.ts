@@ -79,7 +79,6 @@ describe('allsky-config', () => {
       `printf '%s\\n' '${lftpCommands}' 'set dns:fatal-timeout 10; set net:max-retries 2; set net:timeout 10' 'open --user allsky-upload --env-password -p 22 sftp://collector' 'cd .' 'cd images/' 'put /tmp/image.jpg -o image-123' 'rm -f image.jpg' 'mv image-123 image.jpg' > /tmp/up.lftp && LFTP_PASSWORD=n/a lftp -f /tmp/up.lftp`,
       { user: 'pi' },
     );
-    expect(await s.collector.sh('cmp /var/lib/allsky-uploads/images/image.jpg /tmp/image.jpg 2>&1 || sha256sum /var/lib/allsky-uploads/images/image.jpg')).toBeDefined();
     expect((await s.collector.sh('stat -c %s /var/lib/allsky-uploads/images/image.jpg')).trim()).toBe('1000');
 
     // A third run changes nothing at all on the camera.
