@@ -4,8 +4,9 @@
  */
 import chalk from 'chalk';
 import { promises as fs } from 'node:fs';
+import { dirname } from 'node:path';
 import { FailError, UsageError } from '../errors.js';
-import { BACKUP_ROOT, LOCK_PATH, keysFileFor } from '../collector/layout.js';
+import { BACKUP_ROOT, KEYS_DIR, LOCK_PATH, keysFileFor } from '../collector/layout.js';
 import { readSshdState } from '../collector/inspect.js';
 import { unifiedDiff } from '../plan/diff.js';
 import { PlanFailed, runPlan } from '../plan/runner.js';
@@ -118,6 +119,8 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
       if (preview.length && !(await confirm('Apply these changes?'))) return 1;
     }
     reports = await runPlan(steps, { dryRun: o.dryRun, onReport: (r) => out(formatStep(r, o.dryRun)) });
+    // init made these directories for the keys files; the last account's uninstall takes them away.
+    if (!o.dryRun) for (const dir of [KEYS_DIR, dirname(KEYS_DIR)]) await fs.rmdir(dir).catch(() => {});
     if (!o.purge && chroot && !o.dryRun) out(chalk.dim(`Uploaded files stay in ${chroot}; --purge deletes them.`));
     if (o.json) printJson({ ok: true, dryRun: o.dryRun, steps: reports });
     return 0;

@@ -1,0 +1,79 @@
+/**
+ * `uninstall` removes exactly what init created (Match block, keys file, account), keeps the uploads unless
+ * --purge, and leaves a configuration that sshd accepts.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keysFileFor } from '../../src/collector/layout.js';
+import { cli, snapshot, startPair, type Pair } from './helpers.js';
+
+const USER = 'allsky-upload';
+const ROOT = '/var/lib/allsky-uploads';
+const SFTP = '-F /dev/null -i /root/k -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR';
+
+// The shadow tools keep the previous passwd/group files as "passwd-" etc.: not ours to compare.
+// A directory's size is the overlay's business, not ours.
+const withoutShadowBackups = (s: string) =>
+  s.split('\n').filter((l) => !/\/etc\/(passwd|shadow|group|gshadow)-$/.test(l)).map((l) => l.replace(/^(d \S+ \d+) \d+ /, '$1 ')).join('\n');
+
+describe('uninstall', () => {
+  let p: Pair;
+  let etcBefore: string;
+  const upload = (user: string, remote: string) =>
+    p.camera.run(['bash', '-c', `echo 'put /root/k.pub ${remote}' | sftp ${SFTP} -b - ${user}@collector`]);
+
+  beforeAll(async () => {
+    p = await startPair();
+    await p.camera.sh("ssh-keygen -q -t ed25519 -N '' -C cam -f /root/k");
+    etcBefore = withoutShadowBackups(await snapshot(p.collector, ['/etc'], { mtime: false }));
+    const pub = (await p.camera.sh('cat /root/k.pub')).trim();
+    expect((await cli(p.collector, ['init', '--yes', '--no-verify', '--key', pub])).exitCode).toBe(0);
+    expect((await cli(p.collector, ['init', '--yes', '--no-verify', '--user', 'second-upload', '--root', '/srv/second', '--key', pub])).exitCode).toBe(0);
+    expect((await upload(USER, '/images/image.jpg')).exitCode).toBe(0);
+    expect((await upload('second-upload', '/images/image.jpg')).exitCode).toBe(0);
+  });
+  afterAll(async () => {
+    await p?.destroy();
+  });
+
+  it('--dry-run lists what it would remove and changes nothing', async () => {
+    const before = await snapshot(p.collector, ['/etc', '/var/lib', '/srv']);
+    const r = await cli(p.collector, ['uninstall', '--user', USER, '--dry-run']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/would .*Match block for allsky-upload/);
+    expect(r.stdout).toMatch(/-Match User allsky-upload/);
+    expect(await snapshot(p.collector, ['/etc', '/var/lib', '/srv'])).toBe(before);
+  });
+
+  it('removes the block, the keys file and the account; the uploads stay; sshd -t passes; logins are refused', async () => {
+    const r = await cli(p.collector, ['uninstall', '--yes', '--user', USER]);
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/Uploaded files stay in \/var\/lib\/allsky-uploads; --purge deletes them\./);
+    expect((await p.collector.run(['sshd', '-t'])).exitCode).toBe(0);
+    expect((await p.collector.run(['getent', 'passwd', USER])).exitCode).toBe(2);
+    expect((await p.collector.run(['test', '-e', keysFileFor(USER)])).exitCode).toBe(1);
+    expect((await p.collector.run(['test', '-e', '/etc/ssh/sshd_config.d/50-sftp-setup-allsky-upload.conf'])).exitCode).toBe(1);
+    expect(await p.collector.sh(`ls ${ROOT}/images/image.jpg`)).toBe(`${ROOT}/images/image.jpg\n`);
+    const login = await upload(USER, '/images/again.jpg');
+    expect(login.exitCode).not.toBe(0);
+    // The other account is untouched and still works.
+    expect((await upload('second-upload', '/images/still.jpg')).exitCode).toBe(0);
+  });
+
+  it('with --purge the chroot and the uploads go too; /etc is as it was before init', async () => {
+    const r = await cli(p.collector, ['uninstall', '--yes', '--purge', '--user', 'second-upload']);
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    expect((await p.collector.run(['test', '-e', '/srv/second'])).exitCode).toBe(1);
+    expect((await p.collector.run(['sshd', '-t'])).exitCode).toBe(0);
+    expect(withoutShadowBackups(await snapshot(p.collector, ['/etc'], { mtime: false }))).toBe(etcBefore);
+  });
+
+  it('a second uninstall says there is nothing to remove and changes nothing', async () => {
+    const before = await snapshot(p.collector, ['/etc', '/var/lib']);
+    const r = await cli(p.collector, ['uninstall', '--yes', '--user', USER]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/there is no upload account allsky-upload made by sftp-setup here/);
+    expect(await snapshot(p.collector, ['/etc', '/var/lib'])).toBe(before);
+  });
+});
