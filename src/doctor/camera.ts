@@ -88,7 +88,12 @@ export async function cameraDoctor(o: { allskyDir?: string; probe: boolean }): P
     }));
   if (!reach.ok) return out;
 
-  const kh = await knownHostsCheck(ctx, r.host, port, asOwner);
+  // The keyscan and the login are separate connections: run them side by side.
+  const canLogin = o.probe && Boolean(ctx.connectProgram && r.user);
+  const [kh, login] = await Promise.all([
+    knownHostsCheck(ctx, r.host, port, asOwner),
+    canLogin ? checkSftpLogin(who, [...splitWords(ctx.connectProgram!), ...NO_UPDATE], r.user!, port, r.host) : Promise.resolve(undefined),
+  ]);
   out.push(kh);
   if (!o.probe) {
     out.push(skip('camera.login', 'SFTP login as Allsky makes it', '--no-probe'));
@@ -98,7 +103,7 @@ export async function cameraDoctor(o: { allskyDir?: string; probe: boolean }): P
     out.push(skip('camera.login', 'SFTP login as Allsky makes it', 'no connect-program or user configured'));
     return out;
   }
-  const login = await checkSftpLogin(who, [...splitWords(ctx.connectProgram), ...NO_UPDATE], r.user, port, r.host);
+  if (!login) return out;
   if (login.exitCode !== 0) {
     out.push(fail('camera.login', `SFTP login as ${r.user}@${r.host} with ${ctx.keyPath}`, [lastLines(login.stderr)], loginCause(login.stderr, ctx, reconfigure)));
     return out;
