@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Step, StepReport } from './step.js';
 
 export interface RunPlanOptions {
@@ -28,6 +29,7 @@ export async function runPlan(steps: Step[], opts: RunPlanOptions): Promise<Step
     reports.push(r);
     opts.onReport?.(r);
   };
+  let applied = 0;
   for (const step of steps) {
     try {
       const drift = await step.check();
@@ -41,10 +43,24 @@ export async function runPlan(steps: Step[], opts: RunPlanOptions): Promise<Step
       }
       await step.apply();
       emit({ id: step.id, title: step.title, status: 'changed', summary: drift.summary, diff: drift.diff });
+      killSeam(++applied);
     } catch (err) {
       emit({ id: step.id, title: step.title, status: 'failed', error: err instanceof Error ? err.message : String(err) });
       throw new PlanFailed(reports, err);
     }
   }
   return reports;
+}
+
+/**
+ * Test seam, not a feature: with SFTP_SETUP_TEST_KILL_AFTER_STEP=N the process group is SIGKILLed right
+ * after the Nth applied step, so the safety suite can prove that a run killed at any step boundary leaves
+ * a valid sshd configuration and converges on the next run.
+ */
+function killSeam(applied: number): void {
+  const n = process.env.SFTP_SETUP_TEST_KILL_AFTER_STEP;
+  if (n === undefined || Number(n) !== applied) return;
+  // The group only when we lead it (started under setsid); never a group we merely belong to.
+  const leader = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ')[2] === String(process.pid);
+  process.kill(leader ? -process.pid : process.pid, 'SIGKILL');
 }

@@ -38,6 +38,11 @@ export interface ProbeResult {
 /** Remove what a crashed probe may have left: the temporary key and probe files in the upload tree. */
 export async function cleanStaleProbe(user: string, chroot: string, dirs: string[]): Promise<void> {
   await fs.rm(join(PROBE_KEYS_DIR, user), { force: true });
+  // A run killed mid-probe or mid-validation leaves its temporary directory (probe private key, candidate
+  // config) in /run; callers hold the lock, so no other run of ours is using one.
+  for (const name of await fs.readdir('/run').catch(() => [] as string[])) {
+    if (/^sftp-setup-(probe|candidate)-/.test(name)) await fs.rm(join('/run', name), { recursive: true, force: true }).catch(() => {});
+  }
   for (const d of dirs) {
     for (const suffix of ['', '.tmp', '.read']) {
       await fs.rm(join(chroot, d, PROBE_NAME + suffix), { force: true }).catch(() => {});
