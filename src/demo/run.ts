@@ -127,7 +127,7 @@ export async function runDemo(opts: { json: boolean }): Promise<number> {
     const allsky = await stages.run('allsky', 'camera: a minimal Allsky install', async () => {
       const a = await installAllsky(camera);
       report.camera!.allsky = a;
-      return { detail: `${a.dir}, owner ${a.owner} (${a.source})`, value: a };
+      return { detail: `${a.dir}, owner ${a.owner}, settings.json hard-linked, env.json`, value: a };
     });
 
     await stages.run('admin', 'camera: root gets SSH admin access to the collector (stands in for yours)', async () => {
@@ -148,7 +148,7 @@ export async function runDemo(opts: { json: boolean }): Promise<number> {
       if (r.exitCode !== 0) throw new FailError(`allsky-config exited ${r.exitCode}: ${tail(r)}`);
       report.handoff = 'allsky-config --via';
       const s = await readServerSettings(camera, allsky);
-      return { detail: `key authorized over the admin's SSH, host key pinned, settings.json + env.json written, test upload passed`, value: s };
+      return { detail: `key authorized over the admin's SSH, host key pinned, settings.json (hard link kept) + env.json written, test upload passed`, value: s };
     });
 
     const files = demoFiles();
@@ -235,6 +235,8 @@ async function standInHandoff(collector: ThrowawayHost, camera: ThrowawayHost, a
 async function readServerSettings(camera: ThrowawayHost, allsky: DemoAllsky): Promise<RemoteServer> {
   const env = JSON.parse(await camera.sh(`cat ${allsky.dir}/env.json`)) as Record<string, string>;
   const settings = JSON.parse(await camera.sh(`cat ${allsky.dir}/config/settings.json`)) as Record<string, unknown>;
+  const links = Number((await camera.sh(`stat -c %h ${allsky.dir}/config/settings.json`)).trim());
+  if (links < 2) throw new FailError('allsky-config broke the hard link of config/settings.json (Allsky rewrites the camera file in place)');
   if (settings.useremoteserver !== true || settings.remoteserverprotocol !== 'sftp') {
     throw new FailError('allsky-config did not switch Allsky to the remote server over sftp (useremoteserver, remoteserverprotocol)');
   }
