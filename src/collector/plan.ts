@@ -99,7 +99,9 @@ export async function buildCollectorPlan(
 
   const placement = planPlacement({ mainText: sshd.mainText, mainPath: sshd.mainPath, directives: sshd.directives, version: sshd.version, user: spec.user });
   const block = renderBlockFor(spec);
-  const groups = account ? await groupsOf(spec.user) : [spec.user];
+  // Group membership matters only to a `Match Group` somewhere; otherwise spare the look-up (a process).
+  const byGroup = sshd.directives.some((d) => d.keyword === 'match' && d.args.some((a) => a.toLowerCase() === 'group'));
+  const groups = account && byGroup ? await groupsOf(spec.user) : [spec.user];
   const conflicts = conflictsWithBlockInstalled(spec.user, groups, sshd, placement, block);
   if (conflicts.length > 0) {
     const c = conflicts[0]!;

@@ -8,8 +8,8 @@ import chalk from 'chalk';
 import { FailError, UsageError } from '../errors.js';
 import { BACKUP_ROOT, LOCK_PATH, keysFileFor } from '../collector/layout.js';
 import { findManagedBlock, requireManaged } from '../collector/managed.js';
-import { addKey, listKeys, removeKey, type KeyInfo } from '../keys/authorized-keys.js';
-import type { ParsedKey } from '../keys/parse.js';
+import { planAdd } from '../collector/keys-edit.js';
+import { listKeys, removeKey, type KeyInfo } from '../keys/authorized-keys.js';
 import { unifiedDiff } from '../plan/diff.js';
 import { colorDiff, printJson } from '../report.js';
 import { acquireLock, backupDirFor, ensureDir, Journal, readText, statPath } from '../system/files.js';
@@ -74,19 +74,6 @@ export async function keysListCommand(o: CommonOptions): Promise<number> {
     out(chalk.yellow(`  line ${p.line} is not a usable key (${p.problem}): ${p.text}`));
   }
   return 0;
-}
-
-/** The file after adding each key. Without --from a key already present keeps its source restriction. */
-function planAdd(before: string, keys: ParsedKey[], from: string[] | undefined, now: Date) {
-  let text = before;
-  const results: Array<{ key: ParsedKey; action: 'added' | 'updated' | 'unchanged' }> = [];
-  for (const key of keys) {
-    const present = listKeys(text).entries.find((e) => e.fingerprint === key.fingerprint);
-    const r = addKey(text, key, { from: from ?? present?.from, now });
-    text = r.text;
-    results.push({ key, action: r.action });
-  }
-  return { text, results };
 }
 
 export async function keysAddCommand(o: KeysAddOptions): Promise<number> {
