@@ -118,6 +118,9 @@ rows.push(
   ['re-run on a converged host', m.initRerun, m.ansibleRerun, ratio(m.initRerun, m.ansibleRerun), 'init ≤ 0.5 s', RUNS],
   ['sftp-setup --help | node -e 0', help, bare, ratio(help, bare), '≤ 1.5×', STARTUP_RUNS],
 );
+if (latency?.plainMs !== undefined && latency?.multiplexMs !== undefined) {
+  rows.push(['Allsky upload of one image, --multiplex | plain connect-program', latency.multiplexMs, latency.plainMs, ratio(latency.multiplexMs, latency.plainMs), '', 9]);
+}
 if (doctorExists && m.doctor !== undefined) rows.push(['doctor on a converged collector (with probe)', m.doctor, undefined, '—', '', RUNS]);
 
 const header = ['measure (median)', 'sftp-setup', 'compared', 'ratio', 'target', 'runs'];
