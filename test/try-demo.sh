@@ -17,10 +17,10 @@ apt-get install -y --no-install-recommends "${packages[@]}"
 
 if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
   echo "try-demo: sftp-setup needs Node.js 20 or newer; this machine has $(node --version)." >&2
-  echo "          Install Node.js 20 (for example from https://nodejs.org or NodeSource) and run this again." >&2
+  echo "          Install Node.js 20 and run this again." >&2
   exit 1
 fi
 
-npm ci --no-audit --no-fund || npm install --no-audit --no-fund
+npm ci --no-audit --no-fund
 npm run build
 exec node bin/sftp-setup demo "$@"
