@@ -23,8 +23,10 @@ export function buildProgram(): Command {
   const program = new Command('sftp-setup')
     .description('Locked-down, chrooted OpenSSH SFTP upload accounts, and the cameras that push to them.')
     .version(version, '-V, --version')
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ outputError: (str, write) => write(`sftp-setup: ${str.replace(/^error: /, '')}`) })
+    // One line, like every other error of ours: the message, then where to look.
+    .configureOutput({
+      outputError: (str, write) => write(`sftp-setup: ${str.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')} (see --help)\n`),
+    })
     .addHelpText(
       'after',
       `

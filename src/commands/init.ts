@@ -15,7 +15,7 @@ import { formatCheck, formatStep, printJson } from '../report.js';
 import { acquireLock, backupDirFor, Journal } from '../system/files.js';
 import { readKeyArg } from '../system/key-input.js';
 import { cleanStaleProbe, probeAccount, type ProbeResult } from '../system/probe.js';
-import { isRunning, reload, startHint } from '../system/sshd.js';
+import { enableAndStart, isRunning, reload, startHint, systemdRuns } from '../system/sshd.js';
 import { parseCidrList, validateAbsPath, validatePort, validateUserName } from '../validate.js';
 import { probeTargetFor } from '../collector/probe-target.js';
 import { confirm } from '../prompt.js';
@@ -87,6 +87,9 @@ export async function initCommand(o: InitOptions): Promise<number> {
       out(changed ? chalk.green('Done.') + (journal.backedUp.length ? chalk.dim(` Backups in ${journal.backupDirPath}`) : '') : 'Already set up: nothing changed.');
     }
 
+    if (!o.dryRun && !o.json && systemdRuns() && !(await isRunning()) && (await confirm('sshd is not running. Enable and start it now (systemctl enable --now ssh)?'))) {
+      await enableAndStart();
+    }
     if (!o.dryRun && !(await isRunning())) {
       // The files are right, but nobody can log in: that is not success, with or without the self-test.
       const why = `sshd is not running: the account is set up, but no upload can log in until it runs${o.verify ? ' (self-test skipped)' : ''}`;

@@ -36,7 +36,12 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
   const inMain = findMarkedBlock(sshd.mainText, user) !== null;
   const account = await getAccount(user);
   if (!dropins.length && !inMain && !(await readText(keysFileFor(user)))) {
-    if (!account) throw new UsageError(`there is no upload account ${user} made by sftp-setup here`, 'list the accounts with: sudo sftp-setup doctor');
+    if (!account) {
+      // Already gone: removing twice is not an error.
+      if (o.json) printJson({ ok: true, dryRun: o.dryRun, steps: [], note: `no upload account ${user} here` });
+      else out(`Nothing to remove: there is no upload account ${user} made by sftp-setup here.`);
+      return 0;
+    }
   }
   const release = o.dryRun ? async () => {} : await acquireLock(LOCK_PATH);
   const journal = new Journal(backupDirFor(BACKUP_ROOT));

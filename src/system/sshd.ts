@@ -71,6 +71,12 @@ export async function isRunning(pidFile?: string): Promise<boolean> {
   return (await runningPid(pidFile)) !== undefined;
 }
 
+/** Where systemd runs: enable and start the ssh unit (what startHint() tells a person to do). */
+export async function enableAndStart(): Promise<void> {
+  const r = await run('systemctl', ['enable', '--now', 'ssh']);
+  if (r.exitCode !== 0) throw new FailError(`systemctl enable --now ssh failed: ${r.stderr.trim()}`, 'journalctl -u ssh -n 50');
+}
+
 /** How to start sshd on this machine, for messages. */
 export function startHint(): string {
   return systemdRuns() ? 'sudo systemctl enable --now ssh' : `sudo mkdir -p /run/sshd && sudo ${SSHD}`;
