@@ -97,6 +97,14 @@ export async function buildCollectorPlan(
     }
   }
 
+  // Without a global `Subsystem sftp`, sshd refuses every sftp session ("subsystem not found") before
+  // ForceCommand applies, and Subsystem is not allowed inside Match on older sshd: refuse, change nothing.
+  if (!sshd.directives.some((d) => d.keyword === 'subsystem' && !d.match && d.args[0]?.toLowerCase() === 'sftp')) {
+    throw new UsageError(
+      `${sshd.mainPath} defines no "Subsystem sftp": sshd would refuse every SFTP session`,
+      `add the line "Subsystem sftp /usr/lib/openssh/sftp-server" before any Match block in ${sshd.mainPath}, check with: sudo sshd -t, then run again`,
+    );
+  }
   const placement = planPlacement({ mainText: sshd.mainText, mainPath: sshd.mainPath, directives: sshd.directives, version: sshd.version, user: spec.user });
   const block = renderBlockFor(spec);
   // Group membership matters only to a `Match Group` somewhere; otherwise spare the look-up (a process).
@@ -388,6 +396,12 @@ function sshdConfigStep(
         await fs.rm(dir, { recursive: true, force: true });
       }
       const info = await statPath(realPath);
+      // The Include may name a drop-in directory that does not exist (yet): make it, undo on failure.
+      const dropDir = realPath.slice(0, realPath.lastIndexOf('/'));
+      if (!(await statPath(dropDir))) {
+        journal.onRollback(() => fs.rmdir(dropDir).catch(() => {}));
+        await ensureDir(dropDir, 0o755, 0, 0);
+      }
       await ensureDir('/run/sftp-setup', 0o755, 0, 0);
       await fs.writeFile(RELOAD_PENDING, `${spec.user}\n`);
       markSshdTouched();
