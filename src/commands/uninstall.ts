@@ -40,6 +40,12 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
       // Already gone: removing twice is not an error.
       if (o.json) printJson({ ok: true, dryRun: o.dryRun, steps: [], note: `no upload account ${user} here` });
       else out(`Nothing to remove: there is no upload account ${user} made by sftp-setup here.`);
+      if (!o.dryRun) {
+        // A run killed after its last step converges here: its stale lock is taken over, empty key dirs go.
+        const release = await acquireLock(LOCK_PATH);
+        for (const dir of [KEYS_DIR, dirname(KEYS_DIR)]) await fs.rmdir(dir).catch(() => {});
+        await release();
+      }
       return 0;
     }
   }
