@@ -35,8 +35,10 @@ export function connectProgram(opts: ConnectProgramOptions): string {
     throw new UsageError(`key path "${key}" is a public key`, 'give the private key file (without .pub)');
   }
   // -a -x: no agent/X11 forwarding; IdentitiesOnly: offer only this key;
-  // BatchMode: never prompt (a prompt would hang an unattended upload).
-  const parts = ['ssh', '-a', '-x', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes'];
+  // BatchMode: never prompt (a prompt would hang an unattended upload);
+  // UpdateHostKeys=no: an upload must not add the collector's other host keys to the pinned known_hosts
+  // (keys nobody compared), nor rewrite it and leave known_hosts.old behind.
+  const parts = ['ssh', '-a', '-x', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'UpdateHostKeys=no'];
   if (opts.knownHostsPath !== undefined) {
     parts.push('-o', `UserKnownHostsFile=${checkPath(opts.knownHostsPath, 'known_hosts path')}`);
   }

@@ -58,7 +58,7 @@ describe('allsky-config', () => {
     const env = JSON.parse(await s.camera.sh('cat /home/pi/allsky/env.json'));
     expect(env).toMatchObject({ REMOTESERVER_HOST: 'collector', REMOTESERVER_PORT: '22', REMOTESERVER_USER: 'allsky-upload', REMOTESERVER_PASSWORD: 'n/a' });
     expect(env.REMOTESERVER_LFTP_COMMANDS).toBe(
-      'set sftp:connect-program "ssh -a -x -i /home/pi/.ssh/allsky_upload -o IdentitiesOnly=yes -o BatchMode=yes"',
+      'set sftp:connect-program "ssh -a -x -i /home/pi/.ssh/allsky_upload -o IdentitiesOnly=yes -o BatchMode=yes -o UpdateHostKeys=no"',
     );
     const settings = JSON.parse(await s.camera.sh('cat /home/pi/allsky/config/settings.json'));
     expect(settings).toMatchObject({ useremoteserver: true, remoteserverprotocol: 'sftp', remoteserverimagedir: 'images' });

@@ -5,7 +5,7 @@ import { UsageError } from '../../src/errors.js';
 describe('connectProgram', () => {
   it('builds the minimal ssh command', () => {
     expect(connectProgram({ keyPath: '/home/pi/.ssh/allsky_ed25519' })).toBe(
-      'ssh -a -x -i /home/pi/.ssh/allsky_ed25519 -o IdentitiesOnly=yes -o BatchMode=yes',
+      'ssh -a -x -i /home/pi/.ssh/allsky_ed25519 -o IdentitiesOnly=yes -o BatchMode=yes -o UpdateHostKeys=no',
     );
   });
 
@@ -17,7 +17,7 @@ describe('connectProgram', () => {
         controlDir: '/home/pi/.ssh/cm/',
       }),
     ).toBe(
-      'ssh -a -x -i /home/pi/.ssh/k -o IdentitiesOnly=yes -o BatchMode=yes' +
+      'ssh -a -x -i /home/pi/.ssh/k -o IdentitiesOnly=yes -o BatchMode=yes -o UpdateHostKeys=no' +
         ' -o UserKnownHostsFile=/home/pi/.ssh/known_hosts_sftp-setup' +
         ' -o ControlMaster=auto -o ControlPath=/home/pi/.ssh/cm/cm-%C -o ControlPersist=60',
     );
@@ -38,7 +38,7 @@ describe('connectProgram', () => {
 
   it('set line uses double quotes (the WebUI mangles single quotes)', () => {
     const line = connectProgramSetLine({ keyPath: '/home/pi/.ssh/k' });
-    expect(line).toBe('set sftp:connect-program "ssh -a -x -i /home/pi/.ssh/k -o IdentitiesOnly=yes -o BatchMode=yes"');
+    expect(line).toBe('set sftp:connect-program "ssh -a -x -i /home/pi/.ssh/k -o IdentitiesOnly=yes -o BatchMode=yes -o UpdateHostKeys=no"');
     expect(line).not.toContain("'");
   });
 });
