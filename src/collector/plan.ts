@@ -121,8 +121,8 @@ export async function buildCollectorPlan(
 
   const steps: Step[] = [];
   steps.push(accountStep(spec, journal));
-  steps.push(chrootStep(spec));
-  steps.push(uploadDirsStep(spec));
+  steps.push(chrootStep(spec, journal));
+  steps.push(uploadDirsStep(spec, journal));
   steps.push(keysFileStep(spec, journal, account?.home));
   steps.push(cleanupStep(spec, journal));
   const { step: configStep, touched } = sshdConfigStep(spec, sshd, placement, block, journal, markSshdTouched);
@@ -223,7 +223,12 @@ function accountStep(spec: CollectorSpec, journal: Journal): Step {
   };
 }
 
-function chrootStep(spec: CollectorSpec): Step {
+/** rmdir on rollback: only directories this run made, and only while empty (uploads are never removed). */
+function undoMkdir(journal: Journal, path: string): void {
+  journal.onRollback(() => fs.rmdir(path).catch(() => {}));
+}
+
+function chrootStep(spec: CollectorSpec, journal: Journal): Step {
   return {
     id: 'chroot',
     title: `chroot ${spec.root} (root:root 0755)`,
@@ -238,13 +243,16 @@ function chrootStep(spec: CollectorSpec): Step {
     async apply() {
       const missing: string[] = [];
       for (let p = spec.root; p !== '/' && !(await statPath(p)); p = p.slice(0, p.lastIndexOf('/')) || '/') missing.unshift(p);
-      for (const p of missing) await ensureDir(p, 0o755, 0, 0);
+      for (const p of missing) {
+        undoMkdir(journal, p);
+        await ensureDir(p, 0o755, 0, 0);
+      }
       await ensureDir(spec.root, 0o755, 0, 0);
     },
   };
 }
 
-function uploadDirsStep(spec: CollectorSpec): Step {
+function uploadDirsStep(spec: CollectorSpec, journal: Journal): Step {
   const want = async () => {
     const acc = await getAccount(spec.user);
     return acc ? { uid: acc.uid, gid: acc.gid } : undefined;
@@ -265,7 +273,10 @@ function uploadDirsStep(spec: CollectorSpec): Step {
     async apply() {
       const owner = await want();
       if (!owner) throw new FailError(`account ${spec.user} does not exist`);
-      for (const d of spec.dirs) await ensureDir(join(spec.root, d), 0o755, owner.uid, owner.gid);
+      for (const d of spec.dirs) {
+        if (!(await statPath(join(spec.root, d)))) undoMkdir(journal, join(spec.root, d));
+        await ensureDir(join(spec.root, d), 0o755, owner.uid, owner.gid);
+      }
     },
   };
 }

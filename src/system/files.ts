@@ -85,21 +85,41 @@ export async function writeFileAtomic(path: string, content: string, opts: Write
 
 /**
  * Rewrite a file in its own inode (for files that are hard links, such as Allsky's settings.json). Not
- * atomic: callers take a backup first. The new content is written before the file is cut to length, so a
- * failure part-way leaves the old length and the journal puts the old bytes back.
+ * atomic: callers take a backup first. A longer content first claims the space it needs past the old end
+ * (and gives it back if the disk is full), so that a full disk fails before any old byte is overwritten;
+ * the new content is written before the file is cut to length.
  */
 export async function writeFileInPlace(path: string, content: string): Promise<void> {
   let handle: fs.FileHandle | undefined;
   try {
     handle = await fs.open(path, C.O_WRONLY);
     const buf = Buffer.from(content, 'utf8');
-    await handle.write(buf, 0, buf.length, 0);
+    const oldSize = (await handle.stat()).size;
+    if (buf.length > oldSize) {
+      try {
+        await writeAll(handle, buf.subarray(oldSize), oldSize);
+        await handle.sync(); // delayed allocation reports a full disk here, not at write()
+      } catch (err) {
+        await handle.truncate(oldSize).catch(() => {});
+        throw err;
+      }
+    }
+    await writeAll(handle, buf.subarray(0, Math.min(oldSize, buf.length)), 0);
     await handle.truncate(buf.length);
     await handle.sync();
   } catch (err) {
     throw fileError('write', path, err);
   } finally {
     await handle?.close().catch(() => {});
+  }
+}
+
+/** FileHandle.write may write less than asked (a disk filling up) without an error: loop until done. */
+async function writeAll(handle: fs.FileHandle, buf: Buffer, position: number): Promise<void> {
+  for (let off = 0; off < buf.length; ) {
+    const { bytesWritten } = await handle.write(buf, off, buf.length - off, position + off);
+    if (bytesWritten <= 0) throw Object.assign(new Error('write made no progress'), { code: 'EIO' });
+    off += bytesWritten;
   }
 }
 
@@ -163,6 +183,7 @@ export class Journal {
       await fs.mkdir(dirname(copy), { recursive: true, mode: 0o700 });
       await fs.writeFile(copy, content, { mode: info.mode & 0o700 });
     } catch (err) {
+      await fs.rm(copy, { force: true }).catch(() => {}); // no half-written backup that looks whole
       throw fileError('back up', path, err);
     }
     this.backedUp.push(copy);
@@ -198,6 +219,7 @@ export class Journal {
     for (const [path, orig] of [...this.originals.entries()].reverse()) {
       try {
         if (orig === null) await removeFile(path);
+        else if (await stillOriginal(path, orig)) continue; // the change never landed (a read-only or full disk)
         else if (orig.info.nlink > 1) await writeFileInPlace(path, orig.content.toString('utf8'));
         else await writeFileAtomic(path, orig.content.toString('utf8'), orig.info);
       } catch (err) {
@@ -213,6 +235,13 @@ export class Journal {
     }
     return problems;
   }
+}
+
+async function stillOriginal(path: string, orig: { content: Buffer; info: FileInfo }): Promise<boolean> {
+  const now = await statPath(path).catch(() => null);
+  if (!now || now.type !== 'file' || now.mode !== orig.info.mode || now.uid !== orig.info.uid || now.gid !== orig.info.gid) return false;
+  const content = await fs.readFile(path).catch(() => null);
+  return content !== null && content.equals(orig.content);
 }
 
 /** A backup directory name for this run: <root>/<UTC timestamp>-<pid>. */

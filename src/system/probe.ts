@@ -117,7 +117,8 @@ export async function probeAccount(t: ProbeTarget): Promise<ProbeResult[]> {
       // Something failed: find which directory, one session each.
       for (const d of t.dirs) {
         const one = await sftp(dirBatch(d, t.profile).join('\n'));
-        out.push({ id: `dir:${d}`, title: `/${d}: ${dirTitle(t.profile)}`, ok: one.exitCode === 0, detail: one.exitCode === 0 ? 'all accepted' : oneLine(one) });
+        const detail = one.exitCode === 0 ? 'all accepted' : oneLine(one) + (await diskFullHint(join(t.chroot, d)));
+        out.push({ id: `dir:${d}`, title: `/${d}: ${dirTitle(t.profile)}`, ok: one.exitCode === 0, detail });
       }
       return out;
     };
@@ -180,6 +181,15 @@ function listing(stdout: string): string[] {
     if (name && name !== '.' && name !== '..') out.push(name);
   }
   return out.sort();
+}
+
+/** SFTP reports a full disk only as "Failure": look at the directory's filesystem ourselves. */
+async function diskFullHint(dir: string): Promise<string> {
+  const s = await fs.statfs(dir).catch(() => undefined);
+  if (!s) return '';
+  if (s.files > 0 && s.ffree === 0) return ` — the filesystem holding ${dir} has no free inodes: free some, then run again`;
+  const free = s.bavail * s.bsize;
+  return free < 64 * 1024 ? ` — the disk holding ${dir} is full (${free} bytes free): free some space, then run again` : '';
 }
 
 function oneLine(r: RunResult): string {
