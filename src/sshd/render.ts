@@ -79,8 +79,10 @@ export type SftpProfile = 'allsky' | 'dropbox';
 // What a plain upload needs: lftp put = realpath, stat, open, write, fsetstat, close; OpenSSH sftp
 // adds limits; scp (SFTP mode) adds expand-path/home-directory for ~ paths, lstat/fstat, and
 // needs fsetstat to truncate on overwrite. `read` stays denied: opening for write still works.
+// `setstat` (chmod/chown/touch by path) stays denied: no client's put needs it, and it let the account
+// make its directories 0777 or its uploads set-uid (fsetstat works on open files only, not directories).
 const UPLOAD: SftpRequest[] = [
-  'realpath', 'stat', 'lstat', 'fstat', 'open', 'close', 'write', 'fsetstat', 'setstat', 'fsync',
+  'realpath', 'stat', 'lstat', 'fstat', 'open', 'close', 'write', 'fsetstat', 'fsync',
   'limits', 'expand-path', 'home-directory',
 ];
 
