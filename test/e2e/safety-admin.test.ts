@@ -5,8 +5,13 @@
  * No retries: every failed attempt is counted and shown.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ThrowawayHost } from '../../src/system/hosts.js';
 import { cli, makeKey, startPair, type Pair } from './helpers.js';
+import { collectorHost } from './safety-helpers.js';
 
+const KEY_A = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx2kQw9gJ1rdxYl0H5qzqvLr0m3gVQm8f1Q0fMZ3m9K reload-a@test';
+const KEY_B = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC9hQm0yUqGf8m8nJ4m1t3B7Kz1Y0sV9a0mUuK3vQ2cX reload-b@test';
+const FP_B = 'SHA256:B4DOAArNrVmyKf+xmQGnyaex7ju2yuEIIkdQS7r/1IA';
 const SSH = '-F /dev/null -i /root/.ssh/admin -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=5';
 
 describe('admin access while sftp-setup changes sshd', () => {
@@ -62,5 +67,84 @@ describe('admin access while sftp-setup changes sshd', () => {
     const session = await longSession;
     expect(session.stdout).toContain('started');
     expect(session.stdout, session.stderr).toContain('still-alive');
+  }, 180_000);
+});
+
+/**
+ * The finding behind "never fails" above, quantified: on SIGHUP sshd closes its listening socket and
+ * re-executes itself (sshd.c, sighup_restart), so for a few ms a TCP connect is refused outright. ssh's
+ * own connect then fails at once (no retry without ConnectionAttempts). `keys add/remove` never reload
+ * (sshd reads AuthorizedKeysFile at every login), so they must cause no refused connect at all.
+ */
+describe('TCP connects to sshd while sftp-setup runs (the reload window)', () => {
+  let h: ThrowawayHost;
+  beforeAll(async () => {
+    h = await collectorHost('reload');
+  });
+  afterAll(async () => {
+    await h?.destroy();
+  });
+
+  /** Connect to 127.0.0.1:22 in a tight loop while `body` runs; the refused ones, grouped into bursts. */
+  async function probeWhile(body: () => Promise<void>) {
+    const flag = `/tmp/stop-connect-${Math.random().toString(36).slice(2)}`;
+    const loop = h.run(['bash', '-c',
+      `while [ ! -e ${flag} ]; do if (exec 3<>/dev/tcp/127.0.0.1/22) 2>/dev/null; then echo O; else echo "R $(date +%s%N)"; fi; done`]);
+    await new Promise((r) => setTimeout(r, 200));
+    await body();
+    await new Promise((r) => setTimeout(r, 200));
+    await h.sh(`touch ${flag}`);
+    const lines = (await loop).stdout.split('\n').filter(Boolean);
+    const refusedAt = lines.filter((l) => l.startsWith('R ')).map((l) => Number(l.slice(2)) / 1e6);
+    const bursts: number[][] = [];
+    for (const t of refusedAt) {
+      const last = bursts.at(-1);
+      if (last && t - last.at(-1)! < 500) last.push(t);
+      else bursts.push([t]);
+    }
+    return {
+      attempts: lines.length,
+      refused: refusedAt.length,
+      bursts: bursts.map((b) => ({ refused: b.length, ms: Math.round((b.at(-1)! - b[0]!) * 10) / 10 })),
+    };
+  }
+
+  it('keys add/remove: no refused connect; init/uninstall: refused only in the reload window, sessions survive', async () => {
+    await h.sh(`mkdir -p -m 700 /root/.ssh && ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/admin && cat /root/.ssh/admin.pub >> /root/.ssh/authorized_keys`);
+    const session = h.run(['sh', '-c', `ssh -F /dev/null -i /root/.ssh/admin -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR root@127.0.0.1 'echo started; while [ ! -e /tmp/reload-done ]; do sleep 0.1; done; echo still-alive'`]);
+    const first = await cli(h, ['init', '--yes', '--no-verify', '--key', KEY_A]);
+    expect(first.exitCode, first.stdout + first.stderr).toBe(0);
+
+    const keys = await probeWhile(async () => {
+      for (let i = 0; i < 5; i++) {
+        for (const args of [['keys', 'add', '--user', 'allsky-upload', KEY_B], ['keys', 'remove', '--user', 'allsky-upload', '--force', FP_B]]) {
+          const r = await cli(h, args);
+          expect(r.exitCode, `${args.join(' ')}: ${r.stdout}${r.stderr}`).toBe(0);
+        }
+      }
+    });
+    const RELOADS = 6;
+    const reloads = await probeWhile(async () => {
+      for (let i = 0; i < RELOADS / 2; i++) {
+        for (const args of [['uninstall', '--yes', '--user', 'allsky-upload'], ['init', '--yes', '--no-verify', '--key', KEY_A]]) {
+          const r = await cli(h, args);
+          expect(r.exitCode, `${args.join(' ')}: ${r.stdout}${r.stderr}`).toBe(0);
+        }
+      }
+    });
+    await h.sh('touch /tmp/reload-done');
+    const s = await session;
+    console.log(
+      `[safety-admin] keys add/remove x10 (no reload): ${keys.attempts} TCP connects, ${keys.refused} refused\n` +
+        `[safety-admin] init/uninstall x${RELOADS} (one reload each): ${reloads.attempts} TCP connects, ${reloads.refused} refused in ${reloads.bursts.length} bursts: ` +
+        reloads.bursts.map((b) => `${b.refused} over ${b.ms} ms`).join(', '),
+    );
+    expect(keys.attempts).toBeGreaterThan(50);
+    expect(keys.refused).toBe(0);
+    // Every refused connect belongs to a reload: at most one burst per reload, each short.
+    expect(reloads.bursts.length).toBeLessThanOrEqual(RELOADS);
+    for (const b of reloads.bursts) expect(b.ms).toBeLessThan(500);
+    expect(s.stdout, s.stderr).toContain('started');
+    expect(s.stdout, s.stderr).toContain('still-alive');
   }, 180_000);
 });
