@@ -1,16 +1,47 @@
 /**
- * The collector side of the key handoff: the command a person runs there, and the command `--via` runs
- * over the admin's SSH session. Pure.
+ * The collector side of the key handoff: the command a person runs there, and the commands `--via` runs
+ * over the admin's SSH session (allsky-config and keys rotate). Pure, but for reading the environment.
  */
+import { UsageError } from '../errors.js';
 
 /** POSIX shell single-quoting. */
 export function shQuote(s: string): string {
-  return /^[A-Za-z0-9_./:=@,+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+  return /^[A-Za-z0-9_./:=@,%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A collector command line exactly as a person would type it there. */
+export function collectorLine(args: string[]): string {
+  return ['sudo', 'sftp-setup', ...args.map(shQuote)].join(' ');
 }
 
 /** What to run on the collector to authorize the camera's key. */
-export function handoffLine(user: string, publicLine: string, remoteCommand = 'sftp-setup'): string {
-  return `sudo ${remoteCommand} keys add --user ${shQuote(user)} ${shQuote(publicLine)}`;
+export function handoffLine(user: string, publicLine: string): string {
+  return collectorLine(['keys', 'add', '--user', user, publicLine]);
+}
+
+/**
+ * The program `--via` runs on the collector: sftp-setup on the PATH, or SFTP_SETUP_REMOTE_COMMAND (tests and
+ * the demo point it at their build). It goes into a remote shell line, so only a plain path is taken.
+ */
+export function remoteCommand(): string {
+  const p = process.env.SFTP_SETUP_REMOTE_COMMAND?.trim() || 'sftp-setup';
+  if (!/^[A-Za-z0-9@%+=:,./_-]+$/.test(p)) {
+    throw new UsageError(`SFTP_SETUP_REMOTE_COMMAND ${JSON.stringify(p)} is not a plain program path`, 'give a path such as /usr/local/bin/sftp-setup');
+  }
+  return p;
+}
+
+/**
+ * `sftp-setup ARGS` as the admin runs it over `--via`: through `sudo -n` unless the admin is root, so that a
+ * sudo that wants a password fails at once (sudoWantsPassword) instead of waiting for one nobody can type.
+ */
+export function viaCommand(admin: string, args: string[], program = remoteCommand()): string {
+  return [...(admin === 'root' ? [] : ['sudo', '-n']), program, ...args.map(shQuote)].join(' ');
+}
+
+/** Did a `--via` command fail because sudo on the collector asks for a password? */
+export function sudoWantsPassword(stderr: string): boolean {
+  return /sudo: (a (terminal|password) is required|no tty present)/.test(stderr);
 }
 
 export const HOST_KEYS_MARK = '--- sftp-setup: end of host keys ---';
@@ -18,13 +49,12 @@ export const HOST_KEYS_MARK = '--- sftp-setup: end of host keys ---';
 /**
  * One remote shell command for `--via`: print the collector's host keys (read through the admin's
  * authenticated session, so nothing is trusted on first use), a marker, then, unless only the keys are
- * wanted, authorize the key read from stdin. `sudo` unless the admin is root.
+ * wanted, authorize the key read from stdin.
  */
 export function viaRemoteScript(opts: { admin: string; user: string; remoteCommand: string; addKey: boolean }): string {
   const keys = `cat /etc/ssh/ssh_host_*_key.pub; echo ${shQuote(HOST_KEYS_MARK)}`;
   if (!opts.addKey) return keys;
-  const sudo = opts.admin === 'root' ? '' : 'sudo ';
-  return `${keys}; ${sudo}${opts.remoteCommand} keys add --user ${shQuote(opts.user)} -`;
+  return `${keys}; ${viaCommand(opts.admin, ['keys', 'add', '--user', opts.user, '-'], opts.remoteCommand)}`;
 }
 
 /** Split the `--via` session output into the host key text and what `keys add` printed. */

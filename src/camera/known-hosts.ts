@@ -115,12 +115,24 @@ export function parseHostKeyLines(text: string): HostKey[] {
   return keys;
 }
 
+/** Host key types in the order ssh asks for them. */
+export const HOST_KEY_ORDER = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'ssh-rsa'];
+
 /** Which key to pin when nothing else decides: the one ssh itself prefers. */
 export function preferredHostKey(keys: HostKey[]): HostKey | undefined {
-  const order = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'ssh-rsa'];
   return [...keys].sort((a, b) => rank(a.type) - rank(b.type))[0];
   function rank(t: string) {
-    const i = order.indexOf(t);
-    return i === -1 ? order.length : i;
+    const i = HOST_KEY_ORDER.indexOf(t);
+    return i === -1 ? HOST_KEY_ORDER.length : i;
   }
+}
+
+/** The entries that name this host (plain or hashed), with their 1-based line numbers. */
+export function hostEntries(text: string, pattern: string): Array<HostKey & { line: number; content: string }> {
+  const found: Array<HostKey & { line: number; content: string }> = [];
+  splitLines(text).forEach((l, i) => {
+    const e = parseEntry(l.content);
+    if (e && e.hosts.some((h) => entryNames(h, pattern))) found.push({ line: i + 1, type: e.type, base64: e.base64, content: l.content.trim() });
+  });
+  return found;
 }

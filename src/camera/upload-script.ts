@@ -11,24 +11,29 @@ export interface AllskyUpload {
   port: number;
   user: string;
   /** Remote directory relative to the login directory ('' for the login directory itself). */
-  dir: string;
+  dir?: string;
+  /** Several directories in one session, each relative to the login directory (instead of dir). */
+  dirs?: string[];
   /** Local file to upload. */
   file: string;
   /** Final remote name. */
   dest: string;
   /** Temporary remote name (Allsky: TYPE-RANDOM). */
   temp: string;
-  /** Extra commands after Allsky's sequence (our clean-up of the test file). */
+  /** Extra commands after Allsky's sequence, in each directory (our clean-up of the test file). */
   after?: string[];
-  /** Stop at the first failing command so a test run reports the step that failed. */
+  /** Stop at the first failing command so a test run reports the step that failed; leave no trace in ~/.lftp. */
   failExit?: boolean;
+  /** Print `MARK:DIR` once a directory's sequence passed, to tell which directory failed. */
+  mark?: string;
 }
 
 export function tempName(type: string): string {
   return `${type}-${randomBytes(6).toString('hex')}`;
 }
 
-const urlHost = (h: string) => (h.includes(':') ? `[${h}]` : h);
+/** A host as lftp URLs and ssh destinations want it: IPv6 addresses in brackets. */
+export const urlHost = (h: string) => (h.includes(':') ? `[${h}]` : h);
 
 /**
  * Allsky's order: its LFTP commands, the retry/timeout settings, open with the password from the
@@ -37,17 +42,22 @@ const urlHost = (h: string) => (h.includes(':') ? `[${h}]` : h);
  */
 export function allskyUploadScript(u: AllskyUpload): string {
   const lines: string[] = [];
-  // A test run leaves no trace on the camera: no transfer log entry in ~/.lftp.
-  if (u.failExit) lines.push('set cmd:fail-exit yes; set xfer:log no');
+  // A test run leaves no trace on the camera: no transfer log entry or cwd history in ~/.lftp.
+  if (u.failExit) lines.push('set cmd:fail-exit yes; set xfer:log no; set cmd:save-cwd-history no');
   if (u.lftpCommands.trim() !== '') lines.push(u.lftpCommands);
   lines.push('set dns:fatal-timeout 10; set net:max-retries 2; set net:timeout 10');
   lines.push(`open --user ${u.user} --env-password -p ${u.port} sftp://${urlHost(u.host)}`);
   lines.push('cd .');
-  if (u.dir !== '') lines.push(`cd ${u.dir}/`);
-  lines.push(`put ${u.file} -o ${u.temp}`);
-  lines.push(`rm -f ${u.dest}`);
-  lines.push(`mv ${u.temp} ${u.dest}`);
-  lines.push(...(u.after ?? []));
+  const dirs = u.dirs ?? [u.dir ?? ''];
+  dirs.forEach((d, i) => {
+    if (d !== '') lines.push(`cd ${d}/`);
+    lines.push(`put ${u.file} -o ${u.temp}`);
+    lines.push(`rm -f ${u.dest}`);
+    lines.push(`mv ${u.temp} ${u.dest}`);
+    lines.push(...(u.after ?? []));
+    if (u.mark) lines.push(`echo ${u.mark}:${d}`);
+    if (d !== '' && i < dirs.length - 1) lines.push(`cd ${d.split('/').map(() => '..').join('/')}`);
+  });
   return lines.join('\n') + '\n';
 }
 
@@ -73,4 +83,16 @@ export function classifyUploadFailure(output: string): UploadFailure {
   if (/cd: Access failed: No such file|No such file/.test(text)) return { kind: 'missing-dir', detail: line(/No such file/) };
   if (/Access failed|Permission denied/.test(text)) return { kind: 'denied', detail: line(/Access failed|Permission denied/) };
   return { kind: 'other', detail: text.trim().split('\n').slice(-2).join(' / ') };
+}
+
+/** ssh's (or sftp's) failure in a few words, for messages that go on to say what to do. */
+export function describeSshFailure(r: { exitCode: number; stdout: string; stderr: string }): string {
+  const e = r.stderr;
+  if (/Permission denied \(publickey/.test(e)) return 'key refused (Permission denied (publickey))';
+  if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/.test(e)) return 'host key does not match the pinned one';
+  if (/Could not resolve|Name or service not known/.test(e)) return 'collector name does not resolve';
+  if (/timed out|No route to host|Network is unreachable/i.test(e)) return 'collector unreachable';
+  if (/Connection refused/.test(e)) return 'connection refused: sshd is not listening there';
+  const lines = (e || r.stdout).trim().split('\n').filter((l) => l && !l.startsWith('sftp>'));
+  return lines.slice(-2).join(' / ') || `exit ${r.exitCode}`;
 }

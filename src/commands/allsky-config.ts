@@ -6,8 +6,8 @@
  */
 import chalk from 'chalk';
 import { promises as fs, constants as C } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
-import { join, posix } from 'node:path';
+import { hostname } from 'node:os';
+import { posix } from 'node:path';
 import { FailError, UsageError } from '../errors.js';
 import { remoteDirs, type AllskyGeneration } from '../allsky/detect.js';
 import { currentGenerationChanges, updateJsonObject, DUMMY_PASSWORD } from '../allsky/settings-json.js';
@@ -21,13 +21,13 @@ import type { Step, StepReport } from '../plan/step.js';
 import { formatStep, printJson } from '../report.js';
 import { confirm } from '../prompt.js';
 import { acquireLock, backupDirFor, Journal, readText, statPath, type FileInfo } from '../system/files.js';
-import { runLftpFile } from '../system/lftp.js';
+import { runLftpFile, withScratchDir } from '../system/lftp.js';
 import { checkSftpLogin, scanHostKeys, sshHashesKnownHosts, viaSsh, type RunAs } from '../system/ssh-client.js';
 import { validateAdminTarget, validateFingerprint, validateHostName, validatePort, validateUserName, show } from '../validate.js';
 import { hostPattern, parseHostKeyLines, planKnownHosts, preferredHostKey, type HostKey } from '../camera/known-hosts.js';
 import { allskyUploadScript, classifyUploadFailure, tempName, type UploadFailure } from '../camera/upload-script.js';
-import { handoffLine, splitViaOutput, viaRemoteScript } from '../camera/handoff.js';
-import { locateAllsky } from '../camera/locate.js';
+import { handoffLine, remoteCommand, splitViaOutput, sudoWantsPassword, viaRemoteScript } from '../camera/handoff.js';
+import { locateAllsky } from '../camera/read.js';
 import { dirStep, fileStep } from '../camera/plan.js';
 import type { Account } from '../system/accounts.js';
 
@@ -55,8 +55,6 @@ const LOCK = '/run/lock/sftp-setup-camera.lock';
 const ROOT_BACKUPS = '/var/backups/sftp-setup';
 /** Directory of the multiplexing sockets, relative to the owner's home. */
 export const CONTROL_DIR = '.ssh/sftp-setup-cm';
-/** The command that runs sftp-setup on the collector for --via; overridable for tests and the demo. */
-const remoteCommand = () => process.env.SFTP_SETUP_REMOTE_COMMAND?.trim() || 'sftp-setup';
 
 interface Inputs {
   host: string;
@@ -133,34 +131,28 @@ interface UploadResult {
 }
 
 /** One Allsky-style upload per remote directory (Allsky runs one lftp per upload), all at once, cleaned up after. */
-async function testUploads(owner: Account, asOwner: RunAs | undefined, spec: { host: string; port: number; user: string; lftpCommands: string; password: string; dirs: string[] }): Promise<UploadResult[]> {
-  const tmp = await fs.mkdtemp(join(tmpdir(), 'sftp-setup-test-'));
-  try {
-    const file = join(tmp, 'sftp-setup-test.txt');
-    await fs.writeFile(file, `sftp-setup test upload from ${hostname()} at ${new Date().toISOString()}\n`);
+async function testUploads(asOwner: RunAs | undefined, spec: { host: string; port: number; user: string; lftpCommands: string; password: string; dirs: string[] }): Promise<UploadResult[]> {
+  return withScratchDir(asOwner, 'sftp-setup-test-', async (put) => {
     const dest = 'sftp-setup-test.txt';
-    const scripts = spec.dirs.map((dir, i) => {
-      const path = join(tmp, `upload-${i}.lftp`);
-      return { dir, path, text: allskyUploadScript({ ...spec, dir, file, dest, temp: tempName('test'), after: [`rm -f ${dest}`], failExit: true }) };
-    });
-    await Promise.all(scripts.map((s) => fs.writeFile(s.path, s.text)));
-    if (asOwner) {
-      for (const p of [tmp, file, ...scripts.map((s) => s.path)]) await fs.chown(p, owner.uid, owner.gid);
-    }
-    return await Promise.all(
+    const file = await put(dest, `sftp-setup test upload from ${hostname()} at ${new Date().toISOString()}\n`);
+    const scripts = await Promise.all(spec.dirs.map(async (dir, i) => ({
+      dir,
+      path: await put(`upload-${i}.lftp`, allskyUploadScript({ ...spec, dirs: [dir], file, dest, temp: tempName('test'), after: [`rm -f ${dest}`], failExit: true })),
+    })));
+    return Promise.all(
       scripts.map(async (s) => {
         const r = await runLftpFile(asOwner, s.path, spec.password);
         const ok = r.exitCode === 0;
         return { dir: s.dir === '' ? '.' : s.dir, ok, ms: Math.round(r.ms), ...(ok ? {} : { failure: classifyUploadFailure(r.output) }) };
       }),
     );
-  } finally {
-    await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
-  }
+  });
 }
 
 export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<number> {
   const inp = parseInputs(o);
+  // The admin's sshd is the upload sshd when --via names the collector: the same --port.
+  const viaPort = inp.via?.host === inp.host ? inp.port : undefined;
   const out = (s: string) => {
     if (!o.json) process.stdout.write(s + '\n');
   };
@@ -215,7 +207,7 @@ export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<numbe
   let hostKeys: HostKey[];
   let trust: 'via' | 'pinned' | 'confirmed' | 'first-use';
   if (inp.via) {
-    const r = await viaSsh(inp.via.user, inp.via.host, viaRemoteScript({ admin: inp.via.user, user: inp.user, remoteCommand: remoteCommand(), addKey: false }));
+    const r = await viaSsh(inp.via, viaRemoteScript({ admin: inp.via.user, user: inp.user, remoteCommand: remoteCommand(), addKey: false }), { port: viaPort });
     const split = splitViaOutput(r.stdout);
     hostKeys = split ? parseHostKeyLines(split.hostKeys) : [];
     if (r.exitCode !== 0 || hostKeys.length === 0) {
@@ -371,15 +363,21 @@ export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<numbe
   let viaOutput: string | undefined;
   if (inp.via && !o.dryRun) {
     const script = viaRemoteScript({ admin: inp.via.user, user: inp.user, remoteCommand: remoteCommand(), addKey: true });
-    const r = await viaSsh(inp.via.user, inp.via.host, script, key.publicLine + '\n');
+    const r = await viaSsh(inp.via, script, { input: key.publicLine + '\n', port: viaPort });
     const split = splitViaOutput(r.stdout);
     viaOutput = `${split?.rest ?? r.stdout}${r.stderr}`.trim();
     if (r.exitCode !== 0) {
       if (o.json) printJson({ ok: false, dryRun: false, ...summary, steps: reports, error: viaOutput });
       out(`Run this on the collector instead:\n  ${chalk.cyan(handoff)}`);
+      if (sudoWantsPassword(r.stderr)) {
+        throw new FailError(
+          `authorizing the key on ${inp.via.host} failed: sudo there asks ${inp.via.user} for a password, which cannot be typed through --via`,
+          `use --via root@${inp.via.host}, allow ${inp.via.user} to run sftp-setup with sudo NOPASSWD, or run the line above on the collector`,
+        );
+      }
       throw new FailError(
         `authorizing the key on ${inp.via.host} failed (exit ${r.exitCode}): ${viaOutput.split('\n').pop()}`,
-        inp.via.user === 'root' ? 'check that sftp-setup is installed on the collector' : `check that ${inp.via.user} may run "sudo sftp-setup" on the collector (without a password when not at a terminal)`,
+        inp.via.user === 'root' ? 'check that sftp-setup is installed on the collector' : `check that ${inp.via.user} may run "sudo sftp-setup" on the collector`,
       );
     }
     out(`  ${chalk.green('changed  ')} key authorized on the collector via ${inp.via.user}@${inp.via.host}` + (viaOutput ? chalk.dim(` — ${viaOutput.split('\n').pop()}`) : ''));
@@ -395,7 +393,7 @@ export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<numbe
       const failure = classifyUploadFailure(login.stderr || login.stdout);
       uploads = [{ dir: dirs.join(', '), ok: false, ms: 0, failure }];
     } else {
-      uploads = await testUploads(owner, asOwner, {
+      uploads = await testUploads(asOwner, {
         host: inp.host, port: inp.port, user: inp.user, lftpCommands: generation === 'none' ? '' : setLine, password, dirs,
       });
     }

@@ -31,7 +31,7 @@ async function detectRole(o: DoctorOptions): Promise<'collector' | 'camera'> {
   } catch {
     /* unreadable config: not evidence either way */
   }
-  const { findCameraSetup } = await import('../doctor/camera-context.js');
+  const { findCameraSetup } = await import('../camera/read.js');
   if (o.allskyDir || (await findCameraSetup())) return 'camera';
   throw new UsageError(
     'cannot tell whether this is a collector (no upload Match block in /etc/ssh/sshd_config) or a camera (no Allsky install or lftp sftp configuration)',

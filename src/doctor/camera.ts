@@ -7,23 +7,23 @@
 import { promises as fs } from 'node:fs';
 import { connect } from 'node:net';
 import { lookup } from 'node:dns/promises';
-import { posix } from 'node:path';
-import { classifyUploadFailure } from '../camera/upload-script.js';
-import { entryNames, hostPattern } from '../camera/known-hosts.js';
+import { allskyUploadScript, classifyUploadFailure } from '../camera/upload-script.js';
+import { hostEntries, hostPattern, HOST_KEY_ORDER } from '../camera/known-hosts.js';
+import { readCameraSetup, type CameraSetup } from '../camera/read.js';
 import { splitWords } from '../lftp/rc.js';
 import { readText, statPath } from '../system/files.js';
-import { runLftpFile } from '../system/lftp.js';
+import { runLftpFile, withScratchDir } from '../system/lftp.js';
 import { checkSftpLogin, scanHostKeys, type RunAs } from '../system/ssh-client.js';
 import { fail, ownerMode, pass, q, skip, warn, type DoctorCheck } from './check.js';
-import { readCamera, type CameraContext } from './camera-context.js';
 
-// ssh's UpdateHostKeys would add the collector's other host keys to known_hosts after a login: not ours to change.
+// ssh's UpdateHostKeys would add the collector's other host keys to known_hosts after a login: not ours to
+// change, also when a hand-made connect-program leaves it on.
 const NO_UPDATE = ['-o', 'UpdateHostKeys=no'];
 const YEAR_MS = 365 * 24 * 3600 * 1000;
 const KEYSCAN_TYPE = (t: string) => (t === 'ssh-ed25519' ? 'ed25519' : t.startsWith('ecdsa-') ? 'ecdsa' : t === 'ssh-rsa' ? 'rsa' : undefined);
 
 export async function cameraDoctor(o: { allskyDir?: string; probe: boolean }): Promise<DoctorCheck[]> {
-  const ctx = await readCamera(o);
+  const ctx = await readCameraSetup(o);
   const me = process.getuid?.();
   const who: RunAs | undefined = me === ctx.owner.uid ? undefined : ctx.owner;
   const asOwner = (cmd: string) => (who ? `sudo -u ${ctx.owner.name} ${cmd}` : cmd);
@@ -92,7 +92,7 @@ export async function cameraDoctor(o: { allskyDir?: string; probe: boolean }): P
   const canLogin = o.probe && Boolean(ctx.connectProgram && r.user);
   const [kh, login] = await Promise.all([
     knownHostsCheck(ctx, r.host, port, asOwner),
-    canLogin ? checkSftpLogin(who, [...splitWords(ctx.connectProgram!), ...NO_UPDATE], r.user!, port, r.host) : Promise.resolve(undefined),
+    canLogin ? checkSftpLogin(who, splitWords(ctx.connectProgram!), r.user!, port, r.host) : Promise.resolve(undefined),
   ]);
   out.push(kh);
   if (!o.probe) {
@@ -117,7 +117,7 @@ function lastLines(s: string): string {
   return s.trim().split('\n').filter((l) => !/^Warning: Permanently added/.test(l)).slice(-2).join(' / ') || '(no output)';
 }
 
-function loginCause(stderr: string, ctx: CameraContext, reconfigure: string): { reason: string; fix?: string } {
+function loginCause(stderr: string, ctx: CameraSetup, reconfigure: string): { reason: string; fix?: string } {
   const f = classifyUploadFailure(stderr);
   if (f.kind === 'key-refused') {
     return {
@@ -133,7 +133,7 @@ function loginCause(stderr: string, ctx: CameraContext, reconfigure: string): { 
   return { reason: f.detail };
 }
 
-async function keyChecks(ctx: CameraContext, asOwner: (c: string) => string, reconfigure: string): Promise<DoctorCheck[]> {
+async function keyChecks(ctx: CameraSetup, asOwner: (c: string) => string, reconfigure: string): Promise<DoctorCheck[]> {
   const key = ctx.keyPath;
   const title = `upload key ${key ?? ''}`.trim();
   if (!key) return [skip('camera.key', 'upload key', 'no key path in the connect-program')];
@@ -200,19 +200,11 @@ async function reachable(host: string, port: number): Promise<{ ok: boolean; det
   });
 }
 
-async function knownHostsCheck(ctx: CameraContext, host: string, port: number, asOwner: (c: string) => string): Promise<DoctorCheck> {
-  const words = ctx.connectProgram ? splitWords(ctx.connectProgram) : [];
-  const opt = words.map((w, i) => (w === '-o' ? words[i + 1] : w.startsWith('-o') ? w.slice(2) : undefined)).find((v) => v && /^UserKnownHostsFile[= ]/i.test(v));
-  const path = opt ? opt.replace(/^UserKnownHostsFile[= ]\s*/i, '').replace(/^~\//, `${ctx.owner.home}/`) : posix.join(ctx.owner.home, '.ssh/known_hosts');
+async function knownHostsCheck(ctx: CameraSetup, host: string, port: number, asOwner: (c: string) => string): Promise<DoctorCheck> {
+  const path = ctx.knownHosts;
   const pattern = hostPattern(host, port);
   const text = (await readText(path).catch(() => null)) ?? '';
-  const known: Array<{ line: number; type: string; base64: string; raw: string }> = [];
-  text.split('\n').forEach((raw, i) => {
-    const t = raw.trim();
-    if (!t || t.startsWith('#') || t.startsWith('@')) return;
-    const f = t.split(/\s+/);
-    if (f.length >= 3 && f[0]!.split(',').some((e) => entryNames(e, pattern))) known.push({ line: i + 1, type: f[1]!, base64: f[2]!, raw: t.length > 90 ? `${t.slice(0, 87)}…` : t });
-  });
+  const known = hostEntries(text, pattern).map((e) => ({ ...e, raw: e.content.length > 90 ? `${e.content.slice(0, 87)}…` : e.content }));
   const title = `known_hosts has the collector's current host key (${pattern})`;
   const scanCmd = `ssh-keyscan -t ed25519 -p ${port} ${host} >> ${q(path)}`;
   const compare = 'compare its fingerprint with the collector\'s (sudo ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub there) before trusting it';
@@ -232,8 +224,7 @@ async function knownHostsCheck(ctx: CameraContext, host: string, port: number, a
   const matches = known.filter((k) => now.some((n) => n.type === k.type && n.base64 === k.base64));
   const stale = known.filter((k) => now.some((n) => n.type === k.type) && !matches.includes(k));
   // ssh asks first for the key types it already knows, in its own order: the first one the server has decides.
-  const order = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'ssh-rsa'];
-  const negotiated = order.find((t) => known.some((k) => k.type === t) && now.some((n) => n.type === t));
+  const negotiated = HOST_KEY_ORDER.find((t) => known.some((k) => k.type === t) && now.some((n) => n.type === t));
   const decisive = negotiated === undefined || matches.some((m) => m.type === negotiated);
   if (decisive && matches.length && !stale.length) return pass('camera.known-hosts', title, [`${path} line ${matches.map((m) => m.line).join(', ')}: ${matches[0]!.type} matches what ${host} presents`]);
   if (decisive && matches.length) {
@@ -248,29 +239,19 @@ async function knownHostsCheck(ctx: CameraContext, host: string, port: number, a
   });
 }
 
-async function dirsCheck(ctx: CameraContext, who: RunAs | undefined, port: number): Promise<DoctorCheck> {
+async function dirsCheck(ctx: CameraSetup, who: RunAs | undefined, port: number): Promise<DoctorCheck> {
   const r = ctx.remote;
   const dirs = ctx.dirs.length ? ctx.dirs : [''];
   const title = `Allsky's upload sequence (put, rm, mv) in ${dirs.map((d) => d || '(login dir)').join(', ')}`;
-  const tmp = await fs.mkdtemp('/tmp/sftp-setup-doctor-');
-  try {
-    await fs.chmod(tmp, 0o755);
-    const file = posix.join(tmp, 'probe.txt');
-    await fs.writeFile(file, 'sftp-setup doctor probe\n', { mode: 0o644 });
+  return withScratchDir(who, 'sftp-setup-doctor-', async (put) => {
+    const file = await put('probe.txt', 'sftp-setup doctor probe\n');
     const name = `.sftp-setup-doctor-${process.pid}`;
-    // No transfer log or cwd history: the doctor leaves the owner's ~/.lftp as it was.
-    const lines = ['set cmd:fail-exit yes; set xfer:log no; set cmd:save-cwd-history no'];
-    if (r.lftpCommands?.trim()) lines.push(r.lftpCommands);
-    if (ctx.connectProgram) lines.push(`set sftp:connect-program "${[...splitWords(ctx.connectProgram), ...NO_UPDATE].join(' ')}"`);
-    lines.push('set dns:fatal-timeout 10; set net:max-retries 2; set net:timeout 10');
-    lines.push(`open --user ${r.user} --env-password -p ${port} sftp://${r.host!.includes(':') ? `[${r.host}]` : r.host}`, 'cd .');
-    for (const d of dirs) {
-      if (d) lines.push(`cd ${d}/`);
-      lines.push(`put ${file} -o ${name}.tmp`, `rm -f ${name}`, `mv ${name}.tmp ${name}`, `rm ${name}`, `echo sftp-setup-ok:${d}`);
-      if (d) lines.push(`cd ${d.split('/').map(() => '..').join('/')}`);
-    }
-    const script = posix.join(tmp, 'script.lftp');
-    await fs.writeFile(script, lines.join('\n') + '\n', { mode: 0o644 });
+    const commands = [r.lftpCommands?.trim() ? r.lftpCommands : ''];
+    if (ctx.connectProgram) commands.push(`set sftp:connect-program "${[...splitWords(ctx.connectProgram), ...NO_UPDATE].join(' ')}"`);
+    const script = await put('script.lftp', allskyUploadScript({
+      lftpCommands: commands.filter(Boolean).join('\n'), host: r.host!, port, user: r.user!, dirs,
+      file, dest: name, temp: `${name}.tmp`, after: [`rm ${name}`], failExit: true, mark: 'sftp-setup-ok',
+    }));
     const run = await runLftpFile(who, script, r.password || 'n/a');
     const ok = new Set([...run.output.matchAll(/^sftp-setup-ok:(.*)$/gm)].map((m) => m[1]!));
     const failed = dirs.find((d) => !ok.has(d));
@@ -281,7 +262,5 @@ async function dirsCheck(ctx: CameraContext, who: RunAs | undefined, port: numbe
       reason: f.kind === 'missing-dir' ? `the directory ${where} does not exist on the collector, and Allsky never creates it` : `uploads into ${where} fail`,
       fix: f.kind === 'missing-dir' || f.kind === 'denied' ? `on the collector: sudo sftp-setup doctor --fix --user ${r.user}` : undefined,
     });
-  } finally {
-    await fs.rm(tmp, { recursive: true, force: true });
-  }
+  });
 }

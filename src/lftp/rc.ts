@@ -138,3 +138,41 @@ export function extractKeyPath(connectProgram: string): string | undefined {
   }
   return undefined;
 }
+
+/** The value of an ssh `-o Name=value` (or `-oName=value`, `-o "Name value"`) option; the first one wins, as in ssh. */
+export function sshOption(connectProgram: string, name: string): string | undefined {
+  const words = splitWords(connectProgram);
+  const want = name.toLowerCase();
+  for (let i = 0; i < words.length; i++) {
+    let opt: string | undefined;
+    if (words[i] === '-o') opt = words[++i];
+    else if (words[i]!.startsWith('-o')) opt = words[i]!.slice(2);
+    if (opt === undefined) continue;
+    const m = /^\s*([A-Za-z]+)\s*(?:=|\s)\s*(.*)$/.exec(opt);
+    if (m && m[1]!.toLowerCase() === want) return m[2]!.trim();
+  }
+  return undefined;
+}
+
+/** What a connect-program set in lftp commands (rc text or Allsky's LFTP commands) says, paths as written. */
+export interface ConnectView {
+  connectProgram?: string;
+  keyPath?: string;
+  /** the first UserKnownHostsFile */
+  knownHosts?: string;
+  /** ControlPath, unless none */
+  controlPath?: string;
+}
+
+export function viewConnect(commands: string | undefined): ConnectView {
+  if (commands === undefined) return {};
+  const cp = readConnectProgram(commands);
+  if (cp === undefined) return {};
+  const control = sshOption(cp, 'ControlPath');
+  return {
+    connectProgram: cp,
+    keyPath: extractKeyPath(cp),
+    knownHosts: sshOption(cp, 'UserKnownHostsFile')?.split(/\s+/)[0],
+    controlPath: control && control.toLowerCase() !== 'none' ? control : undefined,
+  };
+}

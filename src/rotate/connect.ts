@@ -1,5 +1,5 @@
 /**
- * What the camera's lftp connect-program says, and pointing it at the rotated key. Pure.
+ * Pointing the camera's lftp connect-programs at the rotated key. Pure.
  *
  * The new key takes the old key's path, so a camera configured by allsky-config needs no edit at all. A
  * config that names the same key file by another spelling (a `~/` path, a symlink) is rewritten to the
@@ -7,42 +7,6 @@
  */
 import { updateJsonObject, parseJsonObject } from '../allsky/settings-json.js';
 import { readShellVars, updateShellVars } from '../allsky/ftp-settings.js';
-import { extractKeyPath, readConnectProgram, splitWords } from '../lftp/rc.js';
-
-/** The value of an ssh `-o Name=value` (or `-oName=value`, `-o "Name value"`) option; the first one wins, as in ssh. */
-export function sshOption(connectProgram: string, name: string): string | undefined {
-  const words = splitWords(connectProgram);
-  const want = name.toLowerCase();
-  for (let i = 0; i < words.length; i++) {
-    let opt: string | undefined;
-    if (words[i] === '-o') opt = words[++i];
-    else if (words[i]!.startsWith('-o')) opt = words[i]!.slice(2);
-    if (opt === undefined) continue;
-    const m = /^\s*([A-Za-z]+)\s*(?:=|\s)\s*(.*)$/.exec(opt);
-    if (m && m[1]!.toLowerCase() === want) return m[2]!.trim();
-  }
-  return undefined;
-}
-
-export interface ConnectView {
-  connectProgram?: string;
-  keyPath?: string;
-  knownHosts?: string;
-  controlPath?: string;
-}
-
-export function viewConnect(commands: string | undefined): ConnectView {
-  if (commands === undefined) return {};
-  const cp = readConnectProgram(commands);
-  if (cp === undefined) return {};
-  const control = sshOption(cp, 'ControlPath');
-  return {
-    connectProgram: cp,
-    keyPath: extractKeyPath(cp),
-    knownHosts: sshOption(cp, 'UserKnownHostsFile')?.split(/\s+/)[0],
-    controlPath: control && control.toLowerCase() !== 'none' ? control : undefined,
-  };
-}
 
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -82,18 +46,4 @@ export function editFtpSettings(text: string, from: string, to: string): ConfigE
   const next = replaceKeyArg(cmds, from, to);
   if (next === cmds) return { text, changed: false };
   return updateShellVars(text, { LFTP_COMMANDS: next }, 'config/ftp-settings.sh');
-}
-
-/** The LFTP commands Allsky would hand to lftp, from either generation's file. */
-export function lftpCommandsOf(kind: 'env' | 'legacy', text: string): string | undefined {
-  if (kind === 'env') {
-    const v = parseJsonObject(text, 'env.json').REMOTESERVER_LFTP_COMMANDS;
-    return typeof v === 'string' ? v : undefined;
-  }
-  return readShellVars(text, 'config/ftp-settings.sh').LFTP_COMMANDS;
-}
-
-/** A shell-safe word for a remote command line (the key line travels on stdin, never here). */
-export function shellWord(s: string): string {
-  return /^[A-Za-z0-9@%+=:,./_-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }

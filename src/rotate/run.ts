@@ -12,9 +12,11 @@ import { inspectPrivateKey } from '../keys/private.js';
 import { splitKeyLine } from '../keys/parse.js';
 import { acquireLock, backupDirFor, Journal, readText, statPath } from '../system/files.js';
 import { readCamera, type Camera } from './camera.js';
-import { editEnvJson, editFtpSettings, editRc, viewConnect } from './connect.js';
+import { collectorLine } from '../camera/handoff.js';
+import { viewConnect } from '../lftp/rc.js';
+import { editEnvJson, editFtpSettings, editRc } from './connect.js';
 import { fingerprintOf, removeFiles, switchKeys, unswitchKeys, writeNewKey } from './keyfiles.js';
-import { allskyStyleUpload, closeShared, collectorLine, probeKey, viaCollector } from './ssh.js';
+import { allskyStyleUpload, closeShared, probeKey, viaCollector } from './ssh.js';
 import { newKeyComment, parseState, reached, renderState, rotatePaths, type RotatePaths, type RotateState, type RotateStep } from './state.js';
 
 export interface RotateOptions {
@@ -85,7 +87,7 @@ export async function rotate(opts: RotateOptions, emit: (e: RotateEvent) => void
         log('generate', 'would', `generate a new ed25519 key in ${p.newKey}`);
         log('authorize', 'would', cam.via ? `add it on the collector as ${cam.via.user}@${cam.via.host}` : `ask you to run: ${addLine(cam, '<new key>')}`);
         log('prove', 'would', `upload with only the new key into ${cam.imageDir || '/'} on ${cam.host}`);
-        log('switch', 'would', `move the new key to ${p.key}, keep the old one as ${p.oldKey}${cam.connect.controlPath ? ', close the shared SSH connection' : ''}`);
+        log('switch', 'would', `move the new key to ${p.key}, keep the old one as ${p.oldKey}${cam.controlPath ? ', close the shared SSH connection' : ''}`);
         log('revoke', 'would', `remove ${old.fingerprint} on the collector, prove it is refused and the new key works`);
         report.step = undefined;
         return report;
@@ -179,11 +181,11 @@ function waiting(report: RotateReport, w: Waiting, log: (s: string, st: RotateEv
 }
 
 function addLine(cam: Camera, publicLine: string): string {
-  return collectorLine(cam, ['keys', 'add', '--user', cam.user, publicLine]);
+  return collectorLine(['keys', 'add', '--user', cam.user, publicLine]);
 }
 
 function removeLine(cam: Camera, fp: string): string {
-  return collectorLine(cam, ['keys', 'remove', '--user', cam.user, fp]);
+  return collectorLine(['keys', 'remove', '--user', cam.user, fp]);
 }
 
 async function currentKey(p: RotatePaths): Promise<{ fingerprint: string; publicLine: string; comment: string }> {
@@ -290,8 +292,7 @@ async function editConfigs(cam: Camera, log: (s: string, st: RotateEvent['status
   const changed: string[] = [];
   try {
     for (const f of cam.files) {
-      const cmds = f.kind === 'rc' ? f.text : (await import('./connect.js')).lftpCommandsOf(f.kind, f.text);
-      const named = viewConnect(cmds).keyPath;
+      const named = viewConnect(f.commands).keyPath;
       if (named === undefined || named === target) continue;
       const expanded = named.startsWith('~/') ? join(cam.owner.home, named.slice(2)) : named;
       const same = expanded === target || (await real(expanded)) === join(targetDir, target.split('/').pop()!)

@@ -1,5 +1,7 @@
-/** Running an lftp command file the way Allsky's upload.sh does: `lftp -f FILE`, as the Allsky owner. */
-import { run } from './exec.js';
+/** Running lftp command files the way Allsky's upload.sh does: `lftp -f FILE`, as the Allsky owner. */
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runAsUser, type RunAs } from './ssh-client.js';
 
 export interface LftpRun {
@@ -11,7 +13,34 @@ export interface LftpRun {
 /** The password goes through the environment (--env-password); with a key it is a dummy Allsky requires. */
 export async function runLftpFile(who: RunAs | undefined, file: string, password: string): Promise<LftpRun> {
   const started = performance.now();
-  const opts = { env: { LFTP_PASSWORD: password }, timeoutMs: 60_000 };
-  const r = who ? await runAsUser(who, 'lftp', ['-f', file], opts) : await run('lftp', ['-f', file], opts);
+  const r = await runAsUser(who, 'lftp', ['-f', file], { env: { LFTP_PASSWORD: password }, timeoutMs: 60_000 });
   return { exitCode: r.exitCode, output: `${r.stdout}${r.stderr}`, ms: performance.now() - started };
+}
+
+/**
+ * A scratch directory for a test upload's file and lftp scripts, owned by `who` (the Allsky owner, when we
+ * are root acting for them) so that lftp run as the owner reads it; removed afterwards.
+ * `put(name, text)` writes a file there and returns its path.
+ */
+export async function withScratchDir<T>(
+  who: RunAs | undefined,
+  prefix: string,
+  fn: (put: (name: string, text: string) => Promise<string>, dir: string) => Promise<T>,
+): Promise<T> {
+  const forOther = who !== undefined && process.getuid?.() === 0 && who.uid !== 0;
+  // root's TMPDIR may be private: /tmp is where the owner can reach the directory.
+  const dir = await fs.mkdtemp(join(forOther ? '/tmp' : tmpdir(), prefix));
+  const chown = forOther ? (p: string) => fs.chown(p, who.uid, who.gid) : async () => {};
+  try {
+    await chown(dir);
+    const put = async (name: string, text: string) => {
+      const path = join(dir, name);
+      await fs.writeFile(path, text, { mode: 0o644 });
+      await chown(path);
+      return path;
+    };
+    return await fn(put, dir);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true }).catch(() => {});
+  }
 }

@@ -1,6 +1,7 @@
 /**
- * The camera's ssh client effects: fetching a collector's host keys, ssh's own settings, the admin's SSH
- * session for `--via`, running programs as the Allsky owner, and closing a shared (multiplexed) connection.
+ * The camera's ssh client effects: running programs as the Allsky owner, fetching a collector's host keys,
+ * ssh's own settings, SFTP sessions as the uploads make them or with exactly one key, the admin's SSH
+ * session for `--via`, and closing a shared (multiplexed) connection.
  */
 import { FailError } from '../errors.js';
 import { run, type RunOptions, type RunResult } from './exec.js';
@@ -12,8 +13,15 @@ export interface RunAs {
   home: string;
 }
 
+// ssh's UpdateHostKeys would add the collector's other host keys to known_hosts after a login: a check or a
+// probe must leave the pinned file as it is.
+const NO_UPDATE = ['-o', 'UpdateHostKeys=no'];
+
+const destination = (user: string, host: string) => `${user}@${host.includes(':') ? `[${host}]` : host}`;
+
 /** Run a program as another local user (root acting for the Allsky owner), or directly when that is us. */
-export function runAsUser(who: RunAs, cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+export function runAsUser(who: RunAs | undefined, cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  if (!who) return run(cmd, args, opts);
   const env = { ...opts.env, HOME: who.home, USER: who.name, LOGNAME: who.name };
   if (process.getuid?.() === who.uid) return run(cmd, args, { ...opts, env });
   return run('setpriv', [`--reuid=${who.uid}`, `--regid=${who.gid}`, `--init-groups`, '--', cmd, ...args], { ...opts, env });
@@ -42,9 +50,27 @@ export async function scanHostKeys(host: string, port: number, types = 'ed25519,
  */
 export async function checkSftpLogin(who: RunAs | undefined, sshWords: string[], user: string, port: number, host: string): Promise<RunResult> {
   const [cmd, ...args] = sshWords;
-  const all = [...args, '-o', 'ConnectTimeout=10', '-s', '-l', user, '-p', String(port), host, 'sftp'];
-  const opts = { input: '', timeoutMs: 30_000 };
-  return who ? runAsUser(who, cmd!, all, opts) : run(cmd!, all, opts);
+  const all = [...args, ...NO_UPDATE, '-o', 'ConnectTimeout=10', '-s', '-l', user, '-p', String(port), host, 'sftp'];
+  return runAsUser(who, cmd!, all, { input: '', timeoutMs: 30_000 });
+}
+
+/**
+ * An sftp batch with exactly one key and the pinned host key: no ssh config, no agent, no prompt, no shared
+ * connection. What it proves is that this key, as its owner can read it, logs in and may write.
+ */
+export async function sftpWithKey(
+  who: RunAs,
+  o: { key: string; knownHosts: string; host: string; port: number; user: string },
+  batch: string,
+  cwd: string,
+): Promise<RunResult> {
+  return runAsUser(who, 'sftp', [
+    '-F', '/dev/null', '-i', o.key,
+    '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'PasswordAuthentication=no',
+    '-o', `UserKnownHostsFile=${o.knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes',
+    '-o', 'ControlMaster=no', '-o', 'ControlPath=none', '-o', 'ConnectTimeout=10', ...NO_UPDATE,
+    '-P', String(o.port), '-b', '-', destination(o.user, o.host),
+  ], { input: batch, cwd, timeoutMs: 30_000 });
 }
 
 /** Does ssh hash the host names it writes to known_hosts for this user (HashKnownHosts, Debian's default)? */
@@ -53,24 +79,36 @@ export async function sshHashesKnownHosts(who: RunAs, host: string, port: number
   return /^hashknownhosts yes$/m.test(r.stdout);
 }
 
-/** A shell command on the collector over the admin's own SSH access (their keys, their known_hosts). */
-export async function viaSsh(admin: string, host: string, script: string, input?: string): Promise<RunResult> {
-  const interactive = Boolean(process.stdin.isTTY);
-  const args = ['-o', 'ConnectTimeout=10', ...(interactive ? [] : ['-o', 'BatchMode=yes']), `${admin}@${host}`, script];
-  return run('ssh', args, { input, timeoutMs: 120_000 });
+/**
+ * A shell command on the collector over the admin's own SSH access (their keys, their known_hosts, plus
+ * `knownHosts`, the camera's pinned file, when given). At a terminal ssh may ask for the admin's password or
+ * key passphrase (read from the terminal, not stdin, which carries `input`); elsewhere BatchMode, so it
+ * never waits for an answer nobody can type. No shared connection and no known_hosts updates.
+ */
+export async function viaSsh(
+  admin: { user: string; host: string },
+  command: string,
+  o: { input?: string; port?: number; knownHosts?: string } = {},
+): Promise<RunResult> {
+  const args = [
+    '-o', 'ConnectTimeout=10', ...(process.stdin.isTTY ? [] : ['-o', 'BatchMode=yes']), '-o', 'ControlPath=none', ...NO_UPDATE,
+    ...(o.knownHosts ? ['-o', `UserKnownHostsFile=~/.ssh/known_hosts ${o.knownHosts}`] : []),
+    ...(o.port && o.port !== 22 ? ['-p', String(o.port)] : []),
+    destination(admin.user, admin.host), '--', command,
+  ];
+  return run('ssh', args, { input: o.input ?? '', timeoutMs: 120_000 });
 }
 
 /**
  * Close the shared connection a multiplexed connect-program keeps open (ControlPersist). Key rotation and
  * removal must call this: the master stays authenticated after its key is revoked until it is closed.
- * Runs as the Allsky owner, whose ssh computes the same ControlPath (%C) as the uploads do.
+ * Runs as the Allsky owner with the owner's ssh config, so that ssh computes the same ControlPath (%C) as
+ * the uploads do.
  */
 export async function closeSharedConnection(
   who: RunAs,
-  opts: { controlDir: string; host: string; port: number; user: string },
+  o: { controlPath: string; host: string; port: number; user: string },
 ): Promise<boolean> {
-  const r = await runAsUser(who, 'ssh', [
-    '-o', `ControlPath=${opts.controlDir.replace(/\/+$/, '')}/cm-%C`, '-p', String(opts.port), '-O', 'exit', `${opts.user}@${opts.host}`,
-  ], { timeoutMs: 10_000 });
+  const r = await runAsUser(who, 'ssh', ['-o', `ControlPath=${o.controlPath}`, '-p', String(o.port), '-l', o.user, '-O', 'exit', o.host], { timeoutMs: 10_000 });
   return r.exitCode === 0;
 }

@@ -59,7 +59,7 @@ describe('allsky-config --via and --multiplex', () => {
     expect(await pair.camera.sh('stat -c "%U %a" /home/pi/.ssh/sftp-setup-cm; ls /home/pi/.ssh/sftp-setup-cm | wc -l')).toBe('pi 700\n1\n');
     const pi = { name: 'pi', uid: Number(await pair.camera.sh('id -u pi')), gid: Number(await pair.camera.sh('id -g pi')), home: '/home/pi' };
     const closed = await pair.camera.run(['node', '--input-type=module', '-e',
-      `import('${new URL('../../dist/system/ssh-client.js', import.meta.url).pathname}').then(async (m) => { const ok = await m.closeSharedConnection(${JSON.stringify(pi)}, { controlDir: '/home/pi/.ssh/sftp-setup-cm', host: 'collector', port: 22, user: 'allsky-upload' }); console.log(ok); })`]);
+      `import('${new URL('../../dist/system/ssh-client.js', import.meta.url).pathname}').then(async (m) => { const ok = await m.closeSharedConnection(${JSON.stringify(pi)}, { controlPath: '/home/pi/.ssh/sftp-setup-cm/cm-%C', host: 'collector', port: 22, user: 'allsky-upload' }); console.log(ok); })`]);
     expect(closed.stdout.trim(), closed.stderr).toBe('true');
     expect(await pair.camera.sh('ls /home/pi/.ssh/sftp-setup-cm | wc -l')).toBe('0\n');
     expect(typeof closeSharedConnection).toBe('function');

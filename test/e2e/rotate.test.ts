@@ -21,7 +21,7 @@ const CAMERA_FILES = ['/home/pi/.ssh', '/home/pi/.lftp', ALLSKY];
 describe('keys rotate', () => {
   let p: Pair;
   const rotate = (args: string[], env: Record<string, string> = {}) =>
-    cli(p.camera, ['keys', 'rotate', ...args], { env: { SFTP_SETUP_REMOTE: REMOTE, ...env }, timeoutMs: 120_000 });
+    cli(p.camera, ['keys', 'rotate', ...args], { env: { SFTP_SETUP_REMOTE_COMMAND: REMOTE, ...env }, timeoutMs: 120_000 });
 
   /** Allsky's own upload sequence (scripts/upload.sh) as pi, with the LFTP commands from env.json. */
   async function allskyUpload(): Promise<{ exitCode: number; out: string }> {
@@ -62,8 +62,10 @@ describe('keys rotate', () => {
     expect(newFp).not.toBe(oldFp);
     expect(await fingerprint(`${KEY}.pub`)).toBe(newFp);
     expect(await p.camera.sh(`stat -c '%U:%G %a' ${KEY} ${KEY}.pub`)).toBe('pi:pi 600\npi:pi 644\n');
-    // No .new, .old, state or lock file left (known_hosts.old is ssh's own UpdateHostKeys backup, from uploads).
+    // No .new, .old, state or lock file left.
     expect(await p.camera.sh(`ls -A /home/pi/.ssh | grep -v '^known_hosts' | sort`)).toBe('allsky_upload\nallsky_upload.pub\n');
+    // Uploads through the connect-program (UpdateHostKeys=no) leave the pinned known_hosts as it was: one key, no .old.
+    expect(await p.camera.sh(`ls -A /home/pi/.ssh | grep '^known_hosts'; grep -c . /home/pi/.ssh/known_hosts`)).toBe('known_hosts\n1\n');
     expect(await accepts(oldCopy)).toBe(false);
     expect(await accepts(KEY)).toBe(true);
     expect(await collectorKeyCount()).toBe(1);
@@ -189,7 +191,7 @@ describe('keys rotate', () => {
   it('new key not authorized (keys add fails on the collector): camera keeps its old key, next run converges', async () => {
     const oldFp = await fingerprint(KEY);
     const oldCopy = await saveCurrentKey('noauth');
-    const r = await rotate(['--via', 'root@collector', '--yes'], { SFTP_SETUP_REMOTE: '/bin/false' });
+    const r = await rotate(['--via', 'root@collector', '--yes'], { SFTP_SETUP_REMOTE_COMMAND: '/bin/false' });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/the collector did not add the new key/);
     expect(await fingerprint(KEY)).toBe(oldFp);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { entryNames, hashHostName, hostPattern, parseHostKeyLines, planKnownHosts, preferredHostKey } from '../../src/camera/known-hosts.js';
 import { allskyUploadScript, classifyUploadFailure } from '../../src/camera/upload-script.js';
-import { handoffLine, splitViaOutput, viaRemoteScript, HOST_KEYS_MARK } from '../../src/camera/handoff.js';
+import { handoffLine, splitViaOutput, sudoWantsPassword, viaCommand, viaRemoteScript, HOST_KEYS_MARK } from '../../src/camera/handoff.js';
 
 const K1 = { type: 'ssh-ed25519', base64: 'AAAAC3NzaC1lZDI1NTE5AAAAIA1' };
 const K2 = { type: 'ssh-ed25519', base64: 'AAAAC3NzaC1lZDI1NTE5AAAAIB2' };
@@ -76,6 +76,20 @@ describe('Allsky upload sequence', () => {
     ].join('\n') + '\n');
   });
 
+  it('walks several directories in one session, marking each that passed (doctor)', () => {
+    const text = allskyUploadScript({
+      lftpCommands: '', host: 'fe80::1', port: 2222, user: 'u', dirs: ['', 'images/keograms'], file: '/tmp/p', dest: 'p', temp: 'p.tmp',
+      after: ['rm p'], failExit: true, mark: 'ok',
+    });
+    expect(text.split('\n')).toEqual([
+      'set cmd:fail-exit yes; set xfer:log no; set cmd:save-cwd-history no',
+      'set dns:fatal-timeout 10; set net:max-retries 2; set net:timeout 10',
+      'open --user u --env-password -p 2222 sftp://[fe80::1]', 'cd .',
+      'put /tmp/p -o p.tmp', 'rm -f p', 'mv p.tmp p', 'rm p', 'echo ok:',
+      'cd images/keograms/', 'put /tmp/p -o p.tmp', 'rm -f p', 'mv p.tmp p', 'rm p', 'echo ok:images/keograms', '',
+    ]);
+  });
+
   it('reads failures into causes', () => {
     expect(classifyUploadFailure('cd: Fatal error: max-retries exceeded (allsky-upload@collector: Permission denied (publickey).)').kind).toBe('key-refused');
     expect(classifyUploadFailure('Host key verification failed.\r\n').kind).toBe('host-key');
@@ -91,10 +105,12 @@ describe('handoff', () => {
   });
 
   it('runs keys add with sudo unless the admin is root, and splits the output', () => {
-    expect(viaRemoteScript({ admin: 'admin', user: 'allsky-upload', remoteCommand: 'sftp-setup', addKey: true })).toMatch(/; sudo sftp-setup keys add --user allsky-upload -$/);
+    expect(viaRemoteScript({ admin: 'admin', user: 'allsky-upload', remoteCommand: 'sftp-setup', addKey: true })).toMatch(/; sudo -n sftp-setup keys add --user allsky-upload -$/);
     expect(viaRemoteScript({ admin: 'root', user: 'allsky-upload', remoteCommand: 'sftp-setup', addKey: true })).toMatch(/; sftp-setup keys add/);
     expect(viaRemoteScript({ admin: 'root', user: 'u', remoteCommand: 'x', addKey: false })).not.toContain('keys add');
     expect(splitViaOutput(`ssh-ed25519 AAAA root@c\n${HOST_KEYS_MARK}\nadded\n`)).toEqual({ hostKeys: 'ssh-ed25519 AAAA root@c\n', rest: 'added\n' });
     expect(splitViaOutput('nothing')).toBeUndefined();
+    expect(viaCommand('pi', ['keys', 'remove', '--user', 'u', 'SHA256:a+b/c'], '/opt/x')).toBe('sudo -n /opt/x keys remove --user u SHA256:a+b/c');
+    expect(sudoWantsPassword('sudo: a password is required\n')).toBe(true);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { editEnvJson, editFtpSettings, editRc, replaceKeyArg, sshOption, viewConnect } from '../../src/rotate/connect.js';
+import { editEnvJson, editFtpSettings, editRc, replaceKeyArg } from '../../src/rotate/connect.js';
+import { sshOption, viewConnect } from '../../src/lftp/rc.js';
 import { newKeyComment, parseState, reached, renderState, rotatePaths, type RotateState } from '../../src/rotate/state.js';
 
 const FP = 'SHA256:' + 'A'.repeat(43);
