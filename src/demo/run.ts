@@ -13,7 +13,7 @@ import { haveProgram } from '../system/exec.js';
 import { linkHosts, startHost, type ThrowawayHost } from '../system/hosts.js';
 import type { RunResult } from '../system/exec.js';
 import { installAllsky, type DemoAllsky } from './allsky-install.js';
-import { SkipStage, Stages, seconds, type StageResult } from './stages.js';
+import { Stages, seconds, type StageResult } from './stages.js';
 import { demoFiles, remoteDir, sha256, uploadScript, type RemoteServer } from './uploads.js';
 
 const CLI = fileURLToPath(new URL('../../bin/sftp-setup', import.meta.url));
@@ -37,7 +37,6 @@ export interface DemoReport {
   uploads: UploadResult[];
   collector?: { address: string; hostKey?: string };
   camera?: { address: string; allsky?: DemoAllsky };
-  handoff?: 'allsky-config --via' | 'keys add (stand-in)';
   error?: string;
   interrupted?: string;
 }
@@ -49,8 +48,6 @@ const tail = (r: RunResult, n = 4) =>
 function cli(host: ThrowawayHost, args: string[], opts: { input?: string; user?: string } = {}): Promise<RunResult> {
   return host.run([process.execPath, CLI, ...args], { ...opts, env: { FORCE_COLOR: '0' }, timeoutMs: 180_000 });
 }
-
-const notWritten = (r: RunResult) => /not written yet/.test(r.stderr + r.stdout);
 
 /**
  * Make `sftp-setup` a command inside the host (what `npm install -g` gives a real Pi), so that commands run
@@ -141,12 +138,7 @@ export async function runDemo(opts: { json: boolean }): Promise<number> {
 
     const server = await stages.run('allsky-config', 'camera: sftp-setup allsky-config --via root@collector', async () => {
       const r = await cli(camera, ['allsky-config', '--collector', 'collector', '--via', 'root@collector', '--allsky-dir', allsky.dir, '--yes']);
-      if (notWritten(r)) {
-        report.handoff = 'keys add (stand-in)';
-        return { detail: 'allsky-config is not written yet: the key was handed over with keys add instead', value: await standInHandoff(collector, camera, allsky) };
-      }
       if (r.exitCode !== 0) throw new FailError(`allsky-config exited ${r.exitCode}: ${tail(r)}`);
-      report.handoff = 'allsky-config --via';
       const s = await readServerSettings(camera, allsky);
       return { detail: `key authorized over the admin's SSH, host key pinned, settings.json (hard link kept) + env.json written, test upload passed`, value: s };
     });
@@ -190,11 +182,9 @@ export async function runDemo(opts: { json: boolean }): Promise<number> {
         cli(camera, ['doctor', '--role', 'camera', '--allsky-dir', allsky.dir]),
       ]);
       const sides = [['collector', c], ['camera', k]] as const;
-      if (sides.every(([, r]) => notWritten(r))) throw new SkipStage('doctor is not written yet');
-      const bad = sides.filter(([, r]) => !notWritten(r) && r.exitCode !== 0).map(([side, r]) => `${side}: exit ${r.exitCode}: ${tail(r)}`);
+      const bad = sides.filter(([, r]) => r.exitCode !== 0).map(([side, r]) => `${side}: exit ${r.exitCode}: ${tail(r)}`);
       if (bad.length) throw new FailError(bad.join('; '));
-      const detail = sides.map(([side, r]) => `${side}: ${notWritten(r) ? 'its checks are not written yet' : 'nothing failed'}`).join(', ');
-      return { detail, value: undefined };
+      return { detail: 'nothing failed on either side', value: undefined };
     });
 
     await stages.run('teardown', 'remove both hosts', async () => {
@@ -213,22 +203,6 @@ export async function runDemo(opts: { json: boolean }): Promise<number> {
   report.totalMs = performance.now() - started;
   printSummary(report, print);
   return finish(report.ok ? 0 : 1);
-}
-
-/** Until allsky-config exists: the camera's key, known_hosts and connect-program made by hand, key added with `keys add`. */
-async function standInHandoff(collector: ThrowawayHost, camera: ThrowawayHost, allsky: DemoAllsky): Promise<RemoteServer> {
-  const home = (await camera.sh(`getent passwd ${allsky.owner} | cut -d: -f6`)).trim();
-  const key = `${home}/.ssh/allsky_upload`;
-  const pub = await camera.sh(`mkdir -p -m 700 ~/.ssh && rm -f ${key} ${key}.pub && ssh-keygen -q -t ed25519 -N '' -C ${allsky.owner}@camera -f ${key} && cat ${key}.pub`, { user: allsky.owner });
-  let r = await cli(collector, ['keys', 'add', '--user', UPLOAD_USER, '-'], { input: pub });
-  if (r.exitCode !== 0) r = await cli(collector, ['init', '--yes', '--no-verify', '--key', '-'], { input: pub });
-  if (r.exitCode !== 0) throw new FailError(`authorizing the camera's key on the collector failed (exit ${r.exitCode}): ${tail(r)}`);
-  const hostKeys = await collector.sh(`for f in /etc/ssh/ssh_host_*_key.pub; do printf 'collector %s\\n' "$(cut -d' ' -f1,2 "$f")"; done`);
-  await camera.run(['sh', '-c', 'cat >> ~/.ssh/known_hosts'], { input: hostKeys, user: allsky.owner });
-  return {
-    host: 'collector', port: '22', user: UPLOAD_USER, imageDir: 'images',
-    lftpCommands: `set sftp:connect-program "ssh -a -x -i ${key} -o IdentitiesOnly=yes -o BatchMode=yes"`,
-  };
 }
 
 /** The remote server settings exactly as Allsky's upload.sh will read them after allsky-config. */
@@ -254,10 +228,9 @@ function printSummary(report: DemoReport, print: (line: string) => void): void {
       print(`  ${mark} ${u.what.padEnd(20)} ${`${(u.bytes / 1024).toFixed(1)} kB`.padStart(9)}  ${seconds(u.ms).padStart(6)}  ${CHROOT}/${u.remote}`);
     }
   }
-  const skipped = report.stages.filter((s) => s.status === 'skipped');
   print('');
   if (report.ok) {
-    print(chalk.green.bold(`Demo passed`) + ` — ${report.stages.length - skipped.length} stages ok${skipped.length ? `, ${skipped.length} skipped (${skipped.map((s) => s.id).join(', ')})` : ''}, ${seconds(report.totalMs)} in all.`);
+    print(chalk.green.bold(`Demo passed`) + ` — ${report.stages.length} stages ok, ${seconds(report.totalMs)} in all.`);
   } else {
     print(chalk.red.bold('Demo failed') + `: ${report.error ?? 'unknown error'}`);
   }

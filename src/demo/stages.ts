@@ -4,7 +4,7 @@
  */
 import chalk from 'chalk';
 
-export type StageStatus = 'ok' | 'skipped' | 'failed';
+export type StageStatus = 'ok' | 'failed';
 
 export interface StageResult {
   id: string;
@@ -14,16 +14,12 @@ export interface StageResult {
   detail?: string;
 }
 
-/** Thrown by a stage body to mark the stage skipped (with the reason) rather than failed. */
-export class SkipStage extends Error {}
-
 export function seconds(ms: number): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(2)}s` : `${(ms / 1000).toFixed(1)}s`;
 }
 
 const MARK: Record<StageStatus, string> = {
   ok: chalk.green('ok     '),
-  skipped: chalk.yellow('skipped'),
   failed: chalk.red('FAILED '),
 };
 
@@ -45,9 +41,7 @@ export class Stages {
       this.record({ id, title, status: 'ok', ms: performance.now() - started, ...(detail ? { detail } : {}) });
       return value;
     } catch (err) {
-      const skipped = err instanceof SkipStage;
-      this.record({ id, title, status: skipped ? 'skipped' : 'failed', ms: performance.now() - started, detail: (err as Error).message });
-      if (skipped) return undefined as T;
+      this.record({ id, title, status: 'failed', ms: performance.now() - started, detail: (err as Error).message });
       throw err;
     }
   }

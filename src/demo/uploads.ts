@@ -2,7 +2,8 @@
  * What the demo camera uploads, and the lftp command file Allsky's scripts/upload.sh writes for each upload
  * to a remote server (`--remote-server FILE DIR DEST TYPE`). Pure.
  */
-import { createHash, randomInt } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { allskyUploadScript, tempName } from '../camera/upload-script.js';
 import { keogramImage, skyImage, startrailsImage, timelapseStub } from './jpeg.js';
 
 export interface DemoFile {
@@ -45,20 +46,16 @@ export function remoteDir(server: RemoteServer, f: DemoFile): string {
   return [server.imageDir.replace(/\/+$/, ''), f.subdir].filter(Boolean).join('/');
 }
 
-/** upload.sh's sequence: its LFTP commands, timeouts, open, `cd .`, `cd DIR/`, put to TYPE-RANDOM, rm -f, mv. */
+/** upload.sh's sequence for one file, built by the same code as allsky-config's test upload. */
 export function uploadScript(server: RemoteServer, f: DemoFile, localPath: string): string {
-  const temp = `${f.type}-${randomInt(1, 32768)}`;
-  const dir = remoteDir(server, f);
-  const port = server.port && server.port !== '22' ? ` -p ${server.port}` : '';
-  return [
-    ...(server.lftpCommands.trim() ? [server.lftpCommands] : []),
-    'set dns:fatal-timeout 10; set net:max-retries 2; set net:timeout 10',
-    `open --user ${server.user} --env-password${port} sftp://${server.host}`,
-    'cd .',
-    ...(dir ? [`cd ${dir}/`] : []),
-    `put ${localPath} -o ${temp}`,
-    `rm -f ${f.dest}`,
-    `mv ${temp} ${f.dest}`,
-    '',
-  ].join('\n');
+  return allskyUploadScript({
+    lftpCommands: server.lftpCommands,
+    host: server.host,
+    port: Number(server.port) || 22,
+    user: server.user,
+    dir: remoteDir(server, f),
+    file: localPath,
+    dest: f.dest,
+    temp: tempName(f.type),
+  });
 }

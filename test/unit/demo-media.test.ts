@@ -31,7 +31,7 @@ describe('demo media', () => {
     expect(lines[0]).toBe('set sftp:connect-program "ssh -a -x"');
     expect(lines[2]).toBe('open --user allsky-upload --env-password -p 2222 sftp://collector');
     expect(lines.slice(3, 5)).toEqual(['cd .', 'cd images/videos/thumbnails/']);
-    expect(lines[5]).toMatch(/^put \/home\/pi\/allsky\/tmp\/thumbnail\.jpg -o thumbnail-\d+$/);
+    expect(lines[5]).toMatch(/^put \/home\/pi\/allsky\/tmp\/thumbnail\.jpg -o thumbnail-[0-9a-f]+$/);
     expect(lines[6]).toBe('rm -f allsky.jpg');
     expect(lines[7]).toBe(`mv ${lines[5]!.split(' -o ')[1]} allsky.jpg`);
   });
