@@ -58,19 +58,13 @@ async function onFreshHost(name, body) {
 const haveAnsible = (await run('sh', ['-c', 'command -v ansible-playbook'])).exitCode === 0;
 const rows = [];
 const samples = { initFresh: [], initRerun: [], ansibleFresh: [], ansibleRerun: [], doctor: [] };
-let doctorExists = true;
 
 for (let i = 0; i < RUNS; i++) {
   note(`run ${i + 1}/${RUNS}: sftp-setup init on a fresh host`);
   await onFreshHost(`bench-init-${i}`, async (host, key) => {
     samples.initFresh.push(await timed(host, ['node', CLI, 'init', '--yes', '--key', key]));
     samples.initRerun.push(await timed(host, ['node', CLI, 'init', '--yes', '--key', key]));
-    if (doctorExists) {
-      const t = performance.now();
-      const r = await host.run(['node', CLI, 'doctor', '--role', 'collector'], { timeoutMs: 300_000 });
-      if (/not written yet/.test(r.stderr + r.stdout)) doctorExists = false;
-      else samples.doctor.push(performance.now() - t);
-    }
+    samples.doctor.push(await timed(host, ['node', CLI, 'doctor', '--role', 'collector']));
   });
   if (haveAnsible) {
     note(`run ${i + 1}/${RUNS}: ansible-playbook on a fresh host`);
@@ -121,7 +115,7 @@ rows.push(
 if (latency?.plainMs !== undefined && latency?.multiplexMs !== undefined) {
   rows.push(['Allsky upload of one image, --multiplex | plain connect-program', latency.multiplexMs, latency.plainMs, ratio(latency.multiplexMs, latency.plainMs), '', 9]);
 }
-if (doctorExists && m.doctor !== undefined) rows.push(['doctor on a converged collector (with probe)', m.doctor, undefined, '—', '', RUNS]);
+if (m.doctor !== undefined) rows.push(['doctor on a converged collector (with probe)', m.doctor, undefined, '—', '', RUNS]);
 
 const header = ['measure (median)', 'sftp-setup', 'compared', 'ratio', 'target', 'runs'];
 const table = [header, ...rows.map((r) => [r[0], fmt(r[1]), fmt(r[2]), r[3], r[4], String(r[5])])];
@@ -129,7 +123,6 @@ const widths = header.map((_, c) => Math.max(...table.map((r) => r[c].length)));
 const line = (r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
 console.log(`\n${line(table[0])}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
 for (const r of table.slice(1)) console.log(line(r));
-if (!doctorExists) console.log('doctor: not written yet, skipped');
 console.log(`upload latency: ${JSON.stringify(latency)}`);
 console.log(`\nmachine: ${(await run('nproc', [])).stdout.trim()} cores, node ${process.version}`);
 console.log(JSON.stringify({ medians: m, startup: { help, bare }, samples, latency }));
