@@ -33,7 +33,7 @@ const cases = (): Array<[string[], string]> => [
   [['uninstall', U, 'a'.repeat(33)], 'a'.repeat(33)],
   [['uninstall', U, 'a b'], 'a b'],
   [['uninstall', U, '../etc'], '../etc'],
-  [['uninstall', U, 'nosuchuser'], 'nosuchuser'],
+  [['uninstall', U, '-x'], '-x'],
   [['uninstall', U, 'allsky-upload', '--bogus'], '--bogus'],
   [['uninstall', U, ''], '--user'],
   // keys add
