@@ -31,7 +31,7 @@ describe('admin access while sftp-setup changes sshd', () => {
     await pair?.destroy();
   });
 
-  it('admin logins fail only as "Connection refused" in sshd'\''s reload window; an open admin session survives', async () => {
+  it("admin logins fail only as 'Connection refused' in sshd's reload window; an open admin session survives", async () => {
     const { collector, camera } = pair;
     const k1 = await makeKey(camera, '/root/.ssh/up1');
     const k2 = await makeKey(camera, '/root/.ssh/up2');
