@@ -69,7 +69,7 @@ describe('admin access while sftp-setup changes sshd', () => {
     if (failures.length) console.log(failures.slice(0, 10).join('\n'));
     expect(failedRuns).toEqual([]);
     // The loop really ran all along (a login takes about as long as one of the runs on a small machine).
-    expect(out.length).toBeGreaterThanOrEqual(10);
+    expect(out.length).toBeGreaterThanOrEqual(5);
     expect(reloads).toBeGreaterThan(0);
     expect(failures.filter((f) => !/Connection refused/.test(f))).toEqual([]);
     expect(failures.length).toBeLessThanOrEqual(reloads);
