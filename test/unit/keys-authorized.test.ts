@@ -2,7 +2,6 @@ import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import sshpk from 'sshpk';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/errors.js';
 import {
   addKey,
   keyLine,
@@ -15,6 +14,7 @@ import {
 import { generateEd25519 } from '../../src/keys/generate.js';
 import { parseOptions, renderOptions } from '../../src/keys/options.js';
 import { parsePublicKey, type ParsedKey } from '../../src/keys/parse.js';
+import { usageError } from './helpers.js';
 
 const mk = (comment: string): ParsedKey => parsePublicKey(generateEd25519(comment).publicLine, 'test');
 const cam1 = mk('cam1');
@@ -24,15 +24,6 @@ const now = new Date('2026-11-23T10:00:00.123Z');
 const later = new Date('2027-01-02T03:04:05Z');
 const pubLine = (k: ParsedKey) => `${k.type} ${k.base64} ${k.comment}`;
 
-function usageError(fn: () => unknown): UsageError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UsageError);
-    return e as UsageError;
-  }
-  throw new Error('expected a UsageError');
-}
 
 describe('parse/render', () => {
   it('round-trips arbitrary text byte for byte', () => {

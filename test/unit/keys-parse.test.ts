@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/errors.js';
 import { fingerprintOfLine, keySource, parsePublicKey, splitKeyLine } from '../../src/keys/parse.js';
+import { usageError } from './helpers.js';
 
 let dir: string;
 const pub: Record<string, string> = {};
@@ -23,15 +23,6 @@ function keygenFingerprint(line: string): string {
   return execFileSync('ssh-keygen', ['-lf', f], { encoding: 'utf8' }).split(' ')[1]!;
 }
 
-function usageError(fn: () => unknown): UsageError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UsageError);
-    return e as UsageError;
-  }
-  throw new Error('expected a UsageError');
-}
 
 // Security-key public keys are made by hand: no token is needed to parse or fingerprint them.
 const skEd = `sk-ssh-ed25519@openssh.com ${Buffer.concat([

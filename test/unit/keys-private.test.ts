@@ -3,10 +3,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/errors.js';
 import { generateEd25519 } from '../../src/keys/generate.js';
 import { parsePublicKey } from '../../src/keys/parse.js';
 import { inspectPrivateKey } from '../../src/keys/private.js';
+import { usageError } from './helpers.js';
 
 let dir: string;
 
@@ -16,15 +16,6 @@ function keygen(name: string, args: string[]): { priv: string; pub: string } {
   return { priv: readFileSync(f, 'utf8'), pub: readFileSync(`${f}.pub`, 'utf8').trim() };
 }
 
-function usageError(fn: () => unknown): UsageError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UsageError);
-    return e as UsageError;
-  }
-  throw new Error('expected a UsageError');
-}
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'keys-private-'));

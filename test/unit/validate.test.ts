@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/errors.js';
 import {
   parseCidrList,
   validateAbsPath,
@@ -9,17 +8,8 @@ import {
   validatePort,
   validateUserName,
 } from '../../src/validate.js';
+import { usageError } from './helpers.js';
 
-/** Run fn and return the UsageError it throws (fails the test otherwise). */
-function usageError(fn: () => unknown): UsageError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UsageError);
-    return e as UsageError;
-  }
-  throw new Error('expected a UsageError');
-}
 
 describe('validateUserName', () => {
   it.each(['allsky', 'allsky-upload', '_upl', 'cam1', 'a', 'a'.repeat(32), 'up_load-2'])('accepts %j', (n) => {
