@@ -131,13 +131,24 @@ export async function probeAccount(t: ProbeTarget): Promise<ProbeResult[]> {
       return { id, title, ok: r.exitCode !== 0, detail: r.exitCode !== 0 ? 'refused' : `${what} was allowed` };
     };
     // A file as an upload leaves it (the account's, mode 0644), made directly so that the read-back and
-    // remove checks need not wait for the upload batch.
+    // remove checks need not wait for the upload batch. Without it (a full disk) those checks cannot say
+    // anything: they fail, and the directory checks name the cause.
+    let readFile: string | undefined;
     if (readName) {
       const acc = await getAccount(t.user);
       const path = join(t.chroot, readName);
-      await fs.writeFile(path, 'sftp-setup probe\n', { mode: 0o644 });
-      if (acc) await fs.chown(path, acc.uid, acc.gid);
+      const made = await fs.writeFile(path, 'sftp-setup probe\n', { mode: 0o644 }).then(
+        async () => {
+          if (acc) await fs.chown(path, acc.uid, acc.gid);
+          return true;
+        },
+        () => false,
+      );
+      if (made) readFile = readName;
+      else await fs.rm(path, { force: true }).catch(() => {});
     }
+    const cannotCheck = (id: string, title: string): Promise<ProbeResult> =>
+      Promise.resolve({ id, title, ok: false, detail: `no test file could be made in /${t.dirs[0]} (is its disk full?)` });
     const [allowedResults, ...others] = await Promise.all([
       allowed(),
       refused('no-etc', "the host's /etc is not reachable", 'ls /etc', 'listing /etc')(),
@@ -151,9 +162,15 @@ export async function probeAccount(t: ProbeTarget): Promise<ProbeResult[]> {
         const r = await ssh(['-W', `127.0.0.1:${t.port}`, dest]);
         return { id: 'no-forward', title: 'port forwarding is refused', ok: r.exitCode !== 0, detail: r.exitCode !== 0 ? 'refused' : 'forward opened' };
       })(),
-      ...(readName ? [refused('no-read', 'uploaded files cannot be read back', `get ${readName} readback`, 'reading a file')()] : []),
+      ...(readName
+        ? [readFile
+            ? refused('no-read', 'uploaded files cannot be read back', `get ${readFile} readback`, 'reading a file')()
+            : cannotCheck('no-read', 'uploaded files cannot be read back')]
+        : []),
       ...(readName && t.profile === 'dropbox'
-        ? [refused('no-remove', 'uploaded files cannot be removed (drop box)', `rm ${readName}`, 'removing a file')()]
+        ? [readFile
+            ? refused('no-remove', 'uploaded files cannot be removed (drop box)', `rm ${readFile}`, 'removing a file')()
+            : cannotCheck('no-remove', 'uploaded files cannot be removed (drop box)')]
         : []),
     ]);
     results.push(...allowedResults, ...others);
