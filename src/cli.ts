@@ -147,6 +147,7 @@ Example:
     .addOption(new Option('--role <role>', 'which side to check (default: detected)').choices(['collector', 'camera']))
     .option('--user <name>', 'upload account to check (collector; default: all)')
     .option('--allsky-dir <dir>', 'the Allsky install (camera)')
+    .option('--collector-env <file>', 'also check the collector application\'s .env (collector)')
     .option('--fix', 'apply the fixes that are safe to automate, then check again', false)
     .option('-n, --dry-run', 'with --fix: print what would be fixed', false)
     .option('--no-probe', 'skip the live SFTP probe')

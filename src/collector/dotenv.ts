@@ -33,3 +33,12 @@ function parseValue(line: string): string {
   const q = /^"(.*)"$/.exec(raw) ?? /^'(.*)'$/.exec(raw);
   return q ? q[1]!.replace(/\\(["\\$`])/g, '$1') : raw.replace(/\s+#.*$/, '');
 }
+
+/** The value of a variable in a .env text (the first assignment, quotes removed), or undefined. */
+export function readEnvVar(text: string, name: string): string | undefined {
+  for (const line of text.split(/(?<=\n)/)) {
+    const m = /^(\s*(?:export\s+)?)([A-Za-z_][A-Za-z0-9_]*)\s*=/.exec(line);
+    if (m && m[2] === name) return parseValue(line);
+  }
+  return undefined;
+}

@@ -14,6 +14,7 @@ export interface DoctorOptions {
   role?: 'collector' | 'camera';
   user?: string;
   allskyDir?: string;
+  collectorEnv?: string;
   fix: boolean;
   dryRun: boolean;
   probe: boolean;
@@ -42,6 +43,7 @@ async function detectRole(o: DoctorOptions): Promise<'collector' | 'camera'> {
 export async function doctorCommand(o: DoctorOptions): Promise<number> {
   const user = o.user !== undefined ? validateUserName(o.user, '--user') : undefined;
   const allskyDir = o.allskyDir !== undefined ? validateAbsPath(o.allskyDir, '--allsky-dir') : undefined;
+  const collectorEnv = o.collectorEnv !== undefined ? validateAbsPath(o.collectorEnv, '--collector-env') : undefined;
   if (o.dryRun && !o.fix) throw new UsageError('--dry-run only means something with --fix', 'sftp-setup doctor --fix --dry-run');
   const role = await detectRole(o);
   const out = (s: string) => {
@@ -64,13 +66,13 @@ export async function doctorCommand(o: DoctorOptions): Promise<number> {
     }
     const { collectorDoctor } = await import('../doctor/collector.js');
     out(chalk.bold('Collector checks'));
-    let report = await collectorDoctor({ user, probe: o.probe });
+    let report = await collectorDoctor({ user, probe: o.probe, collectorEnv });
     print(report.checks);
     let fixes: unknown;
     if (o.fix && report.checks.some((c) => c.status === 'fail' || c.status === 'warn')) {
       const { fixCollector } = await import('../doctor/fix.js');
       out(chalk.bold(o.dryRun ? '\nFixes (dry run, nothing will change)' : '\nFixing'));
-      const outcomes = await fixCollector(report, { dryRun: o.dryRun, onStep: (r) => out(formatStep(r, o.dryRun)) });
+      const outcomes = await fixCollector(report, { dryRun: o.dryRun, collectorEnv, onStep: (r) => out(formatStep(r, o.dryRun)) });
       for (const f of outcomes) {
         if (!f.steps) out(`  ${f.status === 'failed' ? chalk.red('FAILED') : f.status === 'manual' ? chalk.yellow('manual') : chalk.green(f.status)}  ${f.action}${f.error ? chalk.dim(` — ${f.error}`) : ''}`);
         else if (f.error) out(`  ${chalk.red('FAILED')}  ${f.action} — ${f.error}`);
@@ -78,7 +80,7 @@ export async function doctorCommand(o: DoctorOptions): Promise<number> {
       fixes = outcomes;
       if (!o.dryRun) {
         out(chalk.bold('\nChecking again'));
-        report = await collectorDoctor({ user, probe: o.probe });
+        report = await collectorDoctor({ user, probe: o.probe, collectorEnv });
         print(report.checks);
       }
     }

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { run } from '../system/exec.js';
 import { systemdRuns } from '../system/sshd.js';
 import { accountChecks } from './account.js';
+import { collectorEnvCheck } from './collector-env.js';
 import { chrootChecks, requiredDirs } from './chroot.js';
 import { skip, type DoctorCheck } from './check.js';
 import { readCollector, type CollectorContext } from './collector-context.js';
@@ -38,7 +39,7 @@ export interface CollectorReport {
   dirs: Map<string, string[]>;
 }
 
-export async function collectorDoctor(opts: { user?: string; probe: boolean }): Promise<CollectorReport> {
+export async function collectorDoctor(opts: { user?: string; probe: boolean; collectorEnv?: string }): Promise<CollectorReport> {
   const ctx = await readCollector(opts.user);
   const checks = sshdChecks(ctx);
   const dirs = new Map<string, string[]>();
@@ -67,5 +68,6 @@ export async function collectorDoctor(opts: { user?: string; probe: boolean }): 
     const log = await readSshdLog();
     checks.push(...fileChecks, ...live, ...logChecks(a.user, log.source, log.lines));
   }
+  if (opts.collectorEnv) checks.push(await collectorEnvCheck(opts.collectorEnv, ctx.accounts));
   return { ctx, checks, dirs };
 }

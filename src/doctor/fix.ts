@@ -27,7 +27,10 @@ export interface FixOutcome {
 
 const NEEDS_SSHD = new Set(['sshd.running']);
 
-export async function fixCollector(report: CollectorReport, opts: { dryRun: boolean; onStep?: (r: StepReport) => void }): Promise<FixOutcome[]> {
+export async function fixCollector(
+  report: CollectorReport,
+  opts: { dryRun: boolean; collectorEnv?: string; onStep?: (r: StepReport) => void },
+): Promise<FixOutcome[]> {
   const out: FixOutcome[] = [];
   const bad = (c: DoctorCheck) => c.status === 'fail' || c.status === 'warn';
   const { ctx, checks } = report;
@@ -48,9 +51,13 @@ export async function fixCollector(report: CollectorReport, opts: { dryRun: bool
     }
   }
 
+  // A wrong ALLSKY_IMAGE_PATH is fixed by the first account init manages, as `init --collector-env` would.
+  let envFix = Boolean(opts.collectorEnv) && checks.some((c) => c.id === 'collector-env.image-path' && c.status === 'fail');
   for (const a of ctx.accounts) {
     const mine = checks.filter((c) => c.user === a.user && bad(c));
-    if (mine.length === 0) continue;
+    const managed = Boolean(a.block?.managed && a.chroot && a.account);
+    const withEnv = envFix && managed;
+    if (mine.length === 0 && !withEnv) continue;
     if (!a.block || !a.block.managed || !a.chroot || !a.account) {
       out.push({ user: a.user, action: `sudo sftp-setup init --adopt --user ${a.user}${a.chroot ? ` --root ${a.chroot}` : ''}`, status: 'manual', error: 'the account was not set up by sftp-setup: review and run the adopt command' });
       continue;
@@ -58,7 +65,9 @@ export async function fixCollector(report: CollectorReport, opts: { dryRun: bool
     const spec: CollectorSpec = {
       user: a.user, root: a.chroot, dirs: report.dirs.get(a.user) ?? [], keys: [],
       profile: a.profile === 'dropbox' ? 'dropbox' : 'allsky', adopt: true,
+      ...(withEnv ? { collectorEnv: opts.collectorEnv } : {}),
     };
+    if (withEnv) envFix = false;
     out.push(await applySpec(spec, opts));
   }
   return out;
