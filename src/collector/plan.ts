@@ -13,7 +13,7 @@ import { parseConfig } from '../sshd/parse.js';
 import { compareEffective, parseEffective } from '../sshd/effective.js';
 import { findConflicts } from '../sshd/conflicts.js';
 import { findMarkedBlock, globMatch, planPlacement, upsertMarkedBlock, type Placement } from '../sshd/placement.js';
-import { loadConfigDetailed } from '../sshd/includes.js';
+import { loadConfigDetailed, resolveIncludePath } from '../sshd/includes.js';
 import { renderMatchBlock, sftpProfileFlags, templateName } from '../sshd/render.js';
 import { loadTemplate } from '../templates.js';
 import {
@@ -435,25 +435,15 @@ function mainWithCandidate(sshd: SshdState, target: string, candidate: string): 
       if (l.keyword !== 'include') return l.raw;
       const files: string[] = [];
       for (const arg of l.args) {
-        const pattern = arg.startsWith('/') ? arg : `/etc/ssh/${arg}`;
+        const pattern = resolveIncludePath(arg);
         const matched = new Set(globPathsSync(pattern));
-        if (globMatchesPath(pattern, target)) matched.add(target);
+        if (globMatch(pattern, target)) matched.add(target);
         for (const f of [...matched].sort()) files.push(f === target ? candidate : f);
       }
       const nl = l.raw.endsWith('\r\n') ? '\r\n' : l.raw.endsWith('\n') ? '\n' : '';
       return files.length ? `Include ${files.map((f) => `"${f}"`).join(' ')}${nl}` : `#${l.raw}`;
     })
     .join('');
-}
-
-function globMatchesPath(pattern: string, path: string): boolean {
-  const p = pattern.split('/');
-  const q = path.split('/');
-  if (p.length !== q.length) return false;
-  return p.every((part, i) => {
-    const re = new RegExp('^' + part.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]') + '$');
-    return re.test(q[i]!);
-  });
 }
 
 /** sshd -T -C user=… must show our values: the authority on what applies, whatever the files say. */

@@ -15,18 +15,24 @@ export function pickProbeAddress(listen: string[]): string {
   return hosts.find((h) => h.startsWith('127.')) ?? hosts[0]!;
 }
 
+/** The probe's target from `sshd -T -C user=…` output already parsed (doctor has it at hand). */
+export async function probeTargetFromEffective(
+  spec: { user: string; root: string; dirs: string[]; profile: 'allsky' | 'dropbox'; port?: number },
+  eff: Map<string, string[]>,
+): Promise<ProbeTarget> {
+  const port = spec.port ?? Number(eff.get('port')?.[0] ?? 22);
+  const listen = (eff.get('listenaddress') ?? []).filter((l) => l.endsWith(`:${port}`));
+  const hostKeys: string[] = [];
+  for (const path of eff.get('hostkey') ?? []) {
+    const pub = await readText(`${path}.pub`).catch(() => null);
+    if (pub) hostKeys.push(pub.trim().split(/\s+/).slice(0, 2).join(' '));
+  }
+  return { user: spec.user, chroot: spec.root, dirs: spec.dirs, profile: spec.profile, port, addr: pickProbeAddress(listen), hostKeys };
+}
+
 export async function probeTargetFor(
   spec: { user: string; root: string; dirs: string[]; profile: 'allsky' | 'dropbox'; port?: number },
   configPath?: string,
 ): Promise<ProbeTarget> {
-  const eff = parseEffective(await effectiveConfig({ user: spec.user }, configPath));
-  const ports = (eff.get('port') ?? ['22']).map(Number);
-  const port = spec.port ?? ports[0]!;
-  const listen = (eff.get('listenaddress') ?? []).filter((l) => l.endsWith(`:${port}`));
-  const hostKeys: string[] = [];
-  for (const path of eff.get('hostkey') ?? []) {
-    const pub = await readText(`${path}.pub`);
-    if (pub) hostKeys.push(pub.trim().split(/\s+/).slice(0, 2).join(' '));
-  }
-  return { user: spec.user, chroot: spec.root, dirs: spec.dirs, profile: spec.profile, port, addr: pickProbeAddress(listen), hostKeys };
+  return probeTargetFromEffective(spec, parseEffective(await effectiveConfig({ user: spec.user }, configPath)));
 }

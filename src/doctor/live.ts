@@ -2,25 +2,11 @@
  * The live probe: a real SFTP session as the upload account with a temporary, loopback-only key (the same
  * probe as init's self-test), reported as checks. It cleans up after itself (system/probe.ts).
  */
-import { pickProbeAddress } from '../collector/probe-target.js';
+import { probeTargetFromEffective } from '../collector/probe-target.js';
 import { PROBE_KEYS_PATTERN } from '../collector/layout.js';
-import { readText } from '../system/files.js';
-import { probeAccount, type ProbeTarget } from '../system/probe.js';
+import { probeAccount } from '../system/probe.js';
 import { fail, pass, skip, type DoctorCheck } from './check.js';
 import type { UploadAccount } from './collector-context.js';
-
-/** The probe's target from the sshd -T output already read (probeTargetFor would run sshd -T again). */
-async function targetFrom(a: UploadAccount, dirs: string[]): Promise<ProbeTarget> {
-  const eff = a.eff!;
-  const port = Number(eff.get('port')?.[0] ?? 22);
-  const listen = (eff.get('listenaddress') ?? []).filter((l) => l.endsWith(`:${port}`));
-  const hostKeys: string[] = [];
-  for (const path of eff.get('hostkey') ?? []) {
-    const pub = await readText(`${path}.pub`).catch(() => null);
-    if (pub) hostKeys.push(pub.trim().split(/\s+/).slice(0, 2).join(' '));
-  }
-  return { user: a.user, chroot: a.chroot!, dirs, profile: a.profile === 'dropbox' ? 'dropbox' : 'allsky', port, addr: pickProbeAddress(listen), hostKeys };
-}
 
 export async function liveChecks(a: UploadAccount, dirs: string[], opts: { probe: boolean; running: boolean; blocked?: string }): Promise<DoctorCheck[]> {
   const { user } = a;
@@ -34,7 +20,9 @@ export async function liveChecks(a: UploadAccount, dirs: string[], opts: { probe
   if (!akf.split(/\s+/).includes(PROBE_KEYS_PATTERN)) {
     return [skip('probe.login', title, `the Match block does not list ${PROBE_KEYS_PATTERN} (made by hand); sudo sftp-setup init --adopt --user ${user} enables the probe`, { user })];
   }
-  const results = await probeAccount(await targetFrom(a, dirs));
+  const results = await probeAccount(
+    await probeTargetFromEffective({ user: a.user, root: a.chroot!, dirs, profile: a.profile === 'dropbox' ? 'dropbox' : 'allsky' }, a.eff!),
+  );
   const out: DoctorCheck[] = [];
   const chrootFailed = results.some((r) => r.id === 'chroot' && !r.ok);
   for (const r of results) {

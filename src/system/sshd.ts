@@ -3,6 +3,7 @@
  */
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { FailError } from '../errors.js';
+import { globMatch } from '../sshd/placement.js';
 import { run } from './exec.js';
 import { readText } from './files.js';
 
@@ -137,37 +138,16 @@ export function globPathsSync(pattern: string): string[] {
         next.push(join(part));
         continue;
       }
-      const re = globComponentRegExp(part);
       let names: string[] = [];
       try {
         names = readdirSync(base);
       } catch {
         /* not a directory, or unreadable: no match */
       }
-      for (const n of names.sort()) if (re.test(n) && !(n.startsWith('.') && !part.startsWith('.'))) next.push(join(n));
+      // One component against one name: globMatch's rules (no leading-dot match) are glob(3)'s.
+      for (const n of names.sort()) if (globMatch(part, n)) next.push(join(n));
     }
     bases = next;
   }
   return bases.filter((p) => existsSync(p)).sort();
-}
-
-/** One path component of a glob as a RegExp: `*`, `?` and `[...]` classes. */
-export function globComponentRegExp(part: string): RegExp {
-  let re = '';
-  for (let i = 0; i < part.length; i++) {
-    const c = part[i]!;
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const end = part.indexOf(']', i + 2);
-      if (end < 0) re += '\\[';
-      else {
-        let cls = part.slice(i + 1, end);
-        if (cls.startsWith('!')) cls = '^' + cls.slice(1);
-        re += `[${cls.replace(/\\/g, '\\\\')}]`;
-        i = end;
-      }
-    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
 }
