@@ -58,7 +58,7 @@ describe('allsky-config', () => {
     const env = JSON.parse(await s.camera.sh('cat /home/pi/allsky/env.json'));
     expect(env).toMatchObject({ REMOTESERVER_HOST: 'collector', REMOTESERVER_PORT: '22', REMOTESERVER_USER: 'allsky-upload', REMOTESERVER_PASSWORD: 'n/a' });
     expect(env.REMOTESERVER_LFTP_COMMANDS).toBe(
-      'set sftp:connect-program "ssh -a -x -i /home/pi/.ssh/allsky_upload -o IdentitiesOnly=yes -o BatchMode=yes -o UpdateHostKeys=no"',
+      'set sftp:connect-program "ssh -F /dev/null -o StrictHostKeyChecking=yes -a -x -i /home/pi/.ssh/allsky_upload -o IdentitiesOnly=yes -o BatchMode=yes -o UpdateHostKeys=no"',
     );
     const settings = JSON.parse(await s.camera.sh('cat /home/pi/allsky/config/settings.json'));
     expect(settings).toMatchObject({ useremoteserver: true, remoteserverprotocol: 'sftp', remoteserverimagedir: 'images' });
@@ -193,6 +193,6 @@ describe('allsky-config', () => {
     const r = await config(s, ['--no-allsky']);
     expect(r.exitCode).toBe(3);
     expect(await s.camera.sh('cat /home/pi/allsky/env.json')).not.toContain('collector');
-    expect(await s.camera.sh('cat /home/pi/.lftp/rc')).toContain('set sftp:connect-program "ssh -a -x -i /home/pi/.ssh/allsky_upload');
+    expect(await s.camera.sh('cat /home/pi/.lftp/rc')).toContain('set sftp:connect-program "ssh -F /dev/null -o StrictHostKeyChecking=yes -a -x -i /home/pi/.ssh/allsky_upload');
   });
 });
