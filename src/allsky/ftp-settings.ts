@@ -69,7 +69,7 @@ function parseValue(text: string, i: number): { end: number; decoded: string | u
   let out = '';
   let ok = true;
   const start = i;
-  while (i < text.length && !WORD_END.has(text[i]!) && !(text[i] === '\r' && text[i + 1] === '\n')) {
+  while (i < text.length && !WORD_END.has(text[i]!) && !(text[i] === '\r' && (text[i + 1] === '\n' || i + 1 === text.length))) {
     const c = text[i]!;
     if (c === "'") {
       const e = endOfSingle(text, i);

@@ -45,6 +45,14 @@ describe('updateShellVars', () => {
     expect(updateShellVars('', { B: '2' }, 'f').text).toBe('B="2"\n');
   });
 
+  it('reads a lone CR at the very end as a line end, so appending keeps the other values (fuzz counterexample)', () => {
+    const text = 'CAMERA_TYPE="RPi"\nTIMELAPSE="true"\r';
+    expect(readShellVars(text).TIMELAPSE).toBe('true');
+    const r = updateShellVars(text, { REMOTE_HOST: 'collector' });
+    expect(readShellVars(r.text)).toEqual({ CAMERA_TYPE: 'RPi', TIMELAPSE: 'true', REMOTE_HOST: 'collector' });
+    expect(updateShellVars(r.text, { REMOTE_HOST: 'collector' }).changed).toBe(false);
+  });
+
   it('does not take assignments inside a multi-line string for real ones', () => {
     const before = 'MSG="line one\nA=fake\nend"\nA=real\n';
     const r = updateShellVars(before, { A: 'new' }, 'f');

@@ -1,0 +1,380 @@
+/**
+ * File operations inside trees that someone else can write to (the upload tree belongs to the upload
+ * account; anything running with its uid can swap a directory for a symbolic link at any moment).
+ *
+ * Root must never follow a link there, nor cross into another filesystem. Node has no openat(), so every
+ * step goes through the directory file descriptor we already hold: `/proc/self/fd/N/name` resolves `name`
+ * inside the directory that fd N refers to, however the tree was renamed or replaced meanwhile. Each
+ * directory is opened with O_NOFOLLOW | O_DIRECTORY, each file with O_NOFOLLOW, and the device of every
+ * directory is compared with the tree's top: a link or a mount point is reported, never entered.
+ */
+import { spawn } from 'node:child_process';
+import { constants as C, promises as fs, type Dirent, type Stats } from 'node:fs';
+import { basename, dirname } from 'node:path';
+
+type Handle = fs.FileHandle;
+
+const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
+
+/** The path that names `name` inside the directory `dir` refers to (a safe openat). */
+export function at(dir: Handle, name?: string): string {
+  return name === undefined ? `/proc/self/fd/${dir.fd}` : `/proc/self/fd/${dir.fd}/${name}`;
+}
+
+/** A relative path's components; anything but plain names is refused (no '', '.', '..'). */
+export function components(rel: string): string[] {
+  if (rel === '' || rel === '.') return [];
+  const parts = rel.split('/');
+  for (const p of parts) {
+    if (p === '' || p === '.' || p === '..' || p.includes('\0')) throw new Error(`not a plain relative path: ${JSON.stringify(rel)}`);
+  }
+  return parts;
+}
+
+/**
+ * Open `root` (a path root trusts: its components are root's own) and then each component of `rel`
+ * below it without following links and without leaving root's filesystem. Throws ELOOP/ENOTDIR when a
+ * component is a link or not a directory, EXDEV when it is on another filesystem.
+ */
+export async function openDirBeneath(root: string, rel = ''): Promise<Handle> {
+  let dir = await fs.open(root, C.O_RDONLY | C.O_DIRECTORY);
+  try {
+    const dev = (await dir.stat()).dev;
+    for (const name of components(rel)) {
+      const next = await fs.open(at(dir, name), DIR_FLAGS);
+      await dir.close();
+      dir = next;
+      if ((await dir.stat()).dev !== dev) throw Object.assign(new Error(`${root}/${rel} crosses into another filesystem`), { code: 'EXDEV' });
+    }
+    return dir;
+  } catch (err) {
+    await dir.close().catch(() => {});
+    throw err;
+  }
+}
+
+/** Run `fn` with the directory `rel` below `root` open; it is closed afterwards. */
+export async function withDir<T>(root: string, rel: string, fn: (dir: Handle) => Promise<T>): Promise<T> {
+  const dir = await openDirBeneath(root, rel);
+  try {
+    return await fn(dir);
+  } finally {
+    await dir.close().catch(() => {});
+  }
+}
+
+/** lstat of a name inside an open directory; null when it does not exist. */
+export async function lstatAt(dir: Handle, name: string): Promise<Stats | null> {
+  return fs.lstat(at(dir, name)).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  });
+}
+
+/** Remove a name (file or link: unlink never follows) inside an open directory; absent is fine. */
+export async function unlinkAt(dir: Handle, name: string): Promise<void> {
+  await fs.unlink(at(dir, name)).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+}
+
+/** The entries of an open directory. */
+export async function readDirAt(dir: Handle): Promise<Dirent[]> {
+  return fs.readdir(at(dir), { withFileTypes: true });
+}
+
+/**
+ * Create a new file inside an open directory (never through an existing name or link: O_EXCL), owned
+ * and moded through its descriptor.
+ */
+export async function createFileAt(dir: Handle, name: string, content: string | Buffer, opts: { mode: number; uid?: number; gid?: number }): Promise<void> {
+  const h = await fs.open(at(dir, name), C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, opts.mode & 0o777);
+  try {
+    if (opts.uid !== undefined) await h.chown(opts.uid, opts.gid ?? opts.uid);
+    await h.chmod(opts.mode);
+    await h.writeFile(content);
+  } finally {
+    await h.close();
+  }
+}
+
+/** Read a regular file inside an open directory, refusing links, FIFOs and devices (no hang). */
+export async function readFileAt(dir: Handle, name: string, maxBytes = 1 << 20): Promise<Buffer | null> {
+  let h: Handle;
+  try {
+    h = await fs.open(at(dir, name), C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  try {
+    const s = await h.stat();
+    if (!s.isFile()) throw Object.assign(new Error(`${name} is not a regular file`), { code: 'EINVAL' });
+    if (s.size > maxBytes) throw Object.assign(new Error(`${name} is larger than ${maxBytes} bytes`), { code: 'EFBIG' });
+    return await h.readFile();
+  } finally {
+    await h.close();
+  }
+}
+
+/** Read a regular file at `path` whose parent is trusted, without following a link at its last name. */
+export async function readFileNoFollow(path: string, maxBytes?: number): Promise<Buffer | null> {
+  const dir = await fs.open(dirname(path), C.O_RDONLY | C.O_DIRECTORY).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return null;
+    throw err;
+  });
+  if (!dir) return null;
+  try {
+    return await readFileAt(dir, basename(path), maxBytes);
+  } finally {
+    await dir.close();
+  }
+}
+
+export interface Wanted {
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+/**
+ * Make `rel` below `root` a directory with exactly this owner and mode, creating what is missing. Each
+ * component is created inside the directory we hold and then opened with O_NOFOLLOW, so a link planted
+ * at any name is never followed (the call fails with ELOOP/ENOTDIR instead); owner and mode are set
+ * through the descriptor. Parents that exist are left as they are; missing parents get `parents`.
+ * Returns the paths it created, parents first.
+ */
+export async function ensureDirBeneath(root: string, rel: string, want: Wanted, parents: Wanted = want): Promise<string[]> {
+  const created: string[] = [];
+  const parts = components(rel);
+  let dir = await openDirBeneath(root);
+  try {
+    const dev = (await dir.stat()).dev;
+    for (let i = 0; i < parts.length; i++) {
+      const name = parts[i]!;
+      const last = i === parts.length - 1;
+      const made = await fs.mkdir(at(dir, name), { mode: 0o700 }).then(() => true, (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EEXIST') return false;
+        throw err;
+      });
+      const next = await fs.open(at(dir, name), DIR_FLAGS);
+      await dir.close();
+      dir = next;
+      const s = await dir.stat();
+      if (s.dev !== dev) throw Object.assign(new Error(`${root}/${parts.slice(0, i + 1).join('/')} is on another filesystem`), { code: 'EXDEV' });
+      if (made) created.push(`${root}/${parts.slice(0, i + 1).join('/')}`);
+      if (made || last) {
+        const w = last ? want : parents;
+        if (s.uid !== w.uid || s.gid !== w.gid) await dir.chown(w.uid, w.gid);
+        if ((s.mode & 0o7777) !== w.mode || made) await dir.chmod(w.mode);
+      }
+    }
+    return created;
+  } finally {
+    await dir.close().catch(() => {});
+  }
+}
+
+/** Change the mode of `name` inside `dir` through its own descriptor, if it is still the entry we saw. */
+export async function chmodAt(dir: Handle, name: string, seen: { dev: number; ino: number }, mode: number): Promise<boolean> {
+  let h: Handle;
+  try {
+    // O_NONBLOCK: a FIFO swapped in must not hang us; O_NOFOLLOW: a link swapped in fails with ELOOP.
+    h = await fs.open(at(dir, name), C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
+  } catch {
+    return false;
+  }
+  try {
+    const s = await h.stat();
+    if (s.dev !== seen.dev || s.ino !== seen.ino || !(s.isFile() || s.isDirectory())) return false;
+    await h.chmod(mode);
+    return true;
+  } finally {
+    await h.close();
+  }
+}
+
+export interface TreeEntry {
+  /** path relative to the tree's top, '/'-separated */
+  rel: string;
+  type: 'file' | 'dir' | 'symlink' | 'other';
+  mode: number;
+  uid: number;
+  gid: number;
+  nlink: number;
+  size: number;
+  dev: number;
+  ino: number;
+  /** a directory on another filesystem: listed, not entered */
+  mountPoint?: boolean;
+}
+
+export interface WalkOptions {
+  /** stop after this many entries (the result says so) */
+  maxEntries?: number;
+  /** levels below the top to enter (1: the top's own entries only) */
+  maxDepth?: number;
+  /** decide whether to enter a directory (default: all) */
+  enter?: (e: TreeEntry) => boolean;
+}
+
+function entryOf(rel: string, s: Stats, topDev: number): TreeEntry {
+  const type = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
+  return {
+    rel, type, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, nlink: s.nlink, size: s.size, dev: s.dev, ino: s.ino,
+    ...(type === 'dir' && s.dev !== topDev ? { mountPoint: true } : {}),
+  };
+}
+
+/**
+ * Every entry below `root` (not `root` itself), depth first, parents before children, without following
+ * a link or entering another filesystem. `visit` may act on the entry through `dir` (the directory that
+ * holds it, open) before the walk goes on.
+ */
+export async function walkTree(
+  root: string,
+  opts: WalkOptions = {},
+  visit?: (e: TreeEntry, dir: Handle, name: string) => Promise<void>,
+): Promise<{ entries: TreeEntry[]; truncated: boolean }> {
+  const entries: TreeEntry[] = [];
+  const max = opts.maxEntries ?? Infinity;
+  let truncated = false;
+  const top = await openDirBeneath(root);
+  const topDev = (await top.stat()).dev;
+  const walk = async (dir: Handle, prefix: string, depth: number): Promise<void> => {
+    const names = (await readDirAt(dir)).map((d) => d.name).sort();
+    for (const name of names) {
+      if (entries.length >= max) {
+        truncated = true;
+        return;
+      }
+      const s = await lstatAt(dir, name);
+      if (!s) continue; // gone meanwhile
+      const e = entryOf(prefix ? `${prefix}/${name}` : name, s, topDev);
+      entries.push(e);
+      if (visit) await visit(e, dir, name);
+      if (e.type !== 'dir' || e.mountPoint || depth >= (opts.maxDepth ?? Infinity) || (opts.enter && !opts.enter(e))) continue;
+      const sub = await fs.open(at(dir, name), DIR_FLAGS).catch(() => null); // swapped for a link: ELOOP, skip
+      if (!sub) continue;
+      try {
+        const ss = await sub.stat();
+        if (ss.dev === topDev && ss.ino === e.ino) await walk(sub, e.rel, depth + 1);
+      } finally {
+        await sub.close();
+      }
+    }
+  };
+  try {
+    await walk(top, '', 1);
+  } finally {
+    await top.close();
+  }
+  return { entries, truncated };
+}
+
+/**
+ * Remove the directory `path` and everything below it, never following a link (a link is removed, not
+ * its target) and never entering another filesystem (a mount point below is left, and named in
+ * `skipped`, so its parents stay too). The parent of `path` must be a directory root trusts.
+ */
+export async function removeTree(path: string): Promise<{ removed: number; skipped: string[] }> {
+  const skipped: string[] = [];
+  let removed = 0;
+  const parent = await fs.open(dirname(path), C.O_RDONLY | C.O_DIRECTORY);
+  try {
+    const name = basename(path);
+    const top = await fs.open(at(parent, name), DIR_FLAGS).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return null;
+      throw err;
+    });
+    if (!top) return { removed, skipped };
+    const dev = (await top.stat()).dev;
+    // Empties `dir`; true when everything in it went.
+    const empty = async (dir: Handle, prefix: string): Promise<boolean> => {
+      let all = true;
+      for (const entry of await readDirAt(dir)) {
+        const s = await lstatAt(dir, entry.name);
+        if (!s) continue;
+        const rel = `${prefix}/${entry.name}`;
+        if (!s.isDirectory()) {
+          await unlinkAt(dir, entry.name);
+          removed++;
+          continue;
+        }
+        if (s.dev !== dev) {
+          skipped.push(rel);
+          all = false;
+          continue;
+        }
+        const sub = await fs.open(at(dir, entry.name), DIR_FLAGS).catch(() => null);
+        if (!sub) {
+          // Swapped for a link or a file since the lstat: unlink that instead (unlink never follows).
+          await fs.unlink(at(dir, entry.name)).then(() => removed++, () => { skipped.push(rel); all = false; });
+          continue;
+        }
+        let done = false;
+        try {
+          const ss = await sub.stat();
+          done = ss.dev === dev && ss.ino === s.ino && (await empty(sub, rel));
+          if (ss.dev !== dev) skipped.push(rel);
+        } finally {
+          await sub.close();
+        }
+        if (done && (await fs.rmdir(at(dir, entry.name)).then(() => true, () => false))) removed++;
+        else all = false;
+      }
+      return all;
+    };
+    let done = false;
+    try {
+      done = await empty(top, path);
+    } finally {
+      await top.close();
+    }
+    if (done) {
+      await fs.rmdir(at(parent, name));
+      removed++;
+    }
+    return { removed, skipped };
+  } finally {
+    await parent.close();
+  }
+}
+
+/**
+ * Set directories' modification times back to the nanosecond (fs.utimes goes through a double and loses
+ * the nanoseconds). Each directory is opened beneath its trusted root without following links and handed
+ * to touch(1) as an inherited descriptor: touch acts on /proc/self/fd/N, the directory we hold, whatever
+ * the tree holds at that name by then. Only our own timestamps reach the shell, never a name.
+ */
+export async function restoreDirTimes(stamps: Array<{ root: string; rel: string; mtimeNs: bigint }>): Promise<void> {
+  const opened: Array<{ h: Handle; stamp: string }> = [];
+  try {
+    for (const s of stamps) {
+      const h = await openDirBeneath(s.root, s.rel).catch(() => null);
+      if (h) opened.push({ h, stamp: `${s.mtimeNs / 1_000_000_000n}.${String(s.mtimeNs % 1_000_000_000n).padStart(9, '0')}` });
+    }
+    if (opened.length === 0) return;
+    const script = 'i=3; for t in "$@"; do touch -c -m -d "@$t" "/proc/self/fd/$i"; i=$((i+1)); done';
+    await new Promise<void>((resolve) => {
+      const child = spawn('sh', ['-c', script, 'sh', ...opened.map((o) => o.stamp)], {
+        stdio: ['ignore', 'ignore', 'ignore', ...opened.map((o) => o.h.fd)],
+      });
+      child.on('error', () => resolve());
+      child.on('close', () => resolve());
+    });
+  } finally {
+    for (const o of opened) await o.h.close().catch(() => {});
+  }
+}
+
+/** A directory's modification time in nanoseconds, read through a descriptor (no link followed). */
+export async function dirTimeNs(root: string, rel: string): Promise<bigint | null> {
+  const h = await openDirBeneath(root, rel).catch(() => null);
+  if (!h) return null;
+  try {
+    return (await h.stat({ bigint: true })).mtimeNs;
+  } finally {
+    await h.close();
+  }
+}

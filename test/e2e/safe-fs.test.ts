@@ -1,0 +1,91 @@
+/**
+ * src/system/safe-fs.ts inside a throwaway host: trees whose owner plants links must never lead root's
+ * operations outside the tree, nor into another filesystem. Each case runs the built module in the host
+ * with a small script and then looks at the victims.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { startHost, type ThrowawayHost } from '../../src/system/hosts.js';
+import { uniqueName } from './helpers.js';
+
+const MODULE = fileURLToPath(new URL('../../dist/system/safe-fs.js', import.meta.url));
+
+describe('safe-fs: operations in a tree someone else writes to', () => {
+  let h: ThrowawayHost;
+  /** Run `body` (an async function body using `s`, the module) inside the host; prints what it returns. */
+  const inHost = async (body: string) => {
+    const script = `import(${JSON.stringify(MODULE)}).then(async (s) => { const r = await (async () => { ${body} })(); process.stdout.write(JSON.stringify(r ?? null)); })` +
+      `.catch((e) => { process.stdout.write(JSON.stringify({ error: e.code ?? e.message })); });`;
+    const r = await h.run(['node', '--input-type=module', '-e', script]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    return JSON.parse(r.stdout);
+  };
+  const victims = () => h.sh('stat -c "%n %u:%g %a %s %Y" /etc/victim /etc/victim-dir /etc/victim-dir/keep; sha256sum /etc/victim /etc/victim-dir/keep');
+
+  beforeAll(async () => {
+    h = await startHost(uniqueName('safefs'));
+    await h.sh('echo secret > /etc/victim && chmod 0600 /etc/victim && mkdir -m 0755 /etc/victim-dir && echo keep > /etc/victim-dir/keep');
+  });
+  afterAll(async () => {
+    await h?.destroy();
+  });
+
+  it('removeTree removes links, never their targets, and leaves mount points below the tree', async () => {
+    const before = await victims();
+    await h.sh(`mkdir -p /srv/t/a/b /srv/t/m && echo x > /srv/t/a/b/f && ln -s /etc/victim-dir /srv/t/a/dirlink && ln -s /etc/victim /srv/t/a/b/filelink` +
+      ` && mount -t tmpfs tmpfs /srv/t/m && echo y > /srv/t/m/other`);
+    const r = await inHost(`return s.removeTree('/srv/t');`);
+    expect(r.skipped).toEqual(['/srv/t/m']);
+    expect(await victims()).toBe(before);
+    expect(await h.sh('find /srv/t | sort')).toBe('/srv/t\n/srv/t/m\n/srv/t/m/other\n');
+    await h.sh('umount /srv/t/m');
+    const again = await inHost(`return s.removeTree('/srv/t');`);
+    expect(again).toEqual({ removed: 2, skipped: [] });
+    expect(await h.sh('ls /srv')).not.toContain('t');
+  });
+
+  it('ensureDirBeneath never follows a planted link, at any depth, and sets owner and mode by descriptor', async () => {
+    const before = await victims();
+    await h.sh('mkdir -p /srv/u/images && ln -s /etc/victim-dir /srv/u/images/videos && ln -s /etc/victim /srv/u/images/keograms');
+    const deep = await inHost(`return s.ensureDirBeneath('/srv/u', 'images/videos/thumbnails', { mode: 0o755, uid: 65534, gid: 65534 });`);
+    expect(deep.error).toMatch(/ELOOP|ENOTDIR/);
+    const last = await inHost(`return s.ensureDirBeneath('/srv/u', 'images/keograms', { mode: 0o755, uid: 65534, gid: 65534 });`);
+    expect(last.error).toMatch(/ELOOP|ENOTDIR/);
+    expect(await victims()).toBe(before);
+    const made = await inHost(`return s.ensureDirBeneath('/srv/u', 'images/startrails/new', { mode: 0o755, uid: 65534, gid: 65534 });`);
+    expect(made).toEqual(['/srv/u/images/startrails', '/srv/u/images/startrails/new']);
+    expect(await h.sh('stat -c "%u:%g %a" /srv/u/images/startrails /srv/u/images/startrails/new')).toBe('65534:65534 755\n65534:65534 755\n');
+  });
+
+  it('walkTree lists links as links, never what they point to, and chmodAt refuses an entry swapped since', async () => {
+    await h.sh('mkdir -p /srv/w/a && ln -s /etc /srv/w/a/etc && echo x > /srv/w/a/f && chmod 4777 /srv/w/a/f && mkfifo /srv/w/a/fifo');
+    const r = await inHost(`const w = await s.walkTree('/srv/w'); return w.entries.map((e) => [e.rel, e.type, e.mode.toString(8)]);`);
+    expect(r).toEqual([['a', 'dir', '755'], ['a/etc', 'symlink', '777'], ['a/f', 'file', '4777'], ['a/fifo', 'other', '644']]);
+    const fixed = await inHost(
+      `let out = []; await s.walkTree('/srv/w', {}, async (e, dir, name) => { if (e.type !== 'dir') out.push([name, await s.chmodAt(dir, name, e, e.mode & ~0o7022)]); }); return out;`,
+    );
+    expect(fixed).toEqual([['etc', false], ['f', true], ['fifo', false]]);
+    expect(await h.sh('stat -c %a /srv/w/a/f /etc')).toBe('755\n755\n');
+  });
+
+  it('restoreDirTimes puts nanosecond times back through descriptors, and not through a swapped link', async () => {
+    await h.sh('mkdir -p /srv/r/d && touch -m -d @1700000000.123456789 /srv/r/d && touch -m -d @1600000000 /etc/victim-dir');
+    const ns = await inHost(`const t = await s.dirTimeNs('/srv/r', 'd'); await s.restoreDirTimes([{ root: '/srv/r', rel: 'd', mtimeNs: t + 5n }]); return String(await s.dirTimeNs('/srv/r', 'd'));`);
+    expect(ns).toBe('1700000000123456794');
+    await h.sh('mv /srv/r/d /srv/r/d.real && ln -s /etc/victim-dir /srv/r/d');
+    await inHost(`await s.restoreDirTimes([{ root: '/srv/r', rel: 'd', mtimeNs: 1234567890000000000n }]);`);
+    expect(await h.sh('stat -c %Y /etc/victim-dir')).toBe('1600000000\n');
+  });
+
+  it('readFileAt and createFileAt refuse links and FIFOs without hanging', async () => {
+    await h.sh('mkdir -p /srv/f && ln -s /etc/victim /srv/f/link && mkfifo /srv/f/fifo');
+    const r = await inHost(
+      `const d = await s.openDirBeneath('/srv/f'); const out = [];` +
+        ` for (const n of ['link', 'fifo']) out.push(await s.readFileAt(d, n).then(() => 'read', (e) => e.code));` +
+        ` out.push(await s.createFileAt(d, 'link', 'x', { mode: 0o644 }).then(() => 'made', (e) => e.code));` +
+        ` await s.createFileAt(d, 'new', 'data', { mode: 0o640, uid: 65534, gid: 65534 }); await d.close(); return out;`,
+    );
+    expect(r).toEqual(['ELOOP', 'EINVAL', 'EEXIST']);
+    expect(await h.sh('stat -c "%u:%g %a %s" /srv/f/new; cat /etc/victim')).toBe('65534:65534 640 4\nsecret\n');
+  });
+});
