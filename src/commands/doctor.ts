@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { formatStep, printJson } from '../report.js';
 import { validateAbsPath, validateUserName } from '../validate.js';
+import { refuseBadCollectorEnv } from '../collector/env-file.js';
 import { formatDoctorCheck, summarize, type DoctorCheck } from '../doctor/check.js';
 
 export interface DoctorOptions {
@@ -45,6 +46,8 @@ export async function doctorCommand(o: DoctorOptions): Promise<number> {
   const allskyDir = o.allskyDir !== undefined ? validateAbsPath(o.allskyDir, '--allsky-dir') : undefined;
   const collectorEnv = o.collectorEnv !== undefined ? validateAbsPath(o.collectorEnv, '--collector-env') : undefined;
   if (o.dryRun && !o.fix) throw new UsageError('--dry-run only means something with --fix', 'sftp-setup doctor --fix --dry-run');
+  // The same rules as init --collector-env: doctor reads the file, and --fix writes it.
+  if (collectorEnv !== undefined) await refuseBadCollectorEnv(collectorEnv);
   const role = await detectRole(o);
   const out = (s: string) => {
     if (!o.json) process.stdout.write(s + '\n');
