@@ -120,6 +120,7 @@ Example:
     .option('--port <n>', 'collector SSH port', '22')
     .option('--user <name>', 'upload account on the collector', 'allsky-upload')
     .option('--host-key <fingerprint>', 'pin the collector\'s host key (SHA256:…, as init printed it)')
+    .option('--replace-host-key', 'replace a pinned collector host key that changed, without --host-key (only after checking the new one: the collector may be an impostor)', false)
     .option('--key <path>', 'upload key (default: ~/.ssh/allsky_upload of the Allsky owner)')
     .option('--allsky-dir <dir>', 'the Allsky install (default: found in the users\' homes)')
     .option('--no-allsky', 'write only the key, known_hosts and lftp configuration')
@@ -129,7 +130,7 @@ Example:
     .option('--no-test', 'skip the test upload')
     .option('-n, --dry-run', 'print the plan with diffs and change nothing', false)
     .option('--json', 'print a machine-readable report', false)
-    .option('-y, --yes', 'do not ask (trusts an unpinned host key on first use, with a warning)', false)
+    .option('-y, --yes', 'do not ask (trusts an unpinned host key on first use, with a warning; never replaces a pinned one)', false)
     .addHelpText(
       'after',
       `

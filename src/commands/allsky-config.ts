@@ -36,6 +36,8 @@ export interface AllskyConfigOptions {
   port: string;
   user: string;
   hostKey?: string;
+  /** replace a pinned host key that differs from what the collector presents (without --host-key) */
+  replaceHostKey?: boolean;
   key?: string;
   allskyDir?: string;
   allsky: boolean;
@@ -265,7 +267,15 @@ export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<numbe
     out(chalk.yellow(`${khPath} holds a different host key for ${pattern}:`));
     for (const s of kh.stale) out(chalk.dim(`  ${s.length > 100 ? s.slice(0, 100) + '…' : s}`));
     out(chalk.yellow('The collector was reinstalled or changed its keys, or this is not your collector.'));
-    if (!o.yes && !o.dryRun) {
+    // A pinned key is never replaced on trust: not by --yes, not by an interactive yes, not over --via. Only
+    // a --host-key the collector proves it holds, or a flag that says so, replaces it.
+    if (!inp.pinned && !o.replaceHostKey) {
+      throw new UsageError(
+        `${khPath} pins another host key for ${pattern} than the one the collector presents now (${label(pinnedKey)}): the collector may be an impostor; nothing was changed`,
+        `if the collector was really reinstalled, compare ${fp(pinnedKey)} with the "Host key of this collector" line init printed there, then run again with --host-key ${fp(pinnedKey)}, or with --replace-host-key`,
+      );
+    }
+    if (inp.pinned && !o.yes && !o.dryRun) {
       if (!process.stdin.isTTY) {
         throw new UsageError(
           `${khPath} has a stale host key for ${pattern}; nothing was changed`,
@@ -420,7 +430,7 @@ export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<numbe
   if (failures.length > 0) {
     const f = failures[0]!;
     const fix =
-      f.kind === 'host-key' ? `the collector's host key changed: check it, then run again (with --yes to replace the known_hosts entry)`
+      f.kind === 'host-key' ? `the collector's host key does not match the pinned one: the collector may be an impostor; if it was reinstalled, compare its fingerprint with what init printed there and run again with --host-key SHA256:… (or --replace-host-key)`
       : f.kind === 'missing-dir' ? `create the directories on the collector: sudo sftp-setup init --user ${inp.user} (its default tree has them)`
       : f.kind === 'unreachable' ? 'check that the collector is on and sshd runs (sudo sftp-setup doctor on the collector)'
       : f.kind === 'denied' ? `the account may not write there: sudo sftp-setup doctor --user ${inp.user} on the collector`
