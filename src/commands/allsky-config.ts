@@ -242,6 +242,20 @@ export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<numbe
     }
   } else {
     pinnedKey = preferredHostKey(hostKeys)!;
+  }
+
+  const pattern = hostPattern(inp.host, inp.port);
+  const hash = /^\|1\|/m.test(khText ?? '') || (await sshHashesKnownHosts(asOwner ?? owner, inp.host, inp.port));
+  const kh = planKnownHosts(khText ?? '', pattern, pinnedKey, hostKeys, { hash });
+  // A pinned key is never replaced on trust: not by --yes, not by an interactive yes, not over --via. Only
+  // a --host-key the collector proves it holds, or a flag that says so, replaces it. Refused before any prompt.
+  if (kh.stale.length > 0 && !inp.pinned && !o.replaceHostKey) {
+    throw new UsageError(
+      `${khPath} pins another host key for ${pattern} than the one the collector presents now (${label(pinnedKey)}): the collector may be an impostor; nothing was changed`,
+      `if the collector was really reinstalled, compare ${fp(pinnedKey)} with the "Host key of this collector" line init printed there, then run again with --host-key ${fp(pinnedKey)}, or with --replace-host-key`,
+    );
+  }
+  if (!inp.pinned) {
     if (trust === 'confirmed') {
       out(`The collector ${inp.host} port ${inp.port} presents host key ${chalk.bold(label(pinnedKey))}.`);
       if (!process.stdin.isTTY) {
@@ -255,26 +269,16 @@ export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<numbe
         return 1;
       }
     } else if (trust === 'first-use') {
-      warn(`WARNING: trusting the collector's host key ${label(pinnedKey)} on first use (--yes without --host-key).`);
+      warn(kh.stale.length
+        ? `WARNING: replacing the pinned host key of ${inp.host} with ${label(pinnedKey)} unchecked (--replace-host-key without --host-key).`
+        : `WARNING: trusting the collector's host key ${label(pinnedKey)} on first use (--yes without --host-key).`);
       warn(`WARNING: if ${inp.host} is not really your collector, uploads go to an impostor. Compare it with what init printed.`);
     }
   }
-
-  const pattern = hostPattern(inp.host, inp.port);
-  const hash = /^\|1\|/m.test(khText ?? '') || (await sshHashesKnownHosts(asOwner ?? owner, inp.host, inp.port));
-  const kh = planKnownHosts(khText ?? '', pattern, pinnedKey, hostKeys, { hash });
   if (kh.stale.length > 0) {
     out(chalk.yellow(`${khPath} holds a different host key for ${pattern}:`));
     for (const s of kh.stale) out(chalk.dim(`  ${s.length > 100 ? s.slice(0, 100) + '…' : s}`));
     out(chalk.yellow('The collector was reinstalled or changed its keys, or this is not your collector.'));
-    // A pinned key is never replaced on trust: not by --yes, not by an interactive yes, not over --via. Only
-    // a --host-key the collector proves it holds, or a flag that says so, replaces it.
-    if (!inp.pinned && !o.replaceHostKey) {
-      throw new UsageError(
-        `${khPath} pins another host key for ${pattern} than the one the collector presents now (${label(pinnedKey)}): the collector may be an impostor; nothing was changed`,
-        `if the collector was really reinstalled, compare ${fp(pinnedKey)} with the "Host key of this collector" line init printed there, then run again with --host-key ${fp(pinnedKey)}, or with --replace-host-key`,
-      );
-    }
     if (inp.pinned && !o.yes && !o.dryRun) {
       if (!process.stdin.isTTY) {
         throw new UsageError(
