@@ -75,10 +75,11 @@ export function otherChrootProblem(dir: string, managed: ManagedChroot[], self: 
 
 /**
  * Entries at the top of an existing --root that sftp-setup did not make: anything but the top level of the
- * upload directories and `dev` (the log socket's directory). Sorted, for a stable message.
+ * upload directories and `dev` (the log socket's directory). `lost+found` is mkfs's, on a filesystem made
+ * for the uploads and mounted there: not a sign of someone else's data. Sorted, for a stable message.
  */
 export function foreignEntries(names: string[], dirs: string[]): string[] {
-  const ours = new Set(['dev', ...dirs.map((d) => d.split('/')[0]!)]);
+  const ours = new Set(['dev', 'lost+found', ...dirs.map((d) => d.split('/')[0]!)]);
   return names.filter((n) => !ours.has(n)).sort();
 }
 

@@ -67,6 +67,8 @@ describe('foreignEntries', () => {
     expect(foreignEntries(['images', 'dev', 'allsky', 'videos'], ['images', 'images/keograms', 'allsky', 'videos'])).toEqual([]);
     expect(foreignEntries(['passwd', 'images', '.bashrc', 'shadow'], ['images'])).toEqual(['.bashrc', 'passwd', 'shadow']);
     expect(foreignEntries(['keograms'], ['images/keograms'])).toEqual(['keograms']);
+    // A filesystem made for the uploads and mounted at --root.
+    expect(foreignEntries(['lost+found'], ['images'])).toEqual([]);
   });
 });
 
