@@ -19,6 +19,7 @@ import { fingerprintOfLine } from '../keys/parse.js';
 import { runPlan, PlanFailed } from '../plan/runner.js';
 import type { Step, StepReport } from '../plan/step.js';
 import { formatStep, printJson } from '../report.js';
+import { printable } from '../text/printable.js';
 import { confirm } from '../prompt.js';
 import { acquireLock, backupDirFor, Journal, readText, statPath, type FileInfo } from '../system/files.js';
 import { runLftpFile, withScratchDir } from '../system/lftp.js';
@@ -263,7 +264,7 @@ export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<numbe
   const kh = planKnownHosts(khText ?? '', pattern, pinnedKey, hostKeys, { hash });
   if (kh.stale.length > 0) {
     out(chalk.yellow(`${khPath} holds a different host key for ${pattern}:`));
-    for (const s of kh.stale) out(chalk.dim(`  ${s.length > 100 ? s.slice(0, 100) + '…' : s}`));
+    for (const s of kh.stale) out(chalk.dim(`  ${printable(s.length > 100 ? s.slice(0, 100) + '…' : s)}`));
     out(chalk.yellow('The collector was reinstalled or changed its keys, or this is not your collector.'));
     if (!o.yes && !o.dryRun) {
       if (!process.stdin.isTTY) {
@@ -380,7 +381,7 @@ export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<numbe
         inp.via.user === 'root' ? 'check that sftp-setup is installed on the collector' : `check that ${inp.via.user} may run "sudo sftp-setup" on the collector`,
       );
     }
-    out(`  ${chalk.green('changed  ')} key authorized on the collector via ${inp.via.user}@${inp.via.host}` + (viaOutput ? chalk.dim(` — ${viaOutput.split('\n').pop()}`) : ''));
+    out(`  ${chalk.green('changed  ')} key authorized on the collector via ${inp.via.user}@${inp.via.host}` + (viaOutput ? chalk.dim(` — ${printable(viaOutput.split('\n').pop())}`) : ''));
   }
 
   let uploads: UploadResult[] | undefined;
@@ -398,7 +399,7 @@ export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<numbe
       });
     }
     for (const u of uploads) {
-      out(`  ${u.ok ? chalk.green('pass') : chalk.red('FAIL')}  ${u.dir}/${chalk.dim(` — ${u.ok ? `put, rm -f, mv and clean-up in ${u.ms} ms` : u.failure!.detail}`)}`);
+      out(`  ${u.ok ? chalk.green('pass') : chalk.red('FAIL')}  ${printable(u.dir)}/${chalk.dim(` — ${u.ok ? `put, rm -f, mv and clean-up in ${u.ms} ms` : printable(u.failure!.detail)}`)}`);
     }
   }
 
