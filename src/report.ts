@@ -32,12 +32,12 @@ export function formatStep(r: StepReport, showDiff: boolean): string {
   return line;
 }
 
-/** A unified diff, one colour per kind of line; each line escaped (file contents are data). */
+/** A unified diff, one colour per kind of line; each line escaped but for its tabs (file contents are data). */
 export function colorDiff(diff: string): string {
   return diff
     .replace(/\n$/, '')
     .split('\n')
-    .map(p)
+    .map(printableLines)
     .map((l) =>
       l.startsWith('+') && !l.startsWith('+++') ? chalk.green(l)
       : l.startsWith('-') && !l.startsWith('---') ? chalk.red(l)

@@ -28,8 +28,12 @@ export function printable(value: unknown): string {
 
 /**
  * Text whose line breaks are ours (a diff, a stack): each line is escaped as by printable(), and lines stay
- * joined by "\n". A lone CR or any other control inside a line is still escaped.
+ * joined by "\n". Tabs stay too: config files and JSON are indented with them, and a tab can neither break
+ * a line nor start a terminal sequence. A lone CR or any other control inside a line is still escaped.
  */
 export function printableLines(value: unknown): string {
-  return String(value).split('\n').map(printable).join('\n');
+  return String(value)
+    .split('\n')
+    .map((line) => line.split('\t').map(printable).join('\t'))
+    .join('\n');
 }

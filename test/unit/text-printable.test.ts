@@ -9,6 +9,7 @@ import { printable, printableLines } from '../../src/text/printable.js';
 // Any byte below 0x20, DEL, C1, and the bidi/line-separator code points a terminal acts on.
 const DANGEROUS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 const DANGEROUS_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const DANGEROUS_BUT_NEWLINE_TAB = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 // Text an attacker would pick: every dangerous code point is likely, mixed with ordinary text.
 const hostile = fc.string({
@@ -35,8 +36,8 @@ describe('printable', () => {
     for (const s of ['/var/lib/allsky-uploads/images', 'pi@allsky Köln ✓ 星 🌌', 'C:\\x', `it's "q" $(x) \`y\``]) expect(printable(s)).toBe(s);
   });
 
-  it('printableLines keeps our line breaks and escapes everything else in each line', () => {
-    expect(printableLines('+a\x1b[31m\n-b\rc')).toBe('+a\\x1b[31m\n-b\\rc');
+  it('printableLines keeps our line breaks and tabs (indentation in files) and escapes everything else', () => {
+    expect(printableLines('+a\x1b[31m\n-b\rc\n+\t"x": 1')).toBe('+a\\x1b[31m\n-b\\rc\n+\t"x": 1');
   });
 
   it('property: no dangerous code point ever survives, and one item stays one line', () => {
@@ -46,7 +47,7 @@ describe('printable', () => {
         expect(out).not.toMatch(DANGEROUS);
         expect(out.split('\n')).toHaveLength(1);
         expect(printableLines(s).split('\n')).toHaveLength(s.split('\n').length);
-        expect(printableLines(s)).not.toMatch(DANGEROUS_BUT_NEWLINE);
+        expect(printableLines(s)).not.toMatch(DANGEROUS_BUT_NEWLINE_TAB);
       }),
       { numRuns: 500 },
     );
@@ -89,7 +90,9 @@ describe('human output escapes data from the machine', () => {
       fc.property(hostile, fc.option(hostile, { nil: undefined }), fc.option(hostile, { nil: undefined }), fc.array(hostile, { minLength: 1, maxLength: 5 }), (title, summary, error, diffLines) => {
         const diff = diffLines.map((l) => `+${l.replace(/\n/g, '')}`).join('\n') + '\n';
         const out = formatStep({ id: 's', title, status: 'would-change', summary, error, diff }, true);
-        expect(out).not.toMatch(DANGEROUS_BUT_NEWLINE);
+        // tabs only inside the diff (file indentation), never in our own lines
+        expect(out).not.toMatch(DANGEROUS_BUT_NEWLINE_TAB);
+        expect(out.split('\n').slice(0, 1 + (error ? 1 : 0)).join('\n')).not.toMatch(DANGEROUS_BUT_NEWLINE);
         expect(out.split('\n')).toHaveLength(1 + (error ? 1 : 0) + diffLines.length);
         const c = formatCheck({ id: 'c', title, ok: false, detail: error ?? title });
         expect(c).not.toMatch(DANGEROUS);
