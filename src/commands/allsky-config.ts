@@ -23,6 +23,7 @@ import { printable } from '../text/printable.js';
 import { confirm } from '../prompt.js';
 import { acquireLock, backupDirFor, Journal, readText, statPath, type FileInfo } from '../system/files.js';
 import { runLftpFile, withScratchDir } from '../system/lftp.js';
+import { cameraLockPath } from '../system/lock.js';
 import { checkSftpLogin, scanHostKeys, sshHashesKnownHosts, viaSsh, type RunAs } from '../system/ssh-client.js';
 import { validateAdminTarget, validateFingerprint, validateHostName, validatePort, validateUserName, show } from '../validate.js';
 import { hostPattern, parseHostKeyLines, planKnownHosts, preferredHostKey, type HostKey } from '../camera/known-hosts.js';
@@ -52,7 +53,8 @@ export interface AllskyConfigOptions {
 /** Exit status when the camera is configured but the collector does not accept its key yet (documented). */
 export const EXIT_KEY_NOT_AUTHORIZED = 3;
 
-const LOCK = '/run/lock/sftp-setup-camera.lock';
+// root: /run/sftp-setup/camera.lock; another user: a directory of its own (never the world-writable /run/lock)
+const LOCK = cameraLockPath();
 const ROOT_BACKUPS = '/var/backups/sftp-setup';
 /** Directory of the multiplexing sockets, relative to the owner's home. */
 export const CONTROL_DIR = '.ssh/sftp-setup-cm';
