@@ -18,6 +18,7 @@ import { cleanStaleProbe, probeAccount, type ProbeResult } from '../system/probe
 import { enableAndStart, isRunning, reload, startHint, systemdRuns } from '../system/sshd.js';
 import { parseCidrList, validateAbsPath, validatePort, validateUserName } from '../validate.js';
 import { probeTargetFor } from '../collector/probe-target.js';
+import { protectMountStep } from '../collector/mount-step.js';
 import { confirm } from '../prompt.js';
 
 export interface InitOptions {
@@ -31,6 +32,8 @@ export interface InitOptions {
   adopt: boolean;
   verify: boolean;
   collectorEnv?: string;
+  /** also mount the upload tree nosuid,nodev,noexec (fstab + now) */
+  protectMount?: boolean;
   dryRun: boolean;
   json: boolean;
   yes: boolean;
@@ -65,6 +68,8 @@ export async function initCommand(o: InitOptions): Promise<number> {
     // Holding the lock, anything a crashed probe left behind is stale.
     if (!o.dryRun) await cleanStaleProbe(spec.user, spec.root, spec.dirs);
     const plan = await buildCollectorPlan(spec, sshd, journal, () => (sshdTouched = true));
+    // Once the tree exists: what the SFTP allow-list cannot bound (modes carried by OPEN and MKDIR).
+    if (o.protectMount) plan.steps = [...plan.steps, protectMountStep(spec.root, journal)];
     out(chalk.bold(`${o.dryRun ? 'Plan (dry run, nothing will change)' : 'Setting up'} upload account ${spec.user} in ${spec.root}`));
 
     if (!o.dryRun && !o.yes && process.stdin.isTTY) {
