@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ThrowawayHost } from '../../src/system/hosts.js';
 import { LOCK_PATH } from '../../src/collector/layout.js';
-import { cli, makeKey } from './helpers.js';
+import { cli, makeKey, startPair, type Pair } from './helpers.js';
+import { installAllsky } from './allsky-fixture.js';
 import { collectorHost } from './safety-helpers.js';
 
 let host: ThrowawayHost;
@@ -116,4 +117,33 @@ describe('the lock cannot be hijacked by a local user', () => {
     await host.sh('chmod 0755 /run/sftp-setup');
     expect((await cli(host, ['keys', 'add', '--user', USER, key, '--from', '10.6.0.0/16'], T)).exitCode).toBe(0);
   }, 60_000);
+});
+
+describe('the camera lock cannot be hijacked by a local user', () => {
+  let pair: Pair | undefined;
+  afterAll(async () => {
+    await pair?.destroy();
+  });
+
+  it('allsky-config as the Allsky owner and as root ignore what a local user planted at the old /run/lock name', async () => {
+    pair = await startPair();
+    const p = pair;
+    await Promise.all([
+      installAllsky(p.camera, 'current'),
+      cli(p.collector, ['init', '--yes', '--no-verify']).then((r) => expect(r.exitCode, r.stderr).toBe(0)),
+    ]);
+    await p.camera.sh('useradd -m -s /bin/sh mallory');
+    await p.camera.sh('mkfifo /run/lock/sftp-setup-camera.lock; ln -s /etc/shadow /run/lock/sftp-setup.lock', { user: 'mallory' });
+    const hostKey = (await p.collector.sh('ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub')).split(' ')[1]!;
+    const args = ['allsky-config', '--collector', 'collector', '--host-key', hostKey, '--yes', '--no-test'];
+    for (const user of ['pi', 'root']) {
+      const r = await cli(p.camera, args, { user, ...T });
+      expect(r.exitCode, `${user}: ${r.stdout}${r.stderr}`).toBe(0);
+    }
+    // pi's lock lives in a directory of its own, root's in root's; neither is left behind
+    expect(await p.camera.sh('stat -c "%U %a %n" /home/pi/.cache/sftp-setup /run/sftp-setup; ls -A /home/pi/.cache/sftp-setup /run/sftp-setup')).toBe(
+      'pi 700 /home/pi/.cache/sftp-setup\nroot 755 /run/sftp-setup\n/home/pi/.cache/sftp-setup:\n\n/run/sftp-setup:\n',
+    );
+    expect(await p.camera.sh('stat -c "%U %F" /run/lock/sftp-setup-camera.lock /run/lock/sftp-setup.lock')).toBe('mallory fifo\nmallory symbolic link\n');
+  }, 180_000);
 });
