@@ -8,7 +8,7 @@ import { unifiedDiff } from '../plan/diff.js';
 import type { Step } from '../plan/step.js';
 import { readText, statPath, type Journal } from '../system/files.js';
 import { bindOnto, canonicalPath, FSTAB, readMounts, remountProtected, remountWith, unmount } from '../system/mount.js';
-import { mountProtection, planFstab, PROTECT_FLAGS } from './mount.js';
+import { mountProtection, planFstab, PROTECT_FLAGS, removeFromFstab } from './mount.js';
 
 export function protectMountStep(root: string, journal: Journal): Step {
   const look = async () => {
@@ -49,6 +49,43 @@ export function protectMountStep(root: string, journal: Journal): Step {
       const after = mountProtection(await readMounts(), real);
       if (!after.ownMount || after.missing.length) {
         throw new Error(`${real} is still mounted without ${after.missing.join(',')} after the remount`);
+      }
+    },
+  };
+}
+
+/**
+ * For uninstall: take out what --protect-mount added for this tree (the marked fstab lines) and, when it
+ * did, unmount the bind mount, so the tree can be purged and nothing of ours stays in /etc/fstab. A mount
+ * or fstab entry of the person's own is left alone. Rollback puts the line and the mount back.
+ */
+export function unprotectMountStep(root: string, journal: Journal): Step {
+  const look = async () => {
+    const real = await canonicalPath(root);
+    const before = (await readText(FSTAB)) ?? '';
+    const fstab = removeFromFstab(before, real);
+    const now = mountProtection(await readMounts(), real);
+    return { real, before, fstab, mounted: fstab.removed && now.ownMount };
+  };
+  return {
+    id: 'protect-mount',
+    title: `nosuid,nodev,noexec mount of ${root} (init --protect-mount)`,
+    async check() {
+      const { before, fstab, mounted } = await look();
+      if (!fstab.removed) return null;
+      return { summary: `remove its lines from ${FSTAB}${mounted ? ' and unmount it' : ''}`, diff: unifiedDiff(before, fstab.text, FSTAB) || undefined };
+    },
+    async apply() {
+      const { real, fstab, mounted } = await look();
+      if (!fstab.removed) return;
+      const info = await statPath(FSTAB);
+      await journal.writeAtomic(FSTAB, fstab.text, { mode: info?.mode ?? 0o644, uid: info?.uid ?? 0, gid: info?.gid ?? 0 });
+      if (mounted) {
+        await unmount(real);
+        journal.onRollback(async () => {
+          await bindOnto(real);
+          await remountProtected(real);
+        });
       }
     },
   };

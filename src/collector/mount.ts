@@ -127,3 +127,27 @@ export function mountProtection(entries: MountEntry[], root: string): MountProte
     missing: PROTECT_FLAGS.filter((f) => !mount?.options.includes(f)),
   };
 }
+
+/**
+ * /etc/fstab without what `init --protect-mount` added for this tree: our marked comment and the bind line
+ * below it. Anything else (an entry of the person's own, even one we added flags to) stays.
+ */
+export function removeFromFstab(text: string, root: string): { text: string; removed: boolean } {
+  const lines = text.split('\n');
+  const comment = fstabComment(root);
+  const ours = (l: string) => {
+    const e = parseFstab(l)[0];
+    return Boolean(e && norm(e.target) === norm(root) && norm(e.source) === norm(root) && e.type === 'none' && e.options.includes('bind'));
+  };
+  const keep: string[] = [];
+  let removed = false;
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i] === comment && i + 1 < lines.length && ours(lines[i + 1]!)) {
+      i++;
+      removed = true;
+      continue;
+    }
+    keep.push(lines[i]!);
+  }
+  return { text: removed ? keep.join('\n') : text, removed };
+}

@@ -15,6 +15,7 @@ import { dropinFileName, findMarkedBlock, removeMarkedBlock } from '../sshd/plac
 import { formatStep, printJson } from '../report.js';
 import { deleteAccount, getAccount } from '../system/accounts.js';
 import { acquireLock, backupDirFor, Journal, readText, statPath } from '../system/files.js';
+import { unprotectMountStep } from '../collector/mount-step.js';
 import { isRunning, reload, testConfig } from '../system/sshd.js';
 import { validateUserName } from '../validate.js';
 import { confirm } from '../prompt.js';
@@ -109,6 +110,9 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
       await deleteAccount(user);
     },
   });
+  // What init --protect-mount added (fstab lines, the bind mount): before a purge, which cannot remove a
+  // mount point, and without one, since nothing of ours should stay in /etc/fstab.
+  if (chroot && chroot !== '/') steps.push(unprotectMountStep(chroot, journal));
   if (o.purge && chroot && chroot !== '/') {
     steps.push({
       id: 'purge',

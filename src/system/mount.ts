@@ -32,6 +32,10 @@ export async function remountWith(root: string, options: string[]): Promise<void
   await runOk('mount', ['-o', `remount,bind,${options.join(',')}`, '--', root]);
 }
 
+/**
+ * Detach the mount at `root` (lazy: an SFTP session still chrooted there, e.g. a camera uploading right
+ * now, keeps it busy; it goes on with its view until it ends, while the path shows the tree beneath).
+ */
 export async function unmount(root: string): Promise<void> {
-  await runOk('umount', ['--', root]);
+  await runOk('umount', ['--lazy', '--', root]);
 }

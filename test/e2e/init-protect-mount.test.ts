@@ -95,4 +95,21 @@ describe('init --protect-mount', () => {
     expect(c.status).toBe('pass');
     expect(c.evidence[0]).toMatch(new RegExp(`^${ROOT} is on ${ROOT} \\(\\w+\\) mounted rw,nosuid,nodev,noexec`));
   });
+
+  it('uninstall takes out the fstab lines and the mount (rollback would put them back), and --purge can then remove the tree', async () => {
+    const base = (await fstab()).split('# sftp-setup: upload tree')[0];
+    const dry = await cli(host, ['uninstall', '--yes', '--user', 'allsky-upload', '--purge', '--dry-run']);
+    expect(dry.exitCode, dry.stdout + dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/would +nosuid,nodev,noexec mount of \/var\/lib\/allsky-uploads \(init --protect-mount\) — remove its lines from \/etc\/fstab and unmount it/);
+    expect(dry.stdout).toContain(`-${LINE}`);
+    expect((await mounts()).trim()).not.toBe('');
+    // a session still working in the tree (a camera uploading right now) keeps the mount busy: detached anyway
+    await host.sh(`(cd ${ROOT}/images && exec sleep 300) </dev/null >/dev/null 2>&1 &`);
+    expect(await host.sh(`for p in /proc/[0-9]*; do [ "$(readlink $p/cwd)" = ${ROOT}/images ] && echo busy; done; true`)).toMatch(/busy/);
+    const r = await cli(host, ['uninstall', '--yes', '--user', 'allsky-upload', '--purge']);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(await fstab()).toBe(base);
+    expect(await mounts()).toBe('');
+    expect((await host.run(['test', '-e', ROOT])).exitCode).toBe(1);
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeMountPath, fstabLine, mountOf, mountProtection, parseFstab, parseMountinfo, planFstab, unescapeMountPath } from '../../src/collector/mount.js';
+import { escapeMountPath, fstabLine, mountOf, mountProtection, parseFstab, parseMountinfo, planFstab, removeFromFstab, unescapeMountPath } from '../../src/collector/mount.js';
 
 const DEBIAN_FSTAB = [
   '# /etc/fstab: static file system information.',
@@ -56,6 +56,22 @@ describe('fstab', () => {
     expect(planFstab(plan.text, '/var/lib/allsky-uploads').change).toBe('none');
     // only two fields: type and options filled in
     expect(planFstab('/dev/sdb1 /up\n', '/up').text).toBe('/dev/sdb1 /up auto defaults,nosuid,nodev,noexec\n');
+  });
+
+  it('uninstall takes out exactly what it added, nothing of the person\'s own', () => {
+    const root = '/var/lib/allsky-uploads';
+    const added = planFstab(DEBIAN_FSTAB, root).text;
+    expect(removeFromFstab(added, root)).toEqual({ text: DEBIAN_FSTAB, removed: true });
+    expect(removeFromFstab(DEBIAN_FSTAB, root)).toEqual({ text: DEBIAN_FSTAB, removed: false });
+    // flags we added to their own entry stay: it is their line
+    const theirs = planFstab(`${DEBIAN_FSTAB}/dev/sdb1 ${root} ext4 defaults 0 2\n`, root).text;
+    expect(removeFromFstab(theirs, root)).toEqual({ text: theirs, removed: false });
+    // our comment above a line that is not ours: both stay
+    const odd = `${DEBIAN_FSTAB}# sftp-setup: upload tree ${root} without set-uid, devices or programs (init --protect-mount)\n/dev/sdb1 ${root} ext4 defaults 0 2\n`;
+    expect(removeFromFstab(odd, root).removed).toBe(false);
+    // another tree's lines stay
+    const two = planFstab(added, '/srv/other').text;
+    expect(removeFromFstab(two, root).text).toBe(planFstab(DEBIAN_FSTAB, '/srv/other').text);
   });
 
   it('comments and other mount points are left alone', () => {
