@@ -56,6 +56,9 @@ const RELOAD_PENDING = '/run/sftp-setup/reload-pending';
 const CONFIRMED = [
   'chrootdirectory', 'forcecommand', 'authorizedkeysfile', 'passwordauthentication', 'kbdinteractiveauthentication',
   'pubkeyauthentication', 'allowtcpforwarding', 'x11forwarding', 'permittty',
+  // the second line of defence behind each key's `restrict` (issue 9)
+  'disableforwarding', 'allowstreamlocalforwarding', 'allowagentforwarding', 'permittunnel', 'permituserrc',
+  'permitopen', 'permitlisten',
 ];
 
 export function renderBlockFor(spec: Pick<CollectorSpec, 'user' | 'root' | 'profile'>): string {

@@ -19,9 +19,11 @@ import { fingerprintOfLine } from '../keys/parse.js';
 import { runPlan, PlanFailed } from '../plan/runner.js';
 import type { Step, StepReport } from '../plan/step.js';
 import { formatStep, printJson } from '../report.js';
+import { printable } from '../text/printable.js';
 import { confirm } from '../prompt.js';
 import { acquireLock, backupDirFor, Journal, readText, statPath, type FileInfo } from '../system/files.js';
 import { runLftpFile, withScratchDir } from '../system/lftp.js';
+import { cameraLockPath } from '../system/lock.js';
 import { checkSftpLogin, scanHostKeys, sshHashesKnownHosts, viaSsh, type RunAs } from '../system/ssh-client.js';
 import { validateAdminTarget, validateFingerprint, validateHostName, validatePort, validateUserName, show } from '../validate.js';
 import { hostPattern, parseHostKeyLines, planKnownHosts, preferredHostKey, type HostKey } from '../camera/known-hosts.js';
@@ -53,7 +55,8 @@ export interface AllskyConfigOptions {
 /** Exit status when the camera is configured but the collector does not accept its key yet (documented). */
 export const EXIT_KEY_NOT_AUTHORIZED = 3;
 
-const LOCK = '/run/lock/sftp-setup-camera.lock';
+// root: /run/sftp-setup/camera.lock; another user: a directory of its own (never the world-writable /run/lock)
+const LOCK = cameraLockPath();
 const ROOT_BACKUPS = '/var/backups/sftp-setup';
 /** Directory of the multiplexing sockets, relative to the owner's home. */
 export const CONTROL_DIR = '.ssh/sftp-setup-cm';
@@ -277,7 +280,7 @@ export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<numbe
   }
   if (kh.stale.length > 0) {
     out(chalk.yellow(`${khPath} holds a different host key for ${pattern}:`));
-    for (const s of kh.stale) out(chalk.dim(`  ${s.length > 100 ? s.slice(0, 100) + '…' : s}`));
+    for (const s of kh.stale) out(chalk.dim(`  ${printable(s.length > 100 ? s.slice(0, 100) + '…' : s)}`));
     out(chalk.yellow('The collector was reinstalled or changed its keys, or this is not your collector.'));
     if (inp.pinned && !o.yes && !o.dryRun) {
       if (!process.stdin.isTTY) {
@@ -394,7 +397,7 @@ export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<numbe
         inp.via.user === 'root' ? 'check that sftp-setup is installed on the collector' : `check that ${inp.via.user} may run "sudo sftp-setup" on the collector`,
       );
     }
-    out(`  ${chalk.green('changed  ')} key authorized on the collector via ${inp.via.user}@${inp.via.host}` + (viaOutput ? chalk.dim(` — ${viaOutput.split('\n').pop()}`) : ''));
+    out(`  ${chalk.green('changed  ')} key authorized on the collector via ${inp.via.user}@${inp.via.host}` + (viaOutput ? chalk.dim(` — ${printable(viaOutput.split('\n').pop())}`) : ''));
   }
 
   let uploads: UploadResult[] | undefined;
@@ -412,7 +415,7 @@ export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<numbe
       });
     }
     for (const u of uploads) {
-      out(`  ${u.ok ? chalk.green('pass') : chalk.red('FAIL')}  ${u.dir}/${chalk.dim(` — ${u.ok ? `put, rm -f, mv and clean-up in ${u.ms} ms` : u.failure!.detail}`)}`);
+      out(`  ${u.ok ? chalk.green('pass') : chalk.red('FAIL')}  ${printable(u.dir)}/${chalk.dim(` — ${u.ok ? `put, rm -f, mv and clean-up in ${u.ms} ms` : printable(u.failure!.detail)}`)}`);
     }
   }
 

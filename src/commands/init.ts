@@ -20,6 +20,7 @@ import { parseCidrList, validateAbsPath, validatePort, validateUserName } from '
 import { probeTargetFor } from '../collector/probe-target.js';
 import { systemDirProblem } from '../collector/root-rules.js';
 import { envPathProblem, refuseBadCollectorEnv } from '../collector/env-file.js';
+import { protectMountStep } from '../collector/mount-step.js';
 import { confirm } from '../prompt.js';
 
 export interface InitOptions {
@@ -33,6 +34,8 @@ export interface InitOptions {
   adopt: boolean;
   verify: boolean;
   collectorEnv?: string;
+  /** also mount the upload tree nosuid,nodev,noexec (fstab + now) */
+  protectMount?: boolean;
   dryRun: boolean;
   json: boolean;
   yes: boolean;
@@ -80,6 +83,8 @@ export async function initCommand(o: InitOptions): Promise<number> {
     const plan = await buildCollectorPlan(spec, sshd, journal, () => (sshdTouched = true));
     // Holding the lock, anything a crashed probe left behind is stale.
     if (!o.dryRun) await cleanStaleProbe(spec.user, spec.root, spec.dirs);
+    // Once the tree exists: what the SFTP allow-list cannot bound (modes carried by OPEN and MKDIR).
+    if (o.protectMount) plan.steps = [...plan.steps, protectMountStep(spec.root, journal)];
     out(chalk.bold(`${o.dryRun ? 'Plan (dry run, nothing will change)' : 'Setting up'} upload account ${spec.user} in ${spec.root}`));
 
     if (!o.dryRun && !o.yes && process.stdin.isTTY) {

@@ -19,6 +19,7 @@ import { removeTree } from '../system/safe-fs.js';
 import { formatStep, printJson } from '../report.js';
 import { deleteAccount, getAccount, listAccounts } from '../system/accounts.js';
 import { acquireLock, backupDirFor, Journal, readText, statPath } from '../system/files.js';
+import { unprotectMountStep } from '../collector/mount-step.js';
 import { isRunning, reload, testConfig } from '../system/sshd.js';
 import { validateUserName } from '../validate.js';
 import { confirm } from '../prompt.js';
@@ -98,6 +99,10 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
       await deleteAccount(user);
     },
   });
+  // What init --protect-mount added (fstab lines, the bind mount), while the block still marks the account
+  // as ours: before a purge, which cannot remove a mount point, and without one, since nothing of ours
+  // should stay in /etc/fstab.
+  if (chroot) steps.push(unprotectMountStep(chroot, journal));
   steps.push({
     id: 'sshd-config',
     title: `Match block for ${user}`,

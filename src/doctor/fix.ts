@@ -26,13 +26,15 @@ export interface FixOutcome {
 }
 
 const NEEDS_SSHD = new Set(['sshd.running']);
+// Fixed only on request (init --protect-mount changes /etc/fstab and the mounts): doctor prints the command.
+const MANUAL = new Set(['chroot.mount']);
 
 export async function fixCollector(
   report: CollectorReport,
   opts: { dryRun: boolean; collectorEnv?: string; onStep?: (r: StepReport) => void },
 ): Promise<FixOutcome[]> {
   const out: FixOutcome[] = [];
-  const bad = (c: DoctorCheck) => c.status === 'fail' || c.status === 'warn';
+  const bad = (c: DoctorCheck) => (c.status === 'fail' || c.status === 'warn') && !MANUAL.has(c.id);
   const { ctx, checks } = report;
   if (checks.some((c) => NEEDS_SSHD.has(c.id) && bad(c))) {
     const action = systemdRuns() ? 'start sshd: systemctl start ssh' : `start sshd: ${SSHD}`;

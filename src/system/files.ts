@@ -310,40 +310,5 @@ export function backupDirFor(root: string, now = new Date()): string {
   return join(root, `${stamp}-${process.pid}`);
 }
 
-/**
- * One run at a time: an exclusive lock file holding our pid. A lock left by a process that no longer runs
- * is stale and taken over, so a killed run never blocks the next one.
- */
-export async function acquireLock(path: string): Promise<() => Promise<void>> {
-  await fs.mkdir(dirname(path), { recursive: true }).catch(() => {});
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const h = await fs.open(path, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o644);
-      await h.writeFile(`${process.pid}\n`);
-      await h.close();
-      return async () => {
-        await fs.rm(path, { force: true });
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw fileError('create lock', path, err);
-      const holder = Number((await readText(path))?.trim());
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
-        throw new FailError(
-          `another sftp-setup run (pid ${holder}) is changing this host`,
-          `wait for it to finish; if no such process runs, remove ${path}`,
-        );
-      }
-      await fs.rm(path, { force: true });
-    }
-  }
-  throw new FailError(`cannot take the lock ${path}`, `remove ${path} if no sftp-setup run is active`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** One run at a time: see ./lock.ts. */
+export { acquireLock } from './lock.js';
