@@ -2,8 +2,9 @@
  * Command-line wiring only: commands, options, help text and exit codes. Each command's module is
  * imported when that command runs, so `--help` and a typo stay fast.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, Help, Option } from 'commander';
 import { createRequire } from 'node:module';
+import { DEFAULT_DIRS } from './collector/layout.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -19,8 +20,21 @@ async function runAction(load: () => Promise<(opts: any) => Promise<number>>, op
   process.exitCode = await action(opts);
 }
 
+/**
+ * An option's help line without noise: a flag that is off unless given, or a list that starts empty, says
+ * nothing about its default; real defaults and choices are shown as commander shows them.
+ */
+function optionDescription(option: Option): string {
+  const quiet = option.defaultValue === false || (Array.isArray(option.defaultValue) && option.defaultValue.length === 0);
+  if (!quiet) return Help.prototype.optionDescription.call(new Help(), option);
+  const extra = option.argChoices ? ` (choices: ${option.argChoices.map((c) => JSON.stringify(c)).join(', ')})` : '';
+  return option.description + extra;
+}
+
 export function buildProgram(): Command {
   const program = new Command('sftp-setup')
+    // Set before any subcommand is added: subcommands inherit it.
+    .configureHelp({ optionDescription })
     .description('Locked-down, chrooted OpenSSH SFTP upload accounts, and the cameras that push to them.')
     .version(version, '-V, --version')
     // One line, like every other error of ours: the message, then where to look.
@@ -32,7 +46,8 @@ export function buildProgram(): Command {
       `
 Typical use:
   on the collector:  sudo sftp-setup init --key 'ssh-ed25519 AAAA… pi@allsky'
-  on the camera:     sftp-setup allsky-config --collector collector.local --host-key SHA256:…
+  on the camera:     sftp-setup allsky-config --collector collector.local \\
+                       --host-key SHA256:…
   on either:         sftp-setup doctor
   to try it out:     sudo sftp-setup demo`,
     );
@@ -42,7 +57,7 @@ Typical use:
     .description('create or update an SFTP upload account on this collector (run as root)')
     .option('--user <name>', 'upload account name', 'allsky-upload')
     .option('--root <dir>', 'chroot root, also the account\'s home', '/var/lib/allsky-uploads')
-    .option('--dirs <list>', 'comma-separated upload directories below the root (replaces the default list)')
+    .option('--dirs <list>', `comma-separated upload directories below the root, replacing the default list (default: ${DEFAULT_DIRS.join(', ')})`)
     .option('--key <key>', 'public key: a key line, a .pub file, or - for stdin (repeatable)', collect, [])
     .option('--from <cidrs>', 'only accept the keys from these addresses (comma-separated CIDRs)')
     .addOption(new Option('--profile <name>', 'what the account may do').choices(['allsky', 'dropbox']).default('allsky'))
@@ -90,7 +105,7 @@ Example:
     .option('--from <cidrs>', 'only accept the key from these addresses (comma-separated CIDRs); updates a key already present')
     .option('-n, --dry-run', 'print the change and make none', false)
     .option('--json', 'print a machine-readable report', false)
-    .addHelpText('after', "\nExample:\n  sudo sftp-setup keys add --user allsky-upload 'ssh-ed25519 AAAA… pi@allsky' --from 192.168.1.0/24")
+    .addHelpText('after', "\nExample:\n  sudo sftp-setup keys add --user allsky-upload 'ssh-ed25519 AAAA… pi@allsky' \\\n    --from 192.168.1.0/24")
     .action((key, opts) => runAction(async () => (await import('./commands/keys.js')).keysAddCommand, { ...opts, key }));
   keys
     .command('remove')
@@ -135,11 +150,14 @@ Example:
     .addHelpText(
       'after',
       `
-Exit codes: 0 done, 1 failed, 2 bad input, 3 configured but the collector does not accept the key yet.
+Exit codes: 0 done, 1 failed, 2 bad input, 3 configured but the collector does
+not accept the key yet.
 
 Example:
-  sftp-setup allsky-config --collector collector.local --host-key SHA256:abc… --yes
-  sudo sftp-setup allsky-config --collector collector.local --via admin@collector.local`,
+  sftp-setup allsky-config --collector collector.local --host-key SHA256:abc… \\
+    --yes
+  sudo sftp-setup allsky-config --collector collector.local \\
+    --via admin@collector.local`,
     )
     .action((opts) => runAction(async () => (await import('./commands/allsky-config.js')).allskyConfigCommand, opts));
 
@@ -168,6 +186,13 @@ Example:
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // A reader that went away (`sftp-setup --help | head -1`) ends the run quietly, not with a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(process.exitCode ?? 0);
+    });
+  }
   const program = buildProgram();
   // Every level, so that a usage mistake in a sub-subcommand (keys add --frm) also exits 2.
   const override = (c: Command): void => {

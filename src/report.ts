@@ -5,6 +5,7 @@ import chalk from 'chalk';
 import { FailError, UsageError, oneLine } from './errors.js';
 import type { StepReport } from './plan/step.js';
 import { printable as p, printableLines } from './text/printable.js';
+import { terminalWidth, wrapLine } from './text/wrap.js';
 
 /** Print an error as one line and return its exit code. Unexpected errors keep their stack for bug reports. */
 export function reportError(err: unknown): number {
@@ -24,10 +25,11 @@ const MARK: Record<StepReport['status'], string> = {
   skipped: chalk.dim('skipped  '),
 };
 
-export function formatStep(r: StepReport, showDiff: boolean): string {
+export function formatStep(r: StepReport, showDiff: boolean, width = terminalWidth()): string {
   let line = `  ${MARK[r.status]} ${p(r.title)}`;
-  if (r.summary && r.status !== 'unchanged') line += chalk.dim(` — ${p(r.summary)}`);
-  if (r.error) line += `\n             ${chalk.red(p(r.error))}`;
+  if (r.summary && r.status !== 'unchanged') line += ` — ${p(r.summary)}`;
+  line = wrapLine(line, width, 13);
+  if (r.error) line += '\n' + wrapLine(`             ${chalk.red(p(r.error))}`, width, 13);
   if (showDiff && r.diff) line += '\n' + colorDiff(r.diff).replace(/^/gm, '      ');
   return line;
 }
@@ -54,8 +56,8 @@ export interface Check {
   detail: string;
 }
 
-export function formatCheck(c: Check): string {
-  return `  ${c.ok ? chalk.green('pass') : chalk.red('FAIL')}  ${p(c.title)}${chalk.dim(` — ${p(c.detail)}`)}`;
+export function formatCheck(c: Check, width = terminalWidth()): string {
+  return wrapLine(`  ${c.ok ? chalk.green('pass') : chalk.red('FAIL')}  ${p(c.title)} — ${p(c.detail)}`, width, 8);
 }
 
 export function printJson(value: unknown): void {

@@ -3,6 +3,8 @@
  * for the summary and the JSON report.
  */
 import chalk from 'chalk';
+import { printable } from '../text/printable.js';
+import { terminalWidth, wrapLine } from '../text/wrap.js';
 
 export type StageStatus = 'ok' | 'failed';
 
@@ -23,10 +25,10 @@ const MARK: Record<StageStatus, string> = {
   failed: chalk.red('FAILED '),
 };
 
-export function formatStage(s: StageResult): string {
-  const time = chalk.dim(seconds(s.ms).padStart(7));
-  const detail = s.detail ? (s.status === 'failed' ? chalk.red(` — ${s.detail}`) : chalk.dim(` — ${s.detail}`)) : '';
-  return `  ${MARK[s.status]} ${time}  ${s.title}${detail}`;
+export function formatStage(s: StageResult, width = terminalWidth()): string {
+  const time = seconds(s.ms).padStart(7);
+  const detail = s.detail ? (s.status === 'failed' ? chalk.red(` — ${printable(s.detail)}`) : ` — ${printable(s.detail)}`) : '';
+  return wrapLine(`  ${MARK[s.status]} ${time}  ${s.title}${detail}`, width, 19);
 }
 
 export class Stages {

@@ -3,6 +3,7 @@
  * flat list (like np's prerequisite tasks): each area module returns its own, the command prints them.
  */
 import chalk from 'chalk';
+import { terminalWidth, wrapLine } from '../text/wrap.js';
 import { printable as p } from '../text/printable.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
@@ -47,15 +48,21 @@ const MARK: Record<CheckStatus, string> = {
   skip: chalk.dim('skip'),
 };
 
-export function formatDoctorCheck(c: DoctorCheck): string {
+/**
+ * One check for a person: the verdict line, then for a problem its evidence, reason and fix, each broken at
+ * spaces to fit the terminal (`width`, 0: no wrapping) and continued under its own text. Nothing a person
+ * must read is dimmed.
+ */
+export function formatDoctorCheck(c: DoctorCheck, width = terminalWidth()): string {
   // Titles, evidence and fixes carry names and values read from the machine: escaped, one line each.
-  const lines = [`  ${MARK[c.status]}  ${p(c.title)}${c.status === 'skip' && c.reason ? chalk.dim(` — ${p(c.reason)}`) : ''}`];
+  let head = `  ${MARK[c.status]}  ${p(c.title)}`;
+  if (c.status === 'skip' && c.reason) head += ` — ${p(c.reason)}`;
+  else if (c.status === 'pass' && c.evidence.length) head += ` — ${p(c.evidence[0])}`;
+  const lines = [wrapLine(head, width, 8)];
   if (c.status !== 'pass' && c.status !== 'skip') {
-    for (const e of c.evidence) lines.push(chalk.dim(`        ${p(e)}`));
-    if (c.reason) lines.push(`        ${p(c.reason)}`);
-    if (c.fix) lines.push(`        ${chalk.cyan('fix:')} ${p(c.fix)}`);
-  } else if (c.status === 'pass' && c.evidence.length) {
-    lines[0] += chalk.dim(` — ${p(c.evidence[0])}`);
+    for (const e of c.evidence) lines.push(wrapLine(`        ${p(e)}`, width, 10));
+    if (c.reason) lines.push(wrapLine(`        ${p(c.reason)}`, width, 8));
+    if (c.fix) lines.push(wrapLine(`        ${chalk.cyan('fix:')} ${p(c.fix)}`, width, 13));
   }
   return lines.join('\n');
 }
