@@ -177,6 +177,15 @@ export class Journal {
     const content = await fs.readFile(path).catch((err) => {
       throw fileError('back up', path, err);
     });
+    await this.recordContent(path, content, info);
+  }
+
+  /**
+   * Record a file whose content the caller read itself (through a descriptor, in a tree it does not
+   * trust): kept for rollback and copied under the backup directory, like record().
+   */
+  async recordContent(path: string, content: Buffer, info: FileInfo): Promise<void> {
+    if (this.originals.has(path)) return;
     this.originals.set(path, { content, info });
     const copy = join(this.backupDir, path);
     try {

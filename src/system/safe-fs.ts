@@ -53,6 +53,47 @@ export async function openDirBeneath(root: string, rel = ''): Promise<Handle> {
   }
 }
 
+/** The parent part and last name of a plain relative path ('a/b/c' -> ['a/b', 'c']). */
+function split(rel: string): [string, string] {
+  const parts = components(rel);
+  if (parts.length === 0) throw new Error('an empty relative path has no last name');
+  return [parts.slice(0, -1).join('/'), parts[parts.length - 1]!];
+}
+
+/**
+ * lstat of `rel` below `root`, every parent opened without following links: null when it does not exist
+ * (or a parent is missing); throws ELOOP/ENOTDIR/EXDEV when a parent is a link, not a directory, or on
+ * another filesystem.
+ */
+export async function lstatBeneath(root: string, rel: string): Promise<Stats | null> {
+  if (components(rel).length === 0) return fs.lstat(root).catch(() => null);
+  const [parent, name] = split(rel);
+  let dir: Handle;
+  try {
+    dir = await openDirBeneath(root, parent);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  try {
+    return await lstatAt(dir, name);
+  } finally {
+    await dir.close().catch(() => {});
+  }
+}
+
+/** Remove the empty directory `rel` below `root` (no link followed on the way); false when it could not. */
+export async function rmdirBeneath(root: string, rel: string): Promise<boolean> {
+  const [parent, name] = split(rel);
+  const dir = await openDirBeneath(root, parent).catch(() => null);
+  if (!dir) return false;
+  try {
+    return await fs.rmdir(at(dir, name)).then(() => true, () => false);
+  } finally {
+    await dir.close().catch(() => {});
+  }
+}
+
 /** Run `fn` with the directory `rel` below `root` open; it is closed afterwards. */
 export async function withDir<T>(root: string, rel: string, fn: (dir: Handle) => Promise<T>): Promise<T> {
   const dir = await openDirBeneath(root, rel);
@@ -235,32 +276,46 @@ export async function walkTree(
   root: string,
   opts: WalkOptions = {},
   visit?: (e: TreeEntry, dir: Handle, name: string) => Promise<void>,
-): Promise<{ entries: TreeEntry[]; truncated: boolean }> {
+): Promise<{ entries: TreeEntry[]; truncated: boolean; deeper: boolean }> {
   const entries: TreeEntry[] = [];
   const max = opts.maxEntries ?? Infinity;
+  const maxDepth = opts.maxDepth ?? Infinity;
   let truncated = false;
+  let deeper = false;
   const top = await openDirBeneath(root);
   const topDev = (await top.stat()).dev;
   const walk = async (dir: Handle, prefix: string, depth: number): Promise<void> => {
     const names = (await readDirAt(dir)).map((d) => d.name).sort();
-    for (const name of names) {
-      if (entries.length >= max) {
-        truncated = true;
-        return;
-      }
-      const s = await lstatAt(dir, name);
-      if (!s) continue; // gone meanwhile
-      const e = entryOf(prefix ? `${prefix}/${name}` : name, s, topDev);
-      entries.push(e);
-      if (visit) await visit(e, dir, name);
-      if (e.type !== 'dir' || e.mountPoint || depth >= (opts.maxDepth ?? Infinity) || (opts.enter && !opts.enter(e))) continue;
-      const sub = await fs.open(at(dir, name), DIR_FLAGS).catch(() => null); // swapped for a link: ELOOP, skip
-      if (!sub) continue;
-      try {
-        const ss = await sub.stat();
-        if (ss.dev === topDev && ss.ino === e.ino) await walk(sub, e.rel, depth + 1);
-      } finally {
-        await sub.close();
+    // lstat a few names at a time (an upload directory holds thousands of files); order is kept.
+    const BATCH = 64;
+    for (let i = 0; i < names.length; i += BATCH) {
+      const chunk = names.slice(i, i + BATCH);
+      const stats = await Promise.all(chunk.map((n) => lstatAt(dir, n).catch(() => null)));
+      for (let j = 0; j < chunk.length; j++) {
+        if (entries.length >= max) {
+          truncated = true;
+          return;
+        }
+        const name = chunk[j]!;
+        const s = stats[j];
+        if (!s) continue; // gone meanwhile
+        const e = entryOf(prefix ? `${prefix}/${name}` : name, s, topDev);
+        entries.push(e);
+        if (visit) await visit(e, dir, name);
+        if (e.type !== 'dir' || e.mountPoint || (opts.enter && !opts.enter(e))) continue;
+        if (depth >= maxDepth) {
+          deeper = true;
+          continue;
+        }
+        const sub = await fs.open(at(dir, name), DIR_FLAGS).catch(() => null); // swapped for a link: ELOOP, skip
+        if (!sub) continue;
+        try {
+          const ss = await sub.stat();
+          if (ss.dev === topDev && ss.ino === e.ino) await walk(sub, e.rel, depth + 1);
+        } finally {
+          await sub.close();
+        }
+        if (truncated) return;
       }
     }
   };
@@ -269,7 +324,7 @@ export async function walkTree(
   } finally {
     await top.close();
   }
-  return { entries, truncated };
+  return { entries, truncated, deeper };
 }
 
 /**
