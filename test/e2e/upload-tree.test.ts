@@ -173,3 +173,42 @@ describe('the upload tree is the account\'s: root runs nothing from it and follo
       .toBe(`755 ${U}\n755 ${U}\n644 ${U}\n755 ${U}\n`);
   });
 });
+
+describe('init --adopt reads the old keys without following a link or opening a FIFO', () => {
+  let h: ThrowawayHost;
+  let rootKey: string;
+  let camKey: string;
+  const keysFile = `/etc/ssh/sftp-setup/authorized_keys/${U}`;
+
+  beforeAll(async () => {
+    h = await collectorHost('adopt-tree');
+    rootKey = await makeKey(h, '/root/rootkey');
+    camKey = await makeKey(h, '/root/camkey');
+    // A guide-made account whose old home's .ssh is a link to root's own (as the account could leave it).
+    await h.sh(`set -e; useradd -m -d /home/${U} -s /bin/bash ${U}; install -d -m 700 /root/.ssh; echo '${rootKey}' > /root/.ssh/authorized_keys;` +
+      ` ln -s /root/.ssh /home/${U}/.ssh; chown -h ${U}:${U} /home/${U}/.ssh; mkdir -p ${ROOT}/images; chown ${U}:${U} ${ROOT}/images`);
+  });
+  afterAll(async () => {
+    await h?.destroy();
+  });
+
+  it('a .ssh that is a link (to /root/.ssh) is refused, not read: root\'s key never becomes the upload account\'s', async () => {
+    const before = await h.sh('stat -c "%n %u:%g %a %s" /root/.ssh /root/.ssh/authorized_keys; getent passwd ' + U);
+    const r = await cli(h, ['init', '--adopt', '--yes', '--dirs', 'images']);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toContain(`/home/${U}/.ssh is not a plain directory or file`);
+    expect(await h.sh(`cat ${keysFile} 2>/dev/null || true`)).not.toContain(rootKey.split(' ')[1]);
+    expect(await h.sh('stat -c "%n %u:%g %a %s" /root/.ssh /root/.ssh/authorized_keys; getent passwd ' + U)).toBe(before);
+  });
+
+  it('an authorized_keys that is a FIFO is refused without hanging; a plain file is adopted', async () => {
+    await h.sh(`rm /home/${U}/.ssh && install -d -o ${U} -g ${U} -m 700 /home/${U}/.ssh && mkfifo /home/${U}/.ssh/authorized_keys && chown -h ${U} /home/${U}/.ssh/authorized_keys`);
+    const r = await cli(h, ['init', '--adopt', '--yes', '--dirs', 'images']);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toContain(`/home/${U}/.ssh/authorized_keys is not a plain directory or file`);
+    await h.sh(`rm /home/${U}/.ssh/authorized_keys && echo '${camKey}' > /home/${U}/.ssh/authorized_keys && chown ${U} /home/${U}/.ssh/authorized_keys`);
+    const ok = await cli(h, ['init', '--adopt', '--yes', '--dirs', 'images']);
+    expect(ok.exitCode, ok.stdout + ok.stderr).toBe(0);
+    expect(await h.sh(`cat ${keysFile}`)).toContain(camKey.split(' ')[1]);
+  });
+});
