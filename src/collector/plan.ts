@@ -19,12 +19,11 @@ import { loadTemplate } from '../templates.js';
 import {
   createUploadAccount, deleteAccount, fixUploadAccount, restoreAccount, getAccount, groupsOf, NOLOGIN, passwordField, type Account,
 } from '../system/accounts.js';
-import { ensureDir, readText, statPath, type FileInfo, type Journal } from '../system/files.js';
+import { ensureDir, fileInfoOf, readText, statPath, type Journal } from '../system/files.js';
 import { isPlainDir } from '../system/probe.js';
 import {
   ensureDirBeneath, lstatAt, lstatBeneath, readDirAt, readFileAt, rmdirBeneath, unlinkAt, withDir,
 } from '../system/safe-fs.js';
-import type { Stats } from 'node:fs';
 import { effectiveConfig, globPathsSync, reload, runningPid, testConfig, isRunning } from '../system/sshd.js';
 import { KEYS_DIR, PROBE_KEYS_PATTERN, keysFileFor } from './layout.js';
 import { chrootProblem, configIO, type SshdState } from './inspect.js';
@@ -377,11 +376,6 @@ function keysFileStep(spec: CollectorSpec, journal: Journal, originalHome: strin
       await journal.writeAtomic(path, after, { mode: 0o644, uid: 0, gid: 0 });
     },
   };
-}
-
-function fileInfoOf(s: Stats): FileInfo {
-  const type = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
-  return { type, uid: s.uid, gid: s.gid, mode: s.mode & 0o7777, size: s.size, nlink: s.nlink, ino: s.ino };
 }
 
 /**

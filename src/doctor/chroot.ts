@@ -3,12 +3,12 @@
  * one that fails), each upload directory present and writable by the account (Allsky's subdirectories
  * included), /dev/log inside the chroot when upload logging is on, and free space.
  */
-import { promises as fs, type Stats } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { remoteDirs } from '../allsky/detect.js';
 import { expandDirs } from '../collector/layout.js';
 import { chrootProblem } from '../collector/inspect.js';
-import { statPath, type FileInfo } from '../system/files.js';
+import { fileInfoOf, statPath, type FileInfo } from '../system/files.js';
 import { isPlainDir } from '../system/probe.js';
 import { lstatBeneath } from '../system/safe-fs.js';
 import { dirsInTree, type UploadTree } from './tree.js';
@@ -24,12 +24,6 @@ export function requiredDirs(a: UploadAccount, tree: UploadTree | undefined): st
   const have = tree ? dirsInTree(tree.entries).plain : [];
   const allsky = a.profile === 'allsky' ? remoteDirs('images', 'current') : [];
   return expandDirs([...new Set([...have, ...allsky])]).filter(isPlainDir);
-}
-
-function infoOf(s: Stats | null): FileInfo | null {
-  if (!s) return null;
-  const type = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
-  return { type, uid: s.uid, gid: s.gid, mode: s.mode & 0o7777, size: s.size, nlink: s.nlink, ino: s.ino };
 }
 
 function writableBy(info: FileInfo, uid: number, gid: number): boolean {
@@ -73,7 +67,8 @@ export async function chrootChecks(a: UploadAccount, dirs: string[]): Promise<Do
       // Through descriptors: a parent swapped for a link is reported, never looked through.
       let info: FileInfo | null;
       try {
-        info = infoOf(await lstatBeneath(root, d));
+        const s = await lstatBeneath(root, d);
+        info = s && fileInfoOf(s);
       } catch {
         problems.push(`${p}: a parent directory is a link or not a directory`);
         continue;

@@ -1,7 +1,7 @@
 /**
  * File effects: reading, atomic and in-place writes with backups, a journal to undo a run, and a lock.
  */
-import { constants as C, promises as fs } from 'node:fs';
+import { constants as C, promises as fs, type Stats } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { FailError } from '../errors.js';
 
@@ -25,12 +25,16 @@ export async function readText(path: string): Promise<string | null> {
   }
 }
 
+/** FileInfo from an lstat (or a descriptor's fstat). */
+export function fileInfoOf(s: Stats): FileInfo {
+  const type = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
+  return { type, uid: s.uid, gid: s.gid, mode: s.mode & 0o7777, size: s.size, nlink: s.nlink, ino: s.ino };
+}
+
 /** lstat: a symlink is reported as one, not followed. */
 export async function statPath(path: string): Promise<FileInfo | null> {
   try {
-    const s = await fs.lstat(path);
-    const type = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
-    return { type, uid: s.uid, gid: s.gid, mode: s.mode & 0o7777, size: s.size, nlink: s.nlink, ino: s.ino };
+    return fileInfoOf(await fs.lstat(path));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return null;
