@@ -20,7 +20,7 @@ import {
   createUploadAccount, deleteAccount, fixUploadAccount, restoreAccount, getAccount, groupsOf, NOLOGIN, passwordField, type Account,
 } from '../system/accounts.js';
 import { ensureDir, fileInfoOf, readText, statPath, type Journal } from '../system/files.js';
-import { isPlainDir } from '../system/probe.js';
+import { isPlainDir } from './dirs.js';
 import {
   ensureDirBeneath, lstatAt, lstatBeneath, readDirAt, readFileAt, rmdirBeneath, unlinkAt, withDir,
 } from '../system/safe-fs.js';

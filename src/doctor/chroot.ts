@@ -9,7 +9,7 @@ import { remoteDirs } from '../allsky/detect.js';
 import { expandDirs } from '../collector/layout.js';
 import { chrootProblem } from '../collector/inspect.js';
 import { fileInfoOf, statPath, type FileInfo } from '../system/files.js';
-import { isPlainDir } from '../system/probe.js';
+import { isPlainDir } from '../collector/dirs.js';
 import { lstatBeneath } from '../system/safe-fs.js';
 import { dirsInTree, type UploadTree } from './tree.js';
 import { fail, ownerMode, pass, q, skip, warn, type DoctorCheck } from './check.js';

@@ -9,7 +9,7 @@
  * names are not plain).
  */
 import { join } from 'node:path';
-import { isPlainDir } from '../system/probe.js';
+import { isPlainDir } from '../collector/dirs.js';
 import { walkTree, type TreeEntry } from '../system/safe-fs.js';
 import { fail, pass, skip, warn, type DoctorCheck } from './check.js';
 

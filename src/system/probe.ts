@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { isPlainDir } from '../collector/dirs.js';
 import { getAccount } from './accounts.js';
 import { run, type RunResult } from './exec.js';
 import { ensureDir, readText, writeFileAtomic } from './files.js';
@@ -19,15 +20,6 @@ const PROBE_NAME = '.sftp-setup-probe';
 /** Every name a probe run may leave in an upload directory: ours, by prefix, with this run's tag. */
 const PROBE_LEFTOVER = /^\.sftp-setup-probe(-[0-9a-f]{1,32})?(\.tmp|\.read)?$/;
 const PLAIN_COMPONENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
-
-/**
- * Only directories named plainly (the components `--dirs` accepts) ever reach an sftp batch or a path we
- * act on: the tree belongs to the upload account, and a name with a newline and `!` would be a command.
- */
-export function isPlainDir(rel: string): boolean {
-  const parts = rel.split('/');
-  return parts.length > 0 && parts.every((p) => PLAIN_COMPONENT.test(p) && p !== '.' && p !== '..');
-}
 
 export interface ProbeTarget {
   user: string;

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { dirsInTree, modeToReset, shownPath, treeChecks, treeProblems, type UploadTree } from '../../src/doctor/tree.js';
-import { isPlainDir, listing } from '../../src/system/probe.js';
+import { isPlainDir } from '../../src/collector/dirs.js';
+import { listing } from '../../src/system/probe.js';
 import type { TreeEntry } from '../../src/system/safe-fs.js';
 
 const UID = 999;
