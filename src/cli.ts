@@ -50,6 +50,7 @@ Typical use:
     .option('--adopt', 'take over an account set up by hand with the manual guide', false)
     .option('--no-verify', 'skip the end-to-end self-test')
     .option('--collector-env <file>', 'also point the collector application\'s .env at the uploaded image')
+    .option('--protect-mount', 'mount the upload tree nosuid,nodev,noexec (a bind mount in /etc/fstab, mounted now)', false)
     .option('-n, --dry-run', 'print the plan with diffs and change nothing', false)
     .option('--json', 'print a machine-readable report', false)
     .option('-y, --yes', 'do not ask before changing anything', false)
@@ -120,6 +121,7 @@ Example:
     .option('--port <n>', 'collector SSH port', '22')
     .option('--user <name>', 'upload account on the collector', 'allsky-upload')
     .option('--host-key <fingerprint>', 'pin the collector\'s host key (SHA256:…, as init printed it)')
+    .option('--replace-host-key', 'replace a pinned collector host key that changed, without --host-key (only after checking the new one: the collector may be an impostor)', false)
     .option('--key <path>', 'upload key (default: ~/.ssh/allsky_upload of the Allsky owner)')
     .option('--allsky-dir <dir>', 'the Allsky install (default: found in the users\' homes)')
     .option('--no-allsky', 'write only the key, known_hosts and lftp configuration')
@@ -129,7 +131,7 @@ Example:
     .option('--no-test', 'skip the test upload')
     .option('-n, --dry-run', 'print the plan with diffs and change nothing', false)
     .option('--json', 'print a machine-readable report', false)
-    .option('-y, --yes', 'do not ask (trusts an unpinned host key on first use, with a warning)', false)
+    .option('-y, --yes', 'do not ask (trusts an unpinned host key on first use, with a warning; never replaces a pinned one)', false)
     .addHelpText(
       'after',
       `

@@ -4,14 +4,15 @@
 import chalk from 'chalk';
 import { FailError, UsageError, oneLine } from './errors.js';
 import type { StepReport } from './plan/step.js';
+import { printable as p, printableLines } from './text/printable.js';
 
 /** Print an error as one line and return its exit code. Unexpected errors keep their stack for bug reports. */
 export function reportError(err: unknown): number {
   if (err instanceof UsageError || err instanceof FailError) {
-    process.stderr.write(`${chalk.red('sftp-setup: error:')} ${oneLine(err)}\n`);
+    process.stderr.write(`${chalk.red('sftp-setup: error:')} ${p(oneLine(err))}\n`);
     return err.exitCode;
   }
-  process.stderr.write(`${chalk.red('sftp-setup: unexpected error:')} ${(err as Error)?.stack ?? String(err)}\n`);
+  process.stderr.write(`${chalk.red('sftp-setup: unexpected error:')} ${printableLines((err as Error)?.stack ?? String(err))}\n`);
   return 1;
 }
 
@@ -24,17 +25,19 @@ const MARK: Record<StepReport['status'], string> = {
 };
 
 export function formatStep(r: StepReport, showDiff: boolean): string {
-  let line = `  ${MARK[r.status]} ${r.title}`;
-  if (r.summary && r.status !== 'unchanged') line += chalk.dim(` — ${r.summary}`);
-  if (r.error) line += `\n             ${chalk.red(r.error)}`;
+  let line = `  ${MARK[r.status]} ${p(r.title)}`;
+  if (r.summary && r.status !== 'unchanged') line += chalk.dim(` — ${p(r.summary)}`);
+  if (r.error) line += `\n             ${chalk.red(p(r.error))}`;
   if (showDiff && r.diff) line += '\n' + colorDiff(r.diff).replace(/^/gm, '      ');
   return line;
 }
 
+/** A unified diff, one colour per kind of line; each line escaped but for its tabs (file contents are data). */
 export function colorDiff(diff: string): string {
   return diff
     .replace(/\n$/, '')
     .split('\n')
+    .map(printableLines)
     .map((l) =>
       l.startsWith('+') && !l.startsWith('+++') ? chalk.green(l)
       : l.startsWith('-') && !l.startsWith('---') ? chalk.red(l)
@@ -52,7 +55,7 @@ export interface Check {
 }
 
 export function formatCheck(c: Check): string {
-  return `  ${c.ok ? chalk.green('pass') : chalk.red('FAIL')}  ${c.title}${chalk.dim(` — ${c.detail}`)}`;
+  return `  ${c.ok ? chalk.green('pass') : chalk.red('FAIL')}  ${p(c.title)}${chalk.dim(` — ${p(c.detail)}`)}`;
 }
 
 export function printJson(value: unknown): void {

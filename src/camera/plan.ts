@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs';
 import type { Step, Drift } from '../plan/step.js';
 import { unifiedDiff } from '../plan/diff.js';
-import { statPath, fileError, type FileInfo, type Journal } from '../system/files.js';
+import { ensureDir, statPath, type FileInfo, type Journal } from '../system/files.js';
 
 export interface FileWant {
   id: string;
@@ -55,14 +55,9 @@ export function dirStep(o: { id: string; title: string; path: string; mode: numb
     title: o.title,
     check: async () => ((await statPath(o.path)) ? null : { summary: `${o.path} created (mode ${o.mode.toString(8)})` }),
     apply: async () => {
-      try {
-        await fs.mkdir(o.path, { mode: o.mode });
-        journal.onRollback(() => fs.rmdir(o.path).catch(() => {}));
-        await fs.chown(o.path, o.uid, o.gid);
-        await fs.chmod(o.path, o.mode);
-      } catch (err) {
-        throw fileError('create directory', o.path, err);
-      }
+      // Only when absent (check): a new directory, owner and mode set through its descriptor (files.ts).
+      journal.onRollback(() => fs.rmdir(o.path).catch(() => {}));
+      await ensureDir(o.path, o.mode, o.uid, o.gid);
     },
   };
 }

@@ -21,7 +21,11 @@ export const keysFileFor = (user: string) => `${KEYS_DIR}/${user}`;
 export const PROBE_KEYS_PATTERN = '/run/sftp-setup/probe-keys/%u';
 
 export const BACKUP_ROOT = '/var/backups/sftp-setup';
-export const LOCK_PATH = '/run/lock/sftp-setup.lock';
+/**
+ * The collector's lock: in root's own /run/sftp-setup (0755, writable by root only), never in the
+ * world-writable /run/lock where any local user could plant a lock, a FIFO or a link (issue 9).
+ */
+export const LOCK_PATH = '/run/sftp-setup/lock';
 
 /** Every directory a dir list implies, parents first: images/videos/thumbnails needs images and images/videos. */
 export function expandDirs(dirs: string[]): string[] {

@@ -3,8 +3,9 @@
  * block in the main file) and its keys file outside the chroot say so. Only files are read: `keys add`
  * runs on every camera hand-off and should not pay for sshd processes.
  */
+import { basename } from 'node:path';
 import { UsageError } from '../errors.js';
-import { loadConfigDetailed } from '../sshd/includes.js';
+import { loadConfigDetailed, type Directive } from '../sshd/includes.js';
 import { dropinFileName, findMarkedBlock } from '../sshd/placement.js';
 import { SSHD_CONFIG } from '../system/sshd.js';
 import { configIO } from './inspect.js';
@@ -42,4 +43,61 @@ export function requireManaged(user: string): ManagedAccount {
     );
   }
   return { user, keysFile: keysFileFor(user), blockFile };
+}
+
+/** One of our Match blocks as sshd reads it: whose, where, and the ChrootDirectory it names. */
+export interface ManagedBlock {
+  user: string;
+  file: string;
+  /** ChrootDirectory inside our block for the user (trailing slashes off), if it names one */
+  chroot?: string;
+}
+
+const DROPIN = /^50-sftp-setup-(.+)\.conf$/;
+const BEGIN = /^# BEGIN sftp-setup (\S+)\r?$/gm;
+
+/**
+ * Every Match block of ours that sshd reads: drop-ins named 50-sftp-setup-USER.conf that the configuration
+ * includes, and marked blocks in the main file. The ChrootDirectory is taken from a `Match User USER` in that
+ * file (for the main file: between our markers), never from the account. Pure over what was read.
+ */
+export function managedBlocksFrom(mainPath: string, mainText: string, directives: Directive[]): ManagedBlock[] {
+  const out: ManagedBlock[] = [];
+  const chrootIn = (user: string, inBlock: (d: Directive) => boolean): string | undefined => {
+    const d = directives.find((x) =>
+      x.keyword === 'chrootdirectory' && inBlock(x) &&
+      x.match?.criteria.length === 2 && x.match.criteria[0]!.toLowerCase() === 'user' && x.match.criteria[1] === user);
+    const v = d?.args[0];
+    return v === undefined ? undefined : v.replace(/\/+$/, '') || '/';
+  };
+  for (const file of [...new Set(directives.map((d) => d.file))]) {
+    const m = DROPIN.exec(basename(file));
+    if (!m || file === mainPath) continue;
+    const user = m[1]!;
+    out.push({ user, file, chroot: chrootIn(user, (d) => d.file === file) });
+  }
+  for (const m of mainText.matchAll(BEGIN)) {
+    const user = m[1]!;
+    let range: { start: number; end: number } | null;
+    try {
+      range = findMarkedBlock(mainText, user);
+    } catch {
+      continue;
+    }
+    if (!range || out.some((b) => b.user === user && b.file === mainPath)) continue;
+    out.push({ user, file: mainPath, chroot: chrootIn(user, (d) => d.file === mainPath && d.lineNo >= range!.start && d.lineNo <= range!.end) });
+  }
+  return out;
+}
+
+/** managedBlocksFrom over the configuration on disk; nothing when sshd's configuration cannot be read. */
+export function listManagedBlocks(mainPath = SSHD_CONFIG): ManagedBlock[] {
+  const io = configIO();
+  const mainText = io.read(mainPath);
+  if (mainText === null) return [];
+  try {
+    return managedBlocksFrom(mainPath, mainText, loadConfigDetailed(mainPath, io).directives);
+  } catch {
+    return [];
+  }
 }

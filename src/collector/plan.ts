@@ -17,10 +17,11 @@ import { loadConfigDetailed, resolveIncludePath } from '../sshd/includes.js';
 import { renderMatchBlock, sftpProfileFlags, templateName } from '../sshd/render.js';
 import { loadTemplate } from '../templates.js';
 import {
-  createUploadAccount, deleteAccount, fixUploadAccount, restoreAccount, getAccount, groupsOf, NOLOGIN, passwordField, type Account,
+  createUploadAccount, deleteAccount, fixUploadAccount, restoreAccount, getAccount, groupsOf, listAccounts, NOLOGIN, passwordField, type Account,
 } from '../system/accounts.js';
 import { ensureDir, fileInfoOf, readText, statPath, type Journal } from '../system/files.js';
 import { isPlainDir } from './dirs.js';
+import { printable } from '../text/printable.js';
 import {
   ensureDirBeneath, lstatAt, lstatBeneath, readDirAt, readFileAt, rmdirBeneath, unlinkAt, withDir,
 } from '../system/safe-fs.js';
@@ -28,6 +29,9 @@ import { effectiveConfig, globPathsSync, reload, runningPid, testConfig, isRunni
 import { KEYS_DIR, PROBE_KEYS_PATTERN, keysFileFor } from './layout.js';
 import { chrootProblem, configIO, type SshdState } from './inspect.js';
 import { setEnvVars } from './dotenv.js';
+import { foreignEntries, homeProblem, normalizeDir, otherChrootProblem, systemDirProblem } from './root-rules.js';
+import { listManagedBlocks } from './managed.js';
+import { refuseBadCollectorEnv } from './env-file.js';
 
 export interface CollectorSpec {
   user: string;
@@ -57,6 +61,9 @@ const RELOAD_PENDING = '/run/sftp-setup/reload-pending';
 const CONFIRMED = [
   'chrootdirectory', 'forcecommand', 'authorizedkeysfile', 'passwordauthentication', 'kbdinteractiveauthentication',
   'pubkeyauthentication', 'allowtcpforwarding', 'x11forwarding', 'permittty',
+  // the second line of defence behind each key's `restrict` (issue 9)
+  'disableforwarding', 'allowstreamlocalforwarding', 'allowagentforwarding', 'permittunnel', 'permituserrc',
+  'permitopen', 'permitlisten',
 ];
 
 export function renderBlockFor(spec: Pick<CollectorSpec, 'user' | 'root' | 'profile'>): string {
@@ -187,6 +194,16 @@ async function refuseConflictingAccount(spec: CollectorSpec, acc: Account | null
 }
 
 async function refuseBadChroot(spec: CollectorSpec): Promise<void> {
+  const choose = 'give a directory of its own for the uploads, such as /var/lib/allsky-uploads or /srv/sftp/allsky';
+  const system = systemDirProblem(spec.root);
+  if (system) throw new UsageError(`--root ${spec.root}: ${system}`, choose);
+  const homes = (await listAccounts()).map((a) => ({ user: a.name, home: a.home }));
+  const home = homeProblem(spec.root, homes, spec.user);
+  if (home) throw new UsageError(`--root ${spec.root}: ${home}; the upload account would be chrooted into it`, choose);
+  const blocks = listManagedBlocks();
+  const chroots = blocks.filter((b): b is typeof b & { chroot: string } => b.chroot !== undefined).map((b) => ({ user: b.user, chroot: b.chroot }));
+  const shared = otherChrootProblem(spec.root, chroots, spec.user);
+  if (shared) throw new UsageError(`--root ${spec.root}: ${shared}; each upload account needs a tree of its own`, choose);
   const parent = await chrootProblem(spec.root, { includeRoot: false });
   if (parent) {
     throw new UsageError(
@@ -202,6 +219,19 @@ async function refuseBadChroot(spec: CollectorSpec): Promise<void> {
       `--root ${spec.root} is owned by uid ${own.uid} with mode ${own.mode.toString(8)}; a chroot must be root-owned and not writable by others`,
       'run again with --adopt to take over a directory made by hand (it becomes root:root 0755; uploads move into the upload directories untouched), or choose another --root',
     );
+  }
+  // A tree our own block already names for this user is ours (a re-run); any other must hold only what init makes.
+  const ours = chroots.some((c) => c.user === spec.user && normalizeDir(c.chroot) === spec.root);
+  if (!spec.adopt && !ours) {
+    // .ssh has its own refusal below, which names the keys inside it.
+    const foreign = foreignEntries((await fs.readdir(spec.root)).filter((n) => n !== '.ssh'), spec.dirs);
+    if (foreign.length) {
+      const shown = foreign.slice(0, 5).map((n) => JSON.stringify(n)).join(', ') + (foreign.length > 5 ? ` and ${foreign.length - 5} more` : '');
+      throw new UsageError(
+        `--root ${spec.root} already holds entries sftp-setup did not make (${shown}); the upload account would be chrooted over them`,
+        'choose an empty or new --root, or run again with --adopt if this is an upload tree set up by hand',
+      );
+    }
   }
 }
 
@@ -388,7 +418,8 @@ async function removeBackedUp(journal: Journal, root: string, rel: string, name:
     const s = await lstatAt(dir, name);
     if (!s) return;
     const path = join(root, rel, name);
-    if (s.isDirectory()) throw new FailError(`${path} is a directory`, 'move it out of the chroot by hand, then run again');
+    // The name is whoever owned .ssh's: quoted and escaped in the message.
+    if (s.isDirectory()) throw new FailError(`${printable(JSON.stringify(path))} is a directory`, 'move it out of the chroot by hand, then run again');
     if (s.isFile()) {
       const content = await readFileAt(dir, name, 16 << 20);
       if (content) await journal.recordContent(path, content, fileInfoOf(s));
@@ -556,6 +587,7 @@ function collectorEnvStep(file: string, root: string, journal: Journal): Step {
       return before === after ? null : { summary: 'point ALLSKY_IMAGE_PATH at the uploaded image', diff: unifiedDiff(before ?? '', after, file) };
     },
     async apply() {
+      await refuseBadCollectorEnv(file); // again, right before writing: init checked it before the plan
       const before = await readText(file);
       const info = await statPath(file);
       const parent = await statPath(join(file, '..'));

@@ -19,9 +19,11 @@ import { fingerprintOfLine } from '../keys/parse.js';
 import { runPlan, PlanFailed } from '../plan/runner.js';
 import type { Step, StepReport } from '../plan/step.js';
 import { formatStep, printJson } from '../report.js';
+import { printable } from '../text/printable.js';
 import { confirm } from '../prompt.js';
 import { acquireLock, backupDirFor, Journal, readText, statPath, type FileInfo } from '../system/files.js';
 import { runLftpFile, withScratchDir } from '../system/lftp.js';
+import { cameraLockPath } from '../system/lock.js';
 import { checkSftpLogin, scanHostKeys, sshHashesKnownHosts, viaSsh, type RunAs } from '../system/ssh-client.js';
 import { validateAdminTarget, validateFingerprint, validateHostName, validatePort, validateUserName, show } from '../validate.js';
 import { hostPattern, parseHostKeyLines, planKnownHosts, preferredHostKey, type HostKey } from '../camera/known-hosts.js';
@@ -36,6 +38,8 @@ export interface AllskyConfigOptions {
   port: string;
   user: string;
   hostKey?: string;
+  /** replace a pinned host key that differs from what the collector presents (without --host-key) */
+  replaceHostKey?: boolean;
   key?: string;
   allskyDir?: string;
   allsky: boolean;
@@ -51,7 +55,8 @@ export interface AllskyConfigOptions {
 /** Exit status when the camera is configured but the collector does not accept its key yet (documented). */
 export const EXIT_KEY_NOT_AUTHORIZED = 3;
 
-const LOCK = '/run/lock/sftp-setup-camera.lock';
+// root: /run/sftp-setup/camera.lock; another user: a directory of its own (never the world-writable /run/lock)
+const LOCK = cameraLockPath();
 const ROOT_BACKUPS = '/var/backups/sftp-setup';
 /** Directory of the multiplexing sockets, relative to the owner's home. */
 export const CONTROL_DIR = '.ssh/sftp-setup-cm';
@@ -240,6 +245,20 @@ export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<numbe
     }
   } else {
     pinnedKey = preferredHostKey(hostKeys)!;
+  }
+
+  const pattern = hostPattern(inp.host, inp.port);
+  const hash = /^\|1\|/m.test(khText ?? '') || (await sshHashesKnownHosts(asOwner ?? owner, inp.host, inp.port));
+  const kh = planKnownHosts(khText ?? '', pattern, pinnedKey, hostKeys, { hash });
+  // A pinned key is never replaced on trust: not by --yes, not by an interactive yes, not over --via. Only
+  // a --host-key the collector proves it holds, or a flag that says so, replaces it. Refused before any prompt.
+  if (kh.stale.length > 0 && !inp.pinned && !o.replaceHostKey) {
+    throw new UsageError(
+      `${khPath} pins another host key for ${pattern} than the one the collector presents now (${label(pinnedKey)}): the collector may be an impostor; nothing was changed`,
+      `if the collector was really reinstalled, compare ${fp(pinnedKey)} with the "Host key of this collector" line init printed there, then run again with --host-key ${fp(pinnedKey)}, or with --replace-host-key`,
+    );
+  }
+  if (!inp.pinned) {
     if (trust === 'confirmed') {
       out(`The collector ${inp.host} port ${inp.port} presents host key ${chalk.bold(label(pinnedKey))}.`);
       if (!process.stdin.isTTY) {
@@ -253,19 +272,17 @@ export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<numbe
         return 1;
       }
     } else if (trust === 'first-use') {
-      warn(`WARNING: trusting the collector's host key ${label(pinnedKey)} on first use (--yes without --host-key).`);
+      warn(kh.stale.length
+        ? `WARNING: replacing the pinned host key of ${inp.host} with ${label(pinnedKey)} unchecked (--replace-host-key without --host-key).`
+        : `WARNING: trusting the collector's host key ${label(pinnedKey)} on first use (--yes without --host-key).`);
       warn(`WARNING: if ${inp.host} is not really your collector, uploads go to an impostor. Compare it with what init printed.`);
     }
   }
-
-  const pattern = hostPattern(inp.host, inp.port);
-  const hash = /^\|1\|/m.test(khText ?? '') || (await sshHashesKnownHosts(asOwner ?? owner, inp.host, inp.port));
-  const kh = planKnownHosts(khText ?? '', pattern, pinnedKey, hostKeys, { hash });
   if (kh.stale.length > 0) {
     out(chalk.yellow(`${khPath} holds a different host key for ${pattern}:`));
-    for (const s of kh.stale) out(chalk.dim(`  ${s.length > 100 ? s.slice(0, 100) + '…' : s}`));
+    for (const s of kh.stale) out(chalk.dim(`  ${printable(s.length > 100 ? s.slice(0, 100) + '…' : s)}`));
     out(chalk.yellow('The collector was reinstalled or changed its keys, or this is not your collector.'));
-    if (!o.yes && !o.dryRun) {
+    if (inp.pinned && !o.yes && !o.dryRun) {
       if (!process.stdin.isTTY) {
         throw new UsageError(
           `${khPath} has a stale host key for ${pattern}; nothing was changed`,
@@ -380,7 +397,7 @@ export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<numbe
         inp.via.user === 'root' ? 'check that sftp-setup is installed on the collector' : `check that ${inp.via.user} may run "sudo sftp-setup" on the collector`,
       );
     }
-    out(`  ${chalk.green('changed  ')} key authorized on the collector via ${inp.via.user}@${inp.via.host}` + (viaOutput ? chalk.dim(` — ${viaOutput.split('\n').pop()}`) : ''));
+    out(`  ${chalk.green('changed  ')} key authorized on the collector via ${inp.via.user}@${inp.via.host}` + (viaOutput ? chalk.dim(` — ${printable(viaOutput.split('\n').pop())}`) : ''));
   }
 
   let uploads: UploadResult[] | undefined;
@@ -398,7 +415,7 @@ export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<numbe
       });
     }
     for (const u of uploads) {
-      out(`  ${u.ok ? chalk.green('pass') : chalk.red('FAIL')}  ${u.dir}/${chalk.dim(` — ${u.ok ? `put, rm -f, mv and clean-up in ${u.ms} ms` : u.failure!.detail}`)}`);
+      out(`  ${u.ok ? chalk.green('pass') : chalk.red('FAIL')}  ${printable(u.dir)}/${chalk.dim(` — ${u.ok ? `put, rm -f, mv and clean-up in ${u.ms} ms` : printable(u.failure!.detail)}`)}`);
     }
   }
 
@@ -420,7 +437,7 @@ export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<numbe
   if (failures.length > 0) {
     const f = failures[0]!;
     const fix =
-      f.kind === 'host-key' ? `the collector's host key changed: check it, then run again (with --yes to replace the known_hosts entry)`
+      f.kind === 'host-key' ? `the collector's host key does not match the pinned one: the collector may be an impostor; if it was reinstalled, compare its fingerprint with what init printed there and run again with --host-key SHA256:… (or --replace-host-key)`
       : f.kind === 'missing-dir' ? `create the directories on the collector: sudo sftp-setup init --user ${inp.user} (its default tree has them)`
       : f.kind === 'unreachable' ? 'check that the collector is on and sshd runs (sudo sftp-setup doctor on the collector)'
       : f.kind === 'denied' ? `the account may not write there: sudo sftp-setup doctor --user ${inp.user} on the collector`

@@ -8,7 +8,9 @@ import { existsSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { formatStep, printJson } from '../report.js';
 import { validateAbsPath, validateUserName } from '../validate.js';
+import { refuseBadCollectorEnv } from '../collector/env-file.js';
 import { formatDoctorCheck, summarize, type DoctorCheck } from '../doctor/check.js';
+import { printable as p } from '../text/printable.js';
 
 export interface DoctorOptions {
   role?: 'collector' | 'camera';
@@ -45,6 +47,8 @@ export async function doctorCommand(o: DoctorOptions): Promise<number> {
   const allskyDir = o.allskyDir !== undefined ? validateAbsPath(o.allskyDir, '--allsky-dir') : undefined;
   const collectorEnv = o.collectorEnv !== undefined ? validateAbsPath(o.collectorEnv, '--collector-env') : undefined;
   if (o.dryRun && !o.fix) throw new UsageError('--dry-run only means something with --fix', 'sftp-setup doctor --fix --dry-run');
+  // The same rules as init --collector-env: doctor reads the file, and --fix writes it.
+  if (collectorEnv !== undefined) await refuseBadCollectorEnv(collectorEnv);
   const role = await detectRole(o);
   const out = (s: string) => {
     if (!o.json) process.stdout.write(s + '\n');
@@ -52,7 +56,7 @@ export async function doctorCommand(o: DoctorOptions): Promise<number> {
   const print = (checks: DoctorCheck[]) => {
     let lastUser: string | undefined;
     for (const c of checks) {
-      if (c.user && c.user !== lastUser) out(chalk.bold(`Upload account ${c.user}`));
+      if (c.user && c.user !== lastUser) out(chalk.bold(`Upload account ${p(c.user)}`));
       lastUser = c.user ?? lastUser;
       out(formatDoctorCheck(c));
     }
@@ -74,8 +78,8 @@ export async function doctorCommand(o: DoctorOptions): Promise<number> {
       out(chalk.bold(o.dryRun ? '\nFixes (dry run, nothing will change)' : '\nFixing'));
       const outcomes = await fixCollector(report, { dryRun: o.dryRun, collectorEnv, onStep: (r) => out(formatStep(r, o.dryRun)) });
       for (const f of outcomes) {
-        if (!f.steps) out(`  ${f.status === 'failed' ? chalk.red('FAILED') : f.status === 'manual' ? chalk.yellow('manual') : chalk.green(f.status)}  ${f.action}${f.error ? chalk.dim(` — ${f.error}`) : ''}`);
-        else if (f.error) out(`  ${chalk.red('FAILED')}  ${f.action} — ${f.error}`);
+        if (!f.steps) out(`  ${f.status === 'failed' ? chalk.red('FAILED') : f.status === 'manual' ? chalk.yellow('manual') : chalk.green(f.status)}  ${p(f.action)}${f.error ? chalk.dim(` — ${p(f.error)}`) : ''}`);
+        else if (f.error) out(`  ${chalk.red('FAILED')}  ${p(f.action)} — ${p(f.error)}`);
       }
       fixes = outcomes;
       if (!o.dryRun) {

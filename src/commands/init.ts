@@ -18,6 +18,9 @@ import { cleanStaleProbe, probeAccount, type ProbeResult } from '../system/probe
 import { enableAndStart, isRunning, reload, startHint, systemdRuns } from '../system/sshd.js';
 import { parseCidrList, validateAbsPath, validatePort, validateUserName } from '../validate.js';
 import { probeTargetFor } from '../collector/probe-target.js';
+import { systemDirProblem } from '../collector/root-rules.js';
+import { envPathProblem, refuseBadCollectorEnv } from '../collector/env-file.js';
+import { protectMountStep } from '../collector/mount-step.js';
 import { confirm } from '../prompt.js';
 
 export interface InitOptions {
@@ -31,6 +34,8 @@ export interface InitOptions {
   adopt: boolean;
   verify: boolean;
   collectorEnv?: string;
+  /** also mount the upload tree nosuid,nodev,noexec (fstab + now) */
+  protectMount?: boolean;
   dryRun: boolean;
   json: boolean;
   yes: boolean;
@@ -39,10 +44,21 @@ export interface InitOptions {
 export function parseInitInputs(o: InitOptions): CollectorSpec {
   const user = validateUserName(o.user ?? DEFAULT_USER, '--user');
   const root = validateAbsPath(o.root ?? DEFAULT_ROOT, '--root');
+  const system = systemDirProblem(root);
+  if (system) {
+    throw new UsageError(
+      `--root ${root}: ${system}, and the upload account would be chrooted into it with upload directories made inside`,
+      'give a directory of its own for the uploads, such as /var/lib/allsky-uploads or /srv/sftp/allsky',
+    );
+  }
   const from = o.from !== undefined ? parseCidrList(o.from, '--from') : undefined;
   const port = o.port !== undefined ? validatePort(o.port, '--port') : undefined;
   const dirs = expandDirs(o.dirs !== undefined ? parseDirList(o.dirs, '--dirs') : DEFAULT_DIRS);
   const collectorEnv = o.collectorEnv !== undefined ? validateAbsPath(o.collectorEnv, '--collector-env') : undefined;
+  const envProblem = collectorEnv !== undefined ? envPathProblem(collectorEnv) : null;
+  if (envProblem) {
+    throw new UsageError(`--collector-env ${collectorEnv} ${envProblem}; nothing was changed`, 'give the path of the collector application\'s own .env file, e.g. /opt/collector-app/.env');
+  }
   const keys = o.key.flatMap((k) => readKeyArg(k, '--key'));
   return { user, root, dirs, keys, from, port, profile: o.profile, adopt: o.adopt, collectorEnv };
 }
@@ -55,6 +71,7 @@ export async function initCommand(o: InitOptions): Promise<number> {
   const out = (s: string) => {
     if (!o.json) process.stdout.write(s + '\n');
   };
+  if (spec.collectorEnv) await refuseBadCollectorEnv(spec.collectorEnv);
   const sshd = await readSshdState();
   const release = o.dryRun ? async () => {} : await acquireLock(LOCK_PATH);
   const journal = new Journal(backupDirFor(BACKUP_ROOT));
@@ -62,9 +79,12 @@ export async function initCommand(o: InitOptions): Promise<number> {
   let probe: ProbeResult[] | undefined;
   let sshdTouched = false;
   try {
+    // The plan refuses a bad --root before anything is touched, the stale-probe clean-up included.
+    const plan = await buildCollectorPlan(spec, sshd, journal, () => (sshdTouched = true));
     // Holding the lock, anything a crashed probe left behind is stale.
     if (!o.dryRun) await cleanStaleProbe(spec.user, spec.root, spec.dirs);
-    const plan = await buildCollectorPlan(spec, sshd, journal, () => (sshdTouched = true));
+    // Once the tree exists: what the SFTP allow-list cannot bound (modes carried by OPEN and MKDIR).
+    if (o.protectMount) plan.steps = [...plan.steps, protectMountStep(spec.root, journal)];
     out(chalk.bold(`${o.dryRun ? 'Plan (dry run, nothing will change)' : 'Setting up'} upload account ${spec.user} in ${spec.root}`));
 
     if (!o.dryRun && !o.yes && process.stdin.isTTY) {

@@ -12,6 +12,7 @@ import { planAdd } from '../collector/keys-edit.js';
 import { listKeys, removeKey, type KeyInfo } from '../keys/authorized-keys.js';
 import { unifiedDiff } from '../plan/diff.js';
 import { colorDiff, printJson } from '../report.js';
+import { printable as p } from '../text/printable.js';
 import { acquireLock, backupDirFor, ensureDir, Journal, readText, statPath } from '../system/files.js';
 import { readKeyArg } from '../system/key-input.js';
 import { parseCidrList, validateFingerprint, validateUserName } from '../validate.js';
@@ -42,7 +43,7 @@ function requireRoot(what: string): void {
 }
 
 function label(k: Pick<KeyInfo, 'fingerprint' | 'comment'>): string {
-  return k.comment ? `${k.fingerprint} (${k.comment})` : k.fingerprint;
+  return p(k.comment ? `${k.fingerprint} (${k.comment})` : k.fingerprint);
 }
 
 function ageDays(addedAt: string | undefined, now: Date): number | undefined {
@@ -66,12 +67,12 @@ export async function keysListCommand(o: CommonOptions): Promise<number> {
   const out = (s: string) => process.stdout.write(s + '\n');
   out(chalk.bold(`${keys.length} key${keys.length === 1 ? '' : 's'} for ${user}`) + chalk.dim(` (${path})`));
   for (const k of keys) {
-    out(`  ${k.fingerprint}  ${k.type} ${k.bits}  ${k.comment || chalk.dim('(no comment)')}`);
+    out(`  ${p(k.fingerprint)}  ${p(k.type)} ${k.bits}  ${k.comment ? p(k.comment) : chalk.dim('(no comment)')}`);
     const when = k.addedAt ? `added ${k.addedAt.slice(0, 10)}, ${k.ageDays} day${k.ageDays === 1 ? '' : 's'} ago` : 'date added unknown';
-    out(chalk.dim(`      ${k.from ? `from ${k.from.join(',')}` : 'from anywhere'}; options ${k.options || '(none)'}; ${when}`));
+    out(chalk.dim(p(`      ${k.from ? `from ${k.from.join(',')}` : 'from anywhere'}; options ${k.options || '(none)'}; ${when}`)));
   }
-  for (const p of problems) {
-    out(chalk.yellow(`  line ${p.line} is not a usable key (${p.problem}): ${p.text}`));
+  for (const x of problems) {
+    out(chalk.yellow(p(`  line ${x.line} is not a usable key (${x.problem}): ${x.text}`)));
   }
   return 0;
 }
@@ -127,7 +128,7 @@ export async function keysRemoveCommand(o: KeysRemoveOptions): Promise<number> {
   });
   if (!r) {
     if (o.json) printJson({ ok: true, user, file: acc.keysFile, dryRun: Boolean(o.dryRun), changed: false, removed: [] });
-    else process.stdout.write(`Not authorized (nothing to remove): ${selector} for ${user}\n`);
+    else process.stdout.write(`Not authorized (nothing to remove): ${p(selector)} for ${user}\n`);
     return 0;
   }
   const remaining = listKeys(r.text).entries;

@@ -4,6 +4,7 @@
  */
 import chalk from 'chalk';
 import { printJson } from '../report.js';
+import { printable as p } from '../text/printable.js';
 import { rotate, type RotateEvent, type RotateOptions } from '../rotate/run.js';
 
 const MARK: Record<RotateEvent['status'], string> = {
@@ -19,11 +20,11 @@ const MARK: Record<RotateEvent['status'], string> = {
 export async function keysRotateCommand(opts: RotateOptions): Promise<number> {
   const human = !opts.json;
   const report = await rotate(opts, (e) => {
-    if (human) process.stdout.write(`  ${MARK[e.status]} ${e.step}: ${e.detail}\n`);
+    if (human) process.stdout.write(`  ${MARK[e.status]} ${p(e.step)}: ${p(e.detail)}\n`);
   });
   if (opts.json) printJson(report);
   else if (report.collectorCommand) {
-    process.stdout.write(`\nRun this on the collector:\n\n  ${report.collectorCommand}\n\nthen run the same sftp-setup keys rotate again (exit 4: waiting).\n`);
+    process.stdout.write(`\nRun this on the collector:\n\n  ${p(report.collectorCommand)}\n\nthen run the same sftp-setup keys rotate again (exit 4: waiting).\n`);
   }
   return report.exitCode;
 }

@@ -11,10 +11,15 @@ import { readSshdState } from '../collector/inspect.js';
 import { unifiedDiff } from '../plan/diff.js';
 import { PlanFailed, runPlan } from '../plan/runner.js';
 import type { Step, StepReport } from '../plan/step.js';
-import { dropinFileName, findMarkedBlock, removeMarkedBlock } from '../sshd/placement.js';
+import { removeMarkedBlock } from '../sshd/placement.js';
+import { managedBlocksFrom, type ManagedBlock } from '../collector/managed.js';
+import { accountNotOurs, purgeProblem } from '../collector/root-rules.js';
+import { chrootProblem } from '../collector/inspect.js';
+import { removeTree } from '../system/safe-fs.js';
 import { formatStep, printJson } from '../report.js';
-import { deleteAccount, getAccount } from '../system/accounts.js';
+import { deleteAccount, getAccount, listAccounts } from '../system/accounts.js';
 import { acquireLock, backupDirFor, Journal, readText, statPath } from '../system/files.js';
+import { unprotectMountStep } from '../collector/mount-step.js';
 import { isRunning, reload, testConfig } from '../system/sshd.js';
 import { validateUserName } from '../validate.js';
 import { confirm } from '../prompt.js';
@@ -32,30 +37,72 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
   if (process.getuid?.() !== 0) throw new UsageError('uninstall changes accounts and sshd: it must run as root', 'run it with sudo');
   const out = (s: string) => !o.json && process.stdout.write(s + '\n');
   const sshd = await readSshdState();
-  const dropins = sshd.directives.map((d) => d.file).filter((f, i, all) => all.indexOf(f) === i && f.endsWith('/' + dropinFileName(user)));
-  const inMain = findMarkedBlock(sshd.mainText, user) !== null;
+  // Proof that sftp-setup manages the account comes from its own markers only: our Match block (a drop-in
+  // sshd reads, or the marked block in the main file) and our keys file outside the chroot.
+  const blocks = managedBlocksFrom(sshd.mainPath, sshd.mainText, sshd.directives);
+  const mine = blocks.filter((b) => b.user === user);
+  const dropins = mine.filter((b) => b.file !== sshd.mainPath).map((b) => b.file);
+  const inMain = mine.some((b) => b.file === sshd.mainPath);
+  const keysFile = await statPath(keysFileFor(user));
   const account = await getAccount(user);
-  if (!dropins.length && !inMain && !(await readText(keysFileFor(user)))) {
-    if (!account) {
-      // Already gone: removing twice is not an error.
-      if (o.json) printJson({ ok: true, dryRun: o.dryRun, steps: [], note: `no upload account ${user} here` });
-      else out(`Nothing to remove: there is no upload account ${user} made by sftp-setup here.`);
-      if (!o.dryRun) {
-        // A run killed after its last step converges here: its stale lock is taken over, empty key dirs go.
-        const release = await acquireLock(LOCK_PATH);
-        for (const dir of [KEYS_DIR, dirname(KEYS_DIR)]) await fs.rmdir(dir).catch(() => {});
-        await release();
-      }
-      return 0;
+  if (!mine.length && !keysFile) {
+    if (account) {
+      throw new UsageError(
+        `${user} is not an upload account made by sftp-setup (sshd has no sftp-setup Match block for it and there is no ${keysFileFor(user)}); nothing was changed`,
+        'uninstall removes only accounts that init created or adopted; remove another account with the system\'s own tools (userdel)',
+      );
+    }
+    // Already gone: removing twice is not an error.
+    if (o.json) printJson({ ok: true, dryRun: o.dryRun, steps: [], note: `no upload account ${user} here` });
+    else out(`Nothing to remove: there is no upload account ${user} made by sftp-setup here.`);
+    if (!o.dryRun) {
+      // A run killed after its last step converges here: its stale lock is taken over, empty key dirs go.
+      const release = await acquireLock(LOCK_PATH);
+      for (const dir of [KEYS_DIR, dirname(KEYS_DIR)]) await fs.rmdir(dir).catch(() => {});
+      await release();
+    }
+    return 0;
+  }
+  // The tree init made is the ChrootDirectory of our block, never the account's home field.
+  const chroot = mine.map((b) => b.chroot).find((c) => c !== undefined);
+  if (account) {
+    const problems = accountNotOurs(account, chroot);
+    if (problems.length) {
+      throw new UsageError(
+        `account ${user} does not look like an upload account sftp-setup made (${problems.join(', ')}); nothing was changed`,
+        `if it is one, run sudo sftp-setup init --adopt --user ${user}${chroot ? ` --root ${chroot}` : ''} first; otherwise remove sftp-setup's leftovers for it by hand`,
+      );
     }
   }
+  if (o.purge && chroot) await refuseUnsafePurge(user, chroot, blocks);
+
   const release = o.dryRun ? async () => {} : await acquireLock(LOCK_PATH);
   const journal = new Journal(backupDirFor(BACKUP_ROOT));
   let sshdTouched = false;
   let reports: StepReport[] = [];
   const steps: Step[] = [];
-  const chroot = account?.home;
+  let purged: { removed: number; skipped: string[] } | undefined;
 
+  // The account goes first: a run killed after any step leaves the block or the keys file, the markers
+  // that let the next run prove the rest is ours and finish.
+  steps.push({
+    id: 'account',
+    title: `account ${user}`,
+    async check() {
+      return (await getAccount(user)) ? { summary: 'delete the account (its files stay)' } : null;
+    },
+    async apply() {
+      await journal.record('/etc/passwd');
+      await journal.record('/etc/shadow');
+      await journal.record('/etc/group');
+      await journal.record('/etc/gshadow');
+      await deleteAccount(user);
+    },
+  });
+  // What init --protect-mount added (fstab lines, the bind mount), while the block still marks the account
+  // as ours: before a purge, which cannot remove a mount point, and without one, since nothing of ours
+  // should stay in /etc/fstab.
+  if (chroot) steps.push(unprotectMountStep(chroot, journal));
   steps.push({
     id: 'sshd-config',
     title: `Match block for ${user}`,
@@ -95,29 +142,15 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
       await journal.remove(keysFileFor(user));
     },
   });
-  steps.push({
-    id: 'account',
-    title: `account ${user}`,
-    async check() {
-      return (await getAccount(user)) ? { summary: 'delete the account (its files stay)' } : null;
-    },
-    async apply() {
-      await journal.record('/etc/passwd');
-      await journal.record('/etc/shadow');
-      await journal.record('/etc/group');
-      await journal.record('/etc/gshadow');
-      await deleteAccount(user);
-    },
-  });
-  if (o.purge && chroot && chroot !== '/') {
+  if (o.purge && chroot) {
     steps.push({
       id: 'purge',
       title: `chroot tree ${chroot} and every uploaded file`,
       async check() {
-        return (await statPath(chroot)) ? { summary: `delete ${chroot} recursively (no backup)` } : null;
+        return (await statPath(chroot)) ? { summary: `delete ${chroot} recursively (no backup; links are removed, never followed)` } : null;
       },
       async apply() {
-        await fs.rm(chroot, { recursive: true, force: true });
+        purged = await removeTree(chroot);
       },
     });
   }
@@ -133,6 +166,12 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
     // init made these directories for the keys files; the last account's uninstall takes them away.
     if (!o.dryRun) for (const dir of [KEYS_DIR, dirname(KEYS_DIR)]) await fs.rmdir(dir).catch(() => {});
     if (!o.purge && chroot && !o.dryRun) out(chalk.dim(`Uploaded files stay in ${chroot}; --purge deletes them.`));
+    if (o.purge && !chroot && account) {
+      out(chalk.yellow(`No sftp-setup Match block names ${user}'s chroot any more: nothing was purged; check ${account.home} by hand.`));
+    }
+    if (purged?.skipped.length) {
+      out(chalk.yellow(`Left on other filesystems (mount points are never entered): ${purged.skipped.join(', ')}`));
+    }
     if (o.json) printJson({ ok: true, dryRun: o.dryRun, steps: reports });
     return 0;
   } catch (err) {
@@ -145,4 +184,20 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
   } finally {
     await release();
   }
+}
+
+/**
+ * --purge deletes the ChrootDirectory of our block: refused, before anything changes, when that is a system
+ * directory, someone's home, a tree shared with another upload account, or a path reached through a link.
+ */
+async function refuseUnsafePurge(user: string, chroot: string, blocks: ManagedBlock[]): Promise<void> {
+  const accounts = (await listAccounts()).map((a) => ({ user: a.name, home: a.home }));
+  const others = blocks.filter((b): b is ManagedBlock & { chroot: string } => b.chroot !== undefined).map((b) => ({ user: b.user, chroot: b.chroot }));
+  const fix = `run without --purge, then remove what you want from ${chroot} by hand`;
+  const why = purgeProblem(chroot, accounts, others, user);
+  if (why) throw new UsageError(`--purge would delete ${chroot}, the chroot in sftp-setup's Match block for ${user}, but ${why}; nothing was changed`, fix);
+  const parent = await chrootProblem(chroot, { includeRoot: false });
+  if (parent) throw new UsageError(`--purge would delete ${chroot}, but its path component ${parent.path} ${parent.problem}; nothing was changed`, fix);
+  const own = await statPath(chroot);
+  if (own && own.type !== 'dir') throw new UsageError(`--purge would delete ${chroot}, but it is a ${own.type === 'symlink' ? 'symbolic link' : 'file'}, not the directory init made; nothing was changed`, fix);
 }

@@ -58,6 +58,8 @@ async function installCommand(host: ThrowawayHost): Promise<void> {
     `[ -d /usr/local/bin ] || exit 0
 mkdir -p /mnt/ulb/u /mnt/ulb/w
 mount -t overlay overlay -o lowerdir=/usr/local/bin,upperdir=/mnt/ulb/u,workdir=/mnt/ulb/w /usr/local/bin
+# npm install -g leaves a symlink here into the real install: remove it (in the overlay) rather than write through it.
+rm -f /usr/local/bin/sftp-setup
 printf '#!/bin/sh\\nexec %s %s "$@"\\n' ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} > /usr/local/bin/sftp-setup
 chmod 755 /usr/local/bin/sftp-setup`,
   );

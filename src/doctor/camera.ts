@@ -11,6 +11,7 @@ import { allskyUploadScript, classifyUploadFailure } from '../camera/upload-scri
 import { hostEntries, hostPattern, HOST_KEY_ORDER } from '../camera/known-hosts.js';
 import { readCameraSetup, type CameraSetup } from '../camera/read.js';
 import { splitWords } from '../lftp/rc.js';
+import { PINNED_HOST_KEY_ARGS, pinsHostKeyChecking } from '../lftp/connect-program.js';
 import { readText, statPath } from '../system/files.js';
 import { runLftpFile, withScratchDir } from '../system/lftp.js';
 import { checkSftpLogin, scanHostKeys, type RunAs } from '../system/ssh-client.js';
@@ -64,11 +65,15 @@ export async function cameraDoctor(o: { allskyDir?: string; probe: boolean }): P
     if (rcKey && ctx.connectFrom !== ctx.rc?.path && ctx.rc?.connectProgram !== ctx.connectProgram) {
       problems.push(`${ctx.rc!.path} sets another connect-program (Allsky's wins): ${ctx.rc!.connectProgram}`);
     }
+    const unpinned = !pinsHostKeyChecking(splitWords(ctx.connectProgram));
+    if (unpinned) {
+      problems.push(`the connect-program does not pin host-key checking (${PINNED_HOST_KEY_ARGS.join(' ')}): a "StrictHostKeyChecking no" or "UserKnownHostsFile /dev/null" in ~/.ssh/config would let uploads go to any machine answering as the collector`);
+    }
     const ev = [`${ctx.connectFrom}: ${ctx.connectProgram}`];
-    const serious = problems.filter((p) => !p.includes("Allsky's wins"));
+    const serious = problems.filter((p) => !p.includes("Allsky's wins") && !p.includes('does not pin host-key checking'));
     out.push(serious.length
       ? fail('camera.connect-program', 'lftp uses the upload key (sftp:connect-program)', [...ev, ...problems], { fix: reconfigure })
-      : problems.length ? warn('camera.connect-program', 'lftp uses the upload key (sftp:connect-program)', [...ev, ...problems])
+      : problems.length ? warn('camera.connect-program', 'lftp uses the upload key (sftp:connect-program)', [...ev, ...problems], unpinned ? { fix: reconfigure } : {})
       : pass('camera.connect-program', 'lftp uses the upload key (sftp:connect-program)', ev));
   }
 

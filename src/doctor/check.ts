@@ -3,6 +3,7 @@
  * flat list (like np's prerequisite tasks): each area module returns its own, the command prints them.
  */
 import chalk from 'chalk';
+import { printable as p } from '../text/printable.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 
@@ -47,13 +48,14 @@ const MARK: Record<CheckStatus, string> = {
 };
 
 export function formatDoctorCheck(c: DoctorCheck): string {
-  const lines = [`  ${MARK[c.status]}  ${c.title}${c.status === 'skip' && c.reason ? chalk.dim(` — ${c.reason}`) : ''}`];
+  // Titles, evidence and fixes carry names and values read from the machine: escaped, one line each.
+  const lines = [`  ${MARK[c.status]}  ${p(c.title)}${c.status === 'skip' && c.reason ? chalk.dim(` — ${p(c.reason)}`) : ''}`];
   if (c.status !== 'pass' && c.status !== 'skip') {
-    for (const e of c.evidence) lines.push(chalk.dim(`        ${e}`));
-    if (c.reason) lines.push(`        ${c.reason}`);
-    if (c.fix) lines.push(`        ${chalk.cyan('fix:')} ${c.fix}`);
+    for (const e of c.evidence) lines.push(chalk.dim(`        ${p(e)}`));
+    if (c.reason) lines.push(`        ${p(c.reason)}`);
+    if (c.fix) lines.push(`        ${chalk.cyan('fix:')} ${p(c.fix)}`);
   } else if (c.status === 'pass' && c.evidence.length) {
-    lines[0] += chalk.dim(` — ${c.evidence[0]}`);
+    lines[0] += chalk.dim(` — ${p(c.evidence[0])}`);
   }
   return lines.join('\n');
 }

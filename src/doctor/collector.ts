@@ -8,6 +8,7 @@ import { systemdRuns } from '../system/sshd.js';
 import { accountChecks } from './account.js';
 import { collectorEnvCheck } from './collector-env.js';
 import { chrootChecks, requiredDirs } from './chroot.js';
+import { mountChecks } from './mount.js';
 import { skip, type DoctorCheck } from './check.js';
 import { readCollector, type CollectorContext } from './collector-context.js';
 import { keysChecks, readKeyFiles } from './keys.js';
@@ -70,6 +71,7 @@ export async function collectorDoctor(opts: { user?: string; probe: boolean; col
       ...accountChecks(a),
       ...(await chrootChecks(a, want)),
       ...treeChecks(a.user, a.account?.uid, tree, treeError),
+      ...(await mountChecks(a)),
       ...(await keysChecks(a, await readKeyFiles(a))),
     ];
     // sshd refuses a bad chroot after login: the probe would only repeat that, slowly.

@@ -29,13 +29,15 @@ export interface FixOutcome {
 }
 
 const NEEDS_SSHD = new Set(['sshd.running']);
+// Fixed only on request (init --protect-mount changes /etc/fstab and the mounts): doctor prints the command.
+const MANUAL = new Set(['chroot.mount']);
 
 export async function fixCollector(
   report: CollectorReport,
   opts: { dryRun: boolean; collectorEnv?: string; onStep?: (r: StepReport) => void },
 ): Promise<FixOutcome[]> {
   const out: FixOutcome[] = [];
-  const bad = (c: DoctorCheck) => c.status === 'fail' || c.status === 'warn';
+  const bad = (c: DoctorCheck) => (c.status === 'fail' || c.status === 'warn') && !MANUAL.has(c.id);
   const { ctx, checks } = report;
   if (checks.some((c) => NEEDS_SSHD.has(c.id) && bad(c))) {
     const action = systemdRuns() ? 'start sshd: systemctl start ssh' : `start sshd: ${SSHD}`;
@@ -82,22 +84,22 @@ async function applySpec(spec: CollectorSpec, opts: { dryRun: boolean; onStep?: 
   const journal = new Journal(backupDirFor(BACKUP_ROOT));
   let sshdTouched = false;
   let steps: StepReport[] = [];
+  let first: StepReport[] = [];
   try {
     const sshd = await readSshdState();
     if (!opts.dryRun) {
       release = await acquireLock(LOCK_PATH);
       await cleanStaleProbe(spec.user, spec.root, spec.dirs);
     }
+    // Dangerous modes first, on their own: whatever the init plan then refuses (a link in the tree makes
+    // it refuse) or rolls back, no set-uid file stays. A mode taken away is never given back.
+    first = await runPlan([treeModesStep(spec.root)], { dryRun: opts.dryRun, onReport: opts.onStep });
     const plan = await buildCollectorPlan(spec, sshd, journal, () => (sshdTouched = true));
-    // Modes first after the chroot itself: a later step that fails (and rolls back) must not keep a
-    // set-uid file in place; a mode taken away is never given back.
-    const at = plan.steps.findIndex((s) => s.id === 'chroot') + 1;
-    const all = [...plan.steps.slice(0, at), treeModesStep(spec.root), ...plan.steps.slice(at)];
-    steps = await runPlan(all, { dryRun: opts.dryRun, onReport: opts.onStep });
+    steps = [...first, ...(await runPlan(plan.steps, { dryRun: opts.dryRun, onReport: opts.onStep }))];
     const status = steps.some((s) => s.status === 'changed') ? 'changed' : steps.some((s) => s.status === 'would-change') ? 'would-change' : 'unchanged';
     return { user: spec.user, action, status, steps };
   } catch (err) {
-    if (err instanceof PlanFailed) steps = err.reports;
+    steps = [...first, ...(err instanceof PlanFailed ? err.reports : [])];
     const cause = err instanceof PlanFailed ? err.failure : err;
     const problems = opts.dryRun ? [] : await journal.rollback();
     if (sshdTouched && !opts.dryRun) await reload().catch((e) => problems.push(`reload after rollback: ${(e as Error).message}`));

@@ -100,9 +100,16 @@ export function sshdAccountChecks(ctx: CollectorContext, a: UploadAccount): Doct
     }));
   } else out.push(pass('sshd.password-auth', `password login off for ${user}`, [pw.evidence, kbd.evidence], { user }));
 
-  const fwd = ['allowtcpforwarding', 'x11forwarding', 'permittty', 'allowagentforwarding', 'permittunnel'].map(get);
+  // DisableForwarding covers TCP, unix-socket, X11 and agent forwarding, not the TTY or tun devices. It is
+  // the Match block's own backstop behind each key's `restrict`, so it must be on whatever else says.
+  const covered = ['allowtcpforwarding', 'allowstreamlocalforwarding', 'x11forwarding', 'allowagentforwarding'].map(get);
+  const always = ['permittty', 'permittunnel'].map(get);
   const disable = get('disableforwarding');
-  const open = fwd.filter((x) => x.value !== 'no' && !(disable.value === 'yes' && x !== fwd[2]));
+  const fwd = [disable, ...covered, ...always];
+  const open = [
+    ...(disable.value === 'yes' ? [] : [disable, ...covered.filter((x) => x.value !== 'no')]),
+    ...always.filter((x) => x.value !== 'no'),
+  ];
   if (open.length) {
     out.push(warn('sshd.lockdown', `forwarding and TTY off for ${user}`, open.map((x) => x.evidence), {
       user, reason: 'ForceCommand internal-sftp refuses shells, but forwarding lets the account reach other hosts', fix: `sudo sftp-setup doctor --fix --user ${user}`,

@@ -11,6 +11,7 @@ import { FailError, UsageError } from '../errors.js';
 import { inspectPrivateKey } from '../keys/private.js';
 import { splitKeyLine } from '../keys/parse.js';
 import { acquireLock, backupDirFor, Journal, readText, statPath } from '../system/files.js';
+import { cameraLockPath } from '../system/lock.js';
 import { readCamera, type Camera } from './camera.js';
 import { collectorLine } from '../camera/handoff.js';
 import { viewConnect } from '../lftp/rc.js';
@@ -74,7 +75,8 @@ export async function rotate(opts: RotateOptions, emit: (e: RotateEvent) => void
     emit(e);
   };
 
-  const release = opts.dryRun ? async () => {} : await acquireLock(p.lock);
+  // The camera's lock, shared with allsky-config: both change the upload key and lftp's settings.
+  const release = opts.dryRun ? async () => {} : await acquireLock(cameraLockPath());
   try {
     let state = await loadState(p);
     if (state === null) {

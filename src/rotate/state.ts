@@ -30,7 +30,6 @@ export interface RotatePaths {
   oldKey: string;
   oldPub: string;
   state: string;
-  lock: string;
 }
 
 export function rotatePaths(key: string): RotatePaths {
@@ -42,7 +41,6 @@ export function rotatePaths(key: string): RotatePaths {
     oldKey: `${key}.old`,
     oldPub: `${key}.old.pub`,
     state: `${key}.rotate.json`,
-    lock: `${key}.rotate.lock`,
   };
 }
 

@@ -76,13 +76,21 @@ export const SFTP_REQUESTS = [
 export type SftpRequest = (typeof SFTP_REQUESTS)[number];
 export type SftpProfile = 'allsky' | 'dropbox';
 
-// What a plain upload needs: lftp put = realpath, stat, open, write, fsetstat, close; OpenSSH sftp
-// adds limits; scp (SFTP mode) adds expand-path/home-directory for ~ paths, lstat/fstat, and
-// needs fsetstat to truncate on overwrite. `read` stays denied: opening for write still works.
-// `setstat` (chmod/chown/touch by path) stays denied: no client's put needs it, and it let the account
-// make its directories 0777 or its uploads set-uid (fsetstat works on open files only, not directories).
+// What a plain upload needs: lftp put = realpath, stat, open, write, close; OpenSSH sftp adds limits;
+// scp (SFTP mode) adds expand-path/home-directory for ~ paths, lstat/fstat. `read` stays denied: opening
+// for write still works.
+// Neither `setstat` (chmod/chown/touch by path) nor `fsetstat` (the same on a handle) is allowed:
+// fsetstat acts on any handle, and OPEN with the read flag gives a handle on a *directory* too, so with it
+// the account made its directories drwsrwsrwx and its uploads -rwsrwsrwx. Measured on OpenSSH 9.2 without
+// fsetstat: lftp 4.9 sends FSETSTAT for the mtime after a put, ignores the refusal and succeeds (Allsky's
+// put to a temp name, rm -f, mv works; the file gets the upload time as mtime); `sftp put` works (`put -p`
+// prints "remote fsetstat: Permission denied"); scp works for new files but, as it opens without TRUNCATE
+// and truncates with fsetstat, overwriting an existing file with a shorter one leaves the old tail.
+// What the allow-list cannot bound: OPEN and MKDIR carry modes. Under -u 0022 OPEN with 06777 creates
+// -rwsr-sr-x and MKDIR with 07777 drwxr-xr-t (the umask clears only group/other write): a nosuid,nodev
+// mount of the tree (init --protect-mount) and doctor's mode check close that.
 const UPLOAD: SftpRequest[] = [
-  'realpath', 'stat', 'lstat', 'fstat', 'open', 'close', 'write', 'fsetstat', 'fsync',
+  'realpath', 'stat', 'lstat', 'fstat', 'open', 'close', 'write', 'fsync',
   'limits', 'expand-path', 'home-directory',
 ];
 

@@ -30,6 +30,18 @@ async function lookupAccount(name: string): Promise<Account | null> {
   return { name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5]!, shell: f[6]! };
 }
 
+/** Every account NSS lists (getent passwd), for rules that must know every home directory. */
+export function listAccounts(): Promise<Account[]> {
+  return cached('passwd:*', async () => {
+    const r = await run('getent', ['passwd']);
+    if (r.exitCode !== 0) throw new FailError(`getent passwd failed: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
+    return r.stdout.split('\n').filter((l) => l.includes(':')).map((l) => {
+      const f = l.split(':');
+      return { name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '', shell: f[6] ?? '' };
+    });
+  });
+}
+
 /** The password field from /etc/shadow: '!' and '*' both lock, but only '*' passes `UsePAM no`. */
 export function passwordField(name: string): Promise<string | undefined> {
   return cached(`shadow:${name}`, async () => {

@@ -4,6 +4,7 @@
 import { constants as C, promises as fs, type Stats } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { FailError } from '../errors.js';
+import { at, openDirTrusted, openTrustedAt } from './safe-fs.js';
 
 export interface FileInfo {
   type: 'file' | 'dir' | 'symlink' | 'other';
@@ -18,9 +19,9 @@ export interface FileInfo {
 
 export async function readText(path: string): Promise<string | null> {
   try {
-    return await fs.readFile(path, 'utf8');
+    const content = await readFileTrusted(path);
+    return content === null ? null : content.toString('utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw fileError('read', path, err);
   }
 }
@@ -29,6 +30,45 @@ export async function readText(path: string): Promise<string | null> {
 export function fileInfoOf(s: Stats): FileInfo {
   const type = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
   return { type, uid: s.uid, gid: s.gid, mode: s.mode & 0o7777, size: s.size, nlink: s.nlink, ino: s.ino };
+}
+
+/**
+ * A regular file's content, or null when it does not exist. Links are followed only when root (or the
+ * running user) owns them (safe-fs openTrustedAt); a FIFO or device is refused rather than waited on.
+ */
+async function readFileTrusted(path: string): Promise<Buffer | null> {
+  let dir: fs.FileHandle;
+  try {
+    dir = await openDirTrusted(dirname(path));
+  } catch (err) {
+    if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return null;
+    throw err;
+  }
+  try {
+    const h = await openTrustedAt(dir, basename(path), C.O_RDONLY | C.O_NONBLOCK).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return null;
+      throw err;
+    });
+    if (!h) return null;
+    try {
+      if (!(await h.stat()).isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EINVAL' });
+      return await h.readFile();
+    } finally {
+      await h.close();
+    }
+  } finally {
+    await dir.close();
+  }
+}
+
+/** Run `fn` with the directory that holds `path` open (links on the way followed only when trusted). */
+async function inParent<T>(path: string, fn: (dir: fs.FileHandle, name: string) => Promise<T>): Promise<T> {
+  const dir = await openDirTrusted(dirname(path));
+  try {
+    return await fn(dir, basename(path));
+  } finally {
+    await dir.close();
+  }
 }
 
 /** lstat: a symlink is reported as one, not followed. */
@@ -68,21 +108,28 @@ export interface WriteOptions {
  * the same directory, fsync, owner and mode set, rename over the target, fsync the directory.
  */
 export async function writeFileAtomic(path: string, content: string, opts: WriteOptions): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.sftp-setup-${process.pid}.tmp`);
-  let handle: fs.FileHandle | undefined;
   try {
-    handle = await fs.open(tmp, C.O_WRONLY | C.O_CREAT | C.O_EXCL, opts.mode);
-    await handle.writeFile(content, 'utf8');
-    await handle.chmod(opts.mode);
-    if (opts.uid !== undefined) await handle.chown(opts.uid, opts.gid ?? opts.uid);
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    await fs.rename(tmp, path);
-    await syncDir(dirname(path));
+    await inParent(path, async (dir, name) => {
+      // Created and renamed inside the directory we hold: no link at either name is ever followed.
+      const tmp = `.${name}.sftp-setup-${process.pid}.tmp`;
+      let handle: fs.FileHandle | undefined;
+      try {
+        handle = await fs.open(at(dir, tmp), C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, opts.mode);
+        await handle.writeFile(content, 'utf8');
+        await handle.chmod(opts.mode);
+        if (opts.uid !== undefined) await handle.chown(opts.uid, opts.gid ?? opts.uid);
+        await handle.sync();
+        await handle.close();
+        handle = undefined;
+        await fs.rename(at(dir, tmp), at(dir, name));
+        await dir.sync().catch(() => {});
+      } catch (err) {
+        await handle?.close().catch(() => {});
+        await fs.unlink(at(dir, tmp)).catch(() => {});
+        throw err;
+      }
+    });
   } catch (err) {
-    await handle?.close().catch(() => {});
-    await fs.rm(tmp, { force: true }).catch(() => {});
     throw fileError('write', path, err);
   }
 }
@@ -96,7 +143,8 @@ export async function writeFileAtomic(path: string, content: string, opts: Write
 export async function writeFileInPlace(path: string, content: string): Promise<void> {
   let handle: fs.FileHandle | undefined;
   try {
-    handle = await fs.open(path, C.O_WRONLY);
+    handle = await inParent(path, (dir, name) => openTrustedAt(dir, name, C.O_WRONLY | C.O_NONBLOCK));
+    if (!(await handle.stat()).isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EINVAL' });
     const buf = Buffer.from(content, 'utf8');
     const oldSize = (await handle.stat()).size;
     if (buf.length > oldSize) {
@@ -127,29 +175,37 @@ async function writeAll(handle: fs.FileHandle, buf: Buffer, position: number): P
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const h = await fs.open(dir, C.O_RDONLY).catch(() => undefined);
-  if (!h) return;
-  await h.sync().catch(() => {});
-  await h.close();
-}
-
 export async function removeFile(path: string): Promise<void> {
   try {
-    await fs.rm(path, { force: true });
+    await inParent(path, async (dir, name) => {
+      await fs.unlink(at(dir, name)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+    });
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // its directory is gone too
     throw fileError('remove', path, err);
   }
 }
 
-/** Create a directory (not its parents) with exact owner and mode; an existing one is fixed up. */
+/**
+ * Create a directory (not its parents) with exact owner and mode; an existing one is fixed up. Owner and
+ * mode are set through the directory's own descriptor: a link at its name is never followed.
+ */
 export async function ensureDir(path: string, mode: number, uid: number, gid: number): Promise<void> {
   try {
-    await fs.mkdir(path, { mode }).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw err;
+    await inParent(path, async (parent, name) => {
+      await fs.mkdir(at(parent, name), { mode }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+      const dir = await fs.open(at(parent, name), C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
+      try {
+        await dir.chown(uid, gid);
+        await dir.chmod(mode);
+      } finally {
+        await dir.close();
+      }
     });
-    await fs.chown(path, uid, gid);
-    await fs.chmod(path, mode);
   } catch (err) {
     throw fileError('create directory', path, err);
   }
@@ -178,9 +234,13 @@ export class Journal {
       this.originals.set(path, null);
       return;
     }
-    const content = await fs.readFile(path).catch((err) => {
+    const content = await readFileTrusted(path).catch((err) => {
       throw fileError('back up', path, err);
     });
+    if (content === null) {
+      this.originals.set(path, null);
+      return;
+    }
     await this.recordContent(path, content, info);
   }
 
@@ -253,7 +313,7 @@ export class Journal {
 async function stillOriginal(path: string, orig: { content: Buffer; info: FileInfo }): Promise<boolean> {
   const now = await statPath(path).catch(() => null);
   if (!now || now.type !== 'file' || now.mode !== orig.info.mode || now.uid !== orig.info.uid || now.gid !== orig.info.gid) return false;
-  const content = await fs.readFile(path).catch(() => null);
+  const content = await readFileTrusted(path).catch(() => null);
   return content !== null && content.equals(orig.content);
 }
 
@@ -263,40 +323,5 @@ export function backupDirFor(root: string, now = new Date()): string {
   return join(root, `${stamp}-${process.pid}`);
 }
 
-/**
- * One run at a time: an exclusive lock file holding our pid. A lock left by a process that no longer runs
- * is stale and taken over, so a killed run never blocks the next one.
- */
-export async function acquireLock(path: string): Promise<() => Promise<void>> {
-  await fs.mkdir(dirname(path), { recursive: true }).catch(() => {});
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const h = await fs.open(path, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o644);
-      await h.writeFile(`${process.pid}\n`);
-      await h.close();
-      return async () => {
-        await fs.rm(path, { force: true });
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw fileError('create lock', path, err);
-      const holder = Number((await readText(path))?.trim());
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
-        throw new FailError(
-          `another sftp-setup run (pid ${holder}) is changing this host`,
-          `wait for it to finish; if no such process runs, remove ${path}`,
-        );
-      }
-      await fs.rm(path, { force: true });
-    }
-  }
-  throw new FailError(`cannot take the lock ${path}`, `remove ${path} if no sftp-setup run is active`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** One run at a time: see ./lock.ts. */
+export { acquireLock } from './lock.js';

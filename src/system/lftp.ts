@@ -2,6 +2,7 @@
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createFileAt, openDirBeneath, removeTree } from './safe-fs.js';
 import { runAsUser, type RunAs } from './ssh-client.js';
 
 export interface LftpRun {
@@ -30,17 +31,18 @@ export async function withScratchDir<T>(
   const forOther = who !== undefined && process.getuid?.() === 0 && who.uid !== 0;
   // root's TMPDIR may be private: /tmp is where the owner can reach the directory.
   const dir = await fs.mkdtemp(join(forOther ? '/tmp' : tmpdir(), prefix));
-  const chown = forOther ? (p: string) => fs.chown(p, who.uid, who.gid) : async () => {};
+  // Held open from the start: once the owner owns the directory it can plant links in it, and root's
+  // writes must go to the directory it made, through names it creates (O_EXCL, no link followed).
+  const held = await openDirBeneath(dir);
   try {
-    await chown(dir);
+    if (forOther) await held.chown(who.uid, who.gid);
     const put = async (name: string, text: string) => {
-      const path = join(dir, name);
-      await fs.writeFile(path, text, { mode: 0o644 });
-      await chown(path);
-      return path;
+      await createFileAt(held, name, text, forOther ? { mode: 0o644, uid: who.uid, gid: who.gid } : { mode: 0o644 });
+      return join(dir, name);
     };
     return await fn(put, dir);
   } finally {
-    await fs.rm(dir, { recursive: true, force: true }).catch(() => {});
+    await held.close().catch(() => {});
+    await removeTree(dir).catch(() => {});
   }
 }

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { isPlainDir } from '../collector/dirs.js';
+import { printable } from '../text/printable.js';
 import { getAccount } from './accounts.js';
 import { run, type RunResult } from './exec.js';
 import { ensureDir, readText, writeFileAtomic } from './files.js';
@@ -127,7 +128,7 @@ export async function probeAccount(target: ProbeTarget): Promise<ProbeResult[]> 
         const seen = listing(r.stdout, batch[lsAt + 1]);
         const want = [...new Set(t.dirs.map((d) => d.split('/')[0]!))].sort();
         const ok = seen !== null && JSON.stringify(seen) === JSON.stringify(want);
-        const shown = seen === null ? '(the listing could not be read)' : seen.map((n) => (PLAIN_COMPONENT.test(n) ? n : JSON.stringify(n))).join(' ') || '(nothing)';
+        const shown = seen === null ? '(the listing could not be read)' : seen.map((n) => (PLAIN_COMPONENT.test(n) ? n : printable(JSON.stringify(n)))).join(' ') || '(nothing)';
         out.push({ id: 'nothing-outside', title: 'only the upload tree is visible', ok, detail: `/ holds: ${shown}` });
       }
       if (r.exitCode === 0) {

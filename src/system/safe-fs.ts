@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { constants as C, lstatSync, promises as fs, type Dirent, type Stats } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 
 type Handle = fs.FileHandle;
 
@@ -94,6 +94,55 @@ export async function rmdirBeneath(root: string, rel: string): Promise<boolean> 
   }
 }
 
+/** A link root may follow: its own, or the running user's (a user following its own links gains nothing). */
+function trustedLinkOwner(uid: number): boolean {
+  return uid === 0 || uid === process.geteuid?.();
+}
+
+function foreignLink(path: string, uid: number): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${path} is a symbolic link owned by uid ${uid}: not followed`), { code: 'ELOOP' });
+}
+
+/**
+ * Open `name` inside `dir` with `flags`; a symbolic link at `name` is followed only when root (or the running
+ * user) owns it, so a link planted by another user is never followed.
+ */
+export async function openTrustedAt(dir: Handle, name: string, flags: number, mode?: number): Promise<Handle> {
+  try {
+    return await fs.open(at(dir, name), flags | C.O_NOFOLLOW, mode);
+  } catch (err) {
+    // A link at `name` fails with ELOOP, or ENOTDIR when a directory was asked for.
+    if (!['ELOOP', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    const s = await fs.lstat(at(dir, name));
+    if (!s.isSymbolicLink()) throw err;
+    if (!trustedLinkOwner(s.uid)) throw foreignLink(name, s.uid);
+    return fs.open(at(dir, name), flags, mode);
+  }
+}
+
+/**
+ * Open the directory at the absolute `path` from `/` down, one component at a time, following only links
+ * that root (or the running user) owns: a link another user planted anywhere on the way fails with ELOOP.
+ */
+export async function openDirTrusted(path: string): Promise<Handle> {
+  let dir = await fs.open('/', C.O_RDONLY | C.O_DIRECTORY);
+  try {
+    let walked = '';
+    for (const c of resolve(path).split('/').filter(Boolean)) {
+      walked += `/${c}`;
+      const next = await openTrustedAt(dir, c, C.O_RDONLY | C.O_DIRECTORY).catch((err: NodeJS.ErrnoException) => {
+        throw err.code === 'ELOOP' ? Object.assign(err, { message: err.message.replace(c, walked) }) : err;
+      });
+      await dir.close();
+      dir = next;
+    }
+    return dir;
+  } catch (err) {
+    await dir.close().catch(() => {});
+    throw err;
+  }
+}
+
 /** Run `fn` with the directory `rel` below `root` open; it is closed afterwards. */
 export async function withDir<T>(root: string, rel: string, fn: (dir: Handle) => Promise<T>): Promise<T> {
   const dir = await openDirBeneath(root, rel);
@@ -158,9 +207,9 @@ export async function readFileAt(dir: Handle, name: string, maxBytes = 1 << 20):
   }
 }
 
-/** Read a regular file at `path` whose parent is trusted, without following a link at its last name. */
+/** Read a regular file at an absolute path; no link another user owns is followed on the way or at its name. */
 export async function readFileNoFollow(path: string, maxBytes?: number): Promise<Buffer | null> {
-  const dir = await fs.open(dirname(path), C.O_RDONLY | C.O_DIRECTORY).catch((err: NodeJS.ErrnoException) => {
+  const dir = await openDirTrusted(dirname(path)).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return null;
     throw err;
   });

@@ -5,11 +5,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cli, snapshot, startPair, type Pair } from './helpers.js';
 import { installAllsky } from './allsky-fixture.js';
+import { readConnectProgram, splitWords } from '../../src/lftp/rc.js';
 
 // The camera's /root is an overlay of the real one (large): its top level and the parts we could write.
 const CAMERA_FILES = ['/home/pi', '/root/.ssh', '/root/.lftp', '/root/.local/state', '/var/backups/sftp-setup'];
+// The camera's lock directory of a non-root run (~/.cache/sftp-setup) gets a new mtime from every run that
+// takes the lock: its own line is left out (its owner and mode are checked in the lock tests).
 const cameraState = async (h: Pair['camera'], extra: string[] = []) =>
-  (await snapshot(h, [...CAMERA_FILES, ...extra])) + (await h.sh('ls -la --time-style=full-iso /root'));
+  (await snapshot(h, [...CAMERA_FILES, ...extra])).replace(/^d pi:pi 700 \d+ [\d.]+ \/home\/pi\/\.cache\/sftp-setup\n/m, '') +
+  (await h.sh('ls -la --time-style=full-iso /root'));
 let pair: Pair | undefined;
 
 afterEach(async () => {
@@ -58,7 +62,7 @@ describe('allsky-config', () => {
     const env = JSON.parse(await s.camera.sh('cat /home/pi/allsky/env.json'));
     expect(env).toMatchObject({ REMOTESERVER_HOST: 'collector', REMOTESERVER_PORT: '22', REMOTESERVER_USER: 'allsky-upload', REMOTESERVER_PASSWORD: 'n/a' });
     expect(env.REMOTESERVER_LFTP_COMMANDS).toBe(
-      'set sftp:connect-program "ssh -a -x -i /home/pi/.ssh/allsky_upload -o IdentitiesOnly=yes -o BatchMode=yes -o UpdateHostKeys=no"',
+      'set sftp:connect-program "ssh -F /dev/null -o StrictHostKeyChecking=yes -a -x -i /home/pi/.ssh/allsky_upload -o IdentitiesOnly=yes -o BatchMode=yes -o UpdateHostKeys=no"',
     );
     const settings = JSON.parse(await s.camera.sh('cat /home/pi/allsky/config/settings.json'));
     expect(settings).toMatchObject({ useremoteserver: true, remoteserverprotocol: 'sftp', remoteserverimagedir: 'images' });
@@ -193,6 +197,93 @@ describe('allsky-config', () => {
     const r = await config(s, ['--no-allsky']);
     expect(r.exitCode).toBe(3);
     expect(await s.camera.sh('cat /home/pi/allsky/env.json')).not.toContain('collector');
-    expect(await s.camera.sh('cat /home/pi/.lftp/rc')).toContain('set sftp:connect-program "ssh -a -x -i /home/pi/.ssh/allsky_upload');
+    expect(await s.camera.sh('cat /home/pi/.lftp/rc')).toContain('set sftp:connect-program "ssh -F /dev/null -o StrictHostKeyChecking=yes -a -x -i /home/pi/.ssh/allsky_upload');
+  });
+
+  it('never re-pins a changed collector host key on trust: an impostor at the same address is refused', async () => {
+    const s = await setup();
+    expect((await config(s, ['--no-test'])).exitCode).toBe(0); // pinned to the collector's first keys
+    /** New host keys on the collector (an impostor answering at its address); returns the new ed25519 fingerprint. */
+    const impostor = async () => {
+      await s.collector.sh(
+        'rm -f /etc/ssh/ssh_host_*key* && ssh-keygen -A >/dev/null && kill -HUP "$(cat /run/sshd.pid)" && ' +
+          'want=$(cut -d" " -f2 /etc/ssh/ssh_host_ed25519_key.pub); for i in $(seq 100); do ssh-keyscan -t ed25519 127.0.0.1 2>/dev/null | grep -qF "$want" && break; sleep 0.1; done',
+      );
+      return (await s.collector.sh('ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub')).split(' ')[1]!;
+    };
+    const presented = async () => (await s.collector.sh('cut -d" " -f2 /etc/ssh/ssh_host_ed25519_key.pub')).trim();
+    const b = await impostor();
+    const before = await cameraState(s.camera);
+    const khBefore = await s.camera.sh('cat /home/pi/.ssh/known_hosts');
+    for (const extra of [[], ['--dry-run']]) {
+      const r = await cli(s.camera, ['allsky-config', '--collector', 'collector', '--yes', '--no-test', ...extra], { user: 'pi' });
+      expect(r.exitCode, `${extra.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(/pins another host key for collector than the one the collector presents now .*: the collector may be an impostor; nothing was changed/);
+      expect(r.stderr).toContain(`run again with --host-key ${b}, or with --replace-host-key`);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(await s.camera.sh('cat /home/pi/.ssh/known_hosts')).toBe(khBefore);
+      expect(await cameraState(s.camera)).toBe(before);
+    }
+    // The new key, named and proved by the collector: replaced.
+    const named = await cli(s.camera, ['allsky-config', '--collector', 'collector', '--host-key', b, '--yes', '--no-test'], { user: 'pi' });
+    expect(named.exitCode, named.stderr).toBe(0);
+    expect(await s.camera.sh('cat /home/pi/.ssh/known_hosts')).toContain(await presented());
+    // Changed again: the flag that says it replaces a pinned key.
+    await impostor();
+    const again = await cli(s.camera, ['allsky-config', '--collector', 'collector', '--yes', '--no-test'], { user: 'pi' });
+    expect(again.exitCode).toBe(2);
+    const replaced = await cli(s.camera, ['allsky-config', '--collector', 'collector', '--replace-host-key', '--yes', '--no-test'], { user: 'pi' });
+    expect(replaced.exitCode, replaced.stderr).toBe(0);
+    const kh = await s.camera.sh('cat /home/pi/.ssh/known_hosts');
+    expect(kh).toContain(await presented());
+    expect(kh).not.toContain(khBefore.split(' ')[2]!.trim());
+  });
+
+  it('the connect-program keeps host-key checking when ~/.ssh/config turns it off; doctor flags an old line and a re-run updates it', async () => {
+    const s = await setup();
+    expect((await config(s, ['--no-test'])).exitCode).toBe(0);
+    await authorize(s);
+    await s.camera.sh(
+      "printf 'Host *\\n    StrictHostKeyChecking no\\n    UserKnownHostsFile /dev/null\\n    LogLevel ERROR\\n' > /home/pi/.ssh/config && chown pi:pi /home/pi/.ssh/config && chmod 600 /home/pi/.ssh/config",
+    );
+    const env = JSON.parse(await s.camera.sh('cat /home/pi/allsky/env.json'));
+    const words = splitWords(readConnectProgram(env.REMOTESERVER_LFTP_COMMANDS)!);
+    const login = (w: string[], host: string) => s.camera.run([...w, '-s', '-l', 'allsky-upload', '-p', '22', host, 'sftp'], { user: 'pi', input: '' });
+    // Control: by the pinned name the login works.
+    expect((await login(words, 'collector')).exitCode).toBe(0);
+    // By its address the collector's key is unknown (pinned under its name only): refused, whatever ~/.ssh/config says.
+    const byAddr = await login(words, s.collectorAddr);
+    expect(byAddr.exitCode).not.toBe(0);
+    expect(byAddr.stderr).toMatch(/Host key verification failed/);
+    // The first release's connect-program let that config accept any key.
+    const old = ['ssh', '-a', '-x', '-i', '/home/pi/.ssh/allsky_upload', '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'UpdateHostKeys=no'];
+    expect((await login(old, s.collectorAddr)).exitCode).toBe(0);
+    // Allsky's own upload to the address fails and leaves nothing on the collector.
+    await s.camera.sh('head -c 100 /dev/urandom > /tmp/image.jpg; chmod 644 /tmp/image.jpg');
+    await s.camera.run(['sh', '-c', 'cat > /tmp/up.lftp'], {
+      input: `${env.REMOTESERVER_LFTP_COMMANDS}\nset net:max-retries 1; set net:timeout 5\nopen --user allsky-upload --env-password -p 22 sftp://${s.collectorAddr}\ncd images/\nput /tmp/image.jpg -o impostor.jpg\n`,
+    });
+    const up = await s.camera.run(['sh', '-c', 'LFTP_PASSWORD=n/a lftp -f /tmp/up.lftp'], { user: 'pi' });
+    expect(up.exitCode).not.toBe(0);
+    expect((await s.collector.run(['test', '-e', '/var/lib/allsky-uploads/images/impostor.jpg'])).exitCode).toBe(1);
+
+    // An install made before this release: doctor names the old line; allsky-config brings the new one.
+    const oldLine = `set sftp:connect-program "${old.join(' ')}"`;
+    await s.camera.sh(`sed -i 's#set sftp:connect-program .*#${oldLine}#' /home/pi/.lftp/rc`);
+    await s.camera.run(['sh', '-c', `node -e 'const f="/home/pi/allsky/env.json";const e=JSON.parse(require("fs").readFileSync(f,"utf8"));e.REMOTESERVER_LFTP_COMMANDS=process.argv[1];require("fs").writeFileSync(f,JSON.stringify(e,null,"\\t"))' '${oldLine}'`]);
+    const cpCheck = async () => {
+      const d = await cli(s.camera, ['doctor', '--json', '--no-probe'], { user: 'pi' });
+      return (JSON.parse(d.stdout).checks as Array<{ id: string; status: string; evidence: string[]; fix?: string }>).find((c) => c.id === 'camera.connect-program')!;
+    };
+    const stale = await cpCheck();
+    expect(stale.status).toBe('warn');
+    expect(stale.evidence.join('\n')).toMatch(/does not pin host-key checking \(-F \/dev\/null -o StrictHostKeyChecking=yes\)/);
+    expect(stale.fix).toMatch(/^sftp-setup allsky-config --collector collector/);
+    const rerun = await config(s);
+    expect(rerun.exitCode, rerun.stdout + rerun.stderr).toBe(0);
+    expect(await s.camera.sh('cat /home/pi/.lftp/rc')).toContain('set sftp:connect-program "ssh -F /dev/null -o StrictHostKeyChecking=yes ');
+    expect(JSON.parse(await s.camera.sh('cat /home/pi/allsky/env.json')).REMOTESERVER_LFTP_COMMANDS).toBe(env.REMOTESERVER_LFTP_COMMANDS);
+    expect((await cpCheck()).status).toBe('pass');
   });
 });
+

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHost, type ThrowawayHost } from '../../src/system/hosts.js';
-import { cli } from './helpers.js';
+import { cli, snapshot } from './helpers.js';
 
 const ENV = '/opt/collector-app/.env';
 const IMAGE = '/var/lib/allsky-uploads/images/image.jpg';
@@ -57,4 +57,23 @@ describe('doctor --collector-env', () => {
     expect((await check()).status).toBe('pass');
     expect(await h.sh(`grep -c '^ALLSKY_IMAGE_PATH=${IMAGE}$' ${ENV}`)).toBe('1\n');
   });
+
+  it('refuses a --collector-env that is not a regular .env file (exit 2, one line), --fix included, files unchanged', async () => {
+    await h.sh('mkdir -p /srv/app && ln -sf /etc/shadow /srv/app/.env');
+    for (const [file, says] of [
+      ['/etc/shadow', /--collector-env \/etc\/shadow is not a \.env file/],
+      ['/srv/app/.env', /--collector-env \/srv\/app\/\.env is a symbolic link/],
+    ] as const) {
+      for (const extra of [[], ['--fix']]) {
+        const before = await snapshot(h, ['/etc/shadow', '/srv/app', '/opt/collector-app']);
+        const r = await cli(h, ['doctor', '--role', 'collector', '--no-probe', '--collector-env', file, ...extra]);
+        expect(r.exitCode, r.stdout + r.stderr).toBe(2);
+        expect(r.stdout).toBe('');
+        expect(r.stderr).toMatch(says);
+        expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+        expect(await snapshot(h, ['/etc/shadow', '/srv/app', '/opt/collector-app'])).toBe(before);
+      }
+    }
+  });
 });
+

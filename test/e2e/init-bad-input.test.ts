@@ -86,6 +86,57 @@ const CASES: Case[] = [
     setup: 'mkdir -p /var/lib/allsky-uploads/.ssh', undo: 'rm -rf /var/lib/allsky-uploads',
     names: /\/var\/lib\/allsky-uploads\/\.ssh exists: keys inside the chroot can be rewritten/,
   },
+  // Issue 9: --root and --collector-env name only what an upload tree and a collector .env may be.
+  { name: 'root /etc', args: ['--root', '/etc'], names: /--root \/etc: \/etc is a system directory/ },
+  { name: 'root /home', args: ['--root', '/home'], names: /--root \/home: \/home is a system directory/ },
+  { name: 'root /usr', args: ['--root', '/usr'], names: /--root \/usr: \/usr is a system directory/ },
+  { name: 'root /var/lib', args: ['--root', '/var/lib'], names: /--root \/var\/lib: \/var\/lib is a system directory/ },
+  { name: 'root below /etc', args: ['--root', '/etc/ssh/uploads'], names: /--root \/etc\/ssh\/uploads: \/etc\/ssh\/uploads is inside the system directory \/etc/ },
+  {
+    name: 'root is an account\'s home', args: ['--root', '/srv/svc'],
+    setup: 'useradd -r -d /srv/svc -s /usr/sbin/nologin svc && install -d -m 0755 /srv/svc', undo: 'userdel svc; rm -rf /srv/svc',
+    names: /--root \/srv\/svc: \/srv\/svc is the home directory of the account svc/,
+  },
+  {
+    name: 'root holding entries sftp-setup did not make', args: ['--root', '/srv/data'],
+    setup: 'mkdir -p /srv/data/photos && echo x > /srv/data/notes.txt && mkdir /srv/data/images', undo: 'rm -rf /srv/data',
+    names: /--root \/srv\/data already holds entries sftp-setup did not make \("notes\.txt", "photos"\).*--adopt/,
+  },
+  {
+    name: 'root is the chroot of another upload account', args: ['--user', 'second', '--root', '/srv/first'],
+    setup: 'printf "Match User first\\n    ChrootDirectory /srv/first\\n" > /etc/ssh/sshd_config.d/50-sftp-setup-first.conf && install -d -m 0755 /srv/first',
+    undo: 'rm -rf /etc/ssh/sshd_config.d/50-sftp-setup-first.conf /srv/first',
+    names: /--root \/srv\/first: \/srv\/first is already the chroot of the upload account first/,
+  },
+  {
+    name: 'root inside the chroot of another upload account', args: ['--user', 'second', '--root', '/srv/first/inner'],
+    setup: 'printf "Match User first\\n    ChrootDirectory /srv/first\\n" > /etc/ssh/sshd_config.d/50-sftp-setup-first.conf && install -d -m 0755 /srv/first',
+    undo: 'rm -rf /etc/ssh/sshd_config.d/50-sftp-setup-first.conf /srv/first',
+    names: /\/srv\/first\/inner is inside \/srv\/first, the chroot of the upload account first/,
+  },
+  { name: 'collector env /etc/shadow', args: ['--collector-env', '/etc/shadow'], names: /--collector-env \/etc\/shadow is not a \.env file/ },
+  { name: 'collector env below /etc', args: ['--collector-env', '/etc/app/.env'], names: /--collector-env \/etc\/app\/\.env is inside the system directory \/etc/ },
+  {
+    name: 'collector env that is a symlink to /etc/shadow', args: ['--collector-env', '/srv/app/.env'],
+    setup: 'mkdir -p /srv/app && ln -s /etc/shadow /srv/app/.env', undo: 'rm -rf /srv/app',
+    names: /--collector-env \/srv\/app\/\.env is a symbolic link/,
+  },
+  {
+    name: 'collector env in a symlinked directory', args: ['--collector-env', '/srv/etc-link/.env'],
+    setup: 'ln -s /etc /srv/etc-link', undo: 'rm -f /srv/etc-link',
+    names: /--collector-env \/srv\/etc-link\/\.env is in \/srv\/etc-link, which is a symbolic link/,
+  },
+  {
+    name: 'collector env with two hard links', args: ['--collector-env', '/srv/app/.env'],
+    setup: 'mkdir -p /srv/app && echo A=1 > /srv/app/.env && ln /srv/app/.env /srv/app/other-name', undo: 'rm -rf /srv/app',
+    names: /--collector-env \/srv\/app\/\.env has 2 hard links/,
+  },
+  {
+    name: 'collector env that is not a .env file', args: ['--collector-env', '/srv/app/.env'],
+    setup: 'mkdir -p /srv/app && cp /etc/passwd /srv/app/.env', undo: 'rm -rf /srv/app',
+    names: /--collector-env \/srv\/app\/\.env is not a \.env file: line 1 is not KEY=value/,
+  },
+  { name: 'collector env in a missing directory', args: ['--collector-env', '/srv/nope/.env'], names: /--collector-env \/srv\/nope\/\.env is in \/srv\/nope, which does not exist/ },
 ];
 
 describe('init refuses bad input, names it, exits 2 and changes nothing', () => {

@@ -193,5 +193,12 @@ describe('init on a fresh collector', () => {
       const eff = await p.collector.sh(`sshd -T -C user=${USER},host=camera,addr=10.250.0.2 | grep -E '^(passwordauthentication|kbdinteractiveauthentication) '`);
       expect(eff).toBe('passwordauthentication no\nkbdinteractiveauthentication no\n');
     });
+    it('the Match block itself is a second line of defence: forwarding off whatever the key options say', async () => {
+      const eff = await p.collector.sh(`sshd -T -C user=${USER},host=camera,addr=10.250.0.2`);
+      for (const line of [
+        'disableforwarding yes', 'allowstreamlocalforwarding no', 'allowtcpforwarding no', 'x11forwarding no',
+        'allowagentforwarding no', 'permittunnel no', 'permittty no', 'permituserrc no', 'permitopen none', 'permitlisten none',
+      ]) expect(eff.split('\n')).toContain(line);
+    });
   });
 });

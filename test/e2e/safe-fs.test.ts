@@ -9,12 +9,13 @@ import { startHost, type ThrowawayHost } from '../../src/system/hosts.js';
 import { uniqueName } from './helpers.js';
 
 const MODULE = fileURLToPath(new URL('../../dist/system/safe-fs.js', import.meta.url));
+const FILES = fileURLToPath(new URL('../../dist/system/files.js', import.meta.url));
 
 describe('safe-fs: operations in a tree someone else writes to', () => {
   let h: ThrowawayHost;
   /** Run `body` (an async function body using `s`, the module) inside the host; prints what it returns. */
   const inHost = async (body: string) => {
-    const script = `import(${JSON.stringify(MODULE)}).then(async (s) => { const r = await (async () => { ${body} })(); process.stdout.write(JSON.stringify(r ?? null)); })` +
+    const script = `Promise.all([import(${JSON.stringify(MODULE)}), import(${JSON.stringify(FILES)})]).then(async ([s, f]) => { const r = await (async () => { ${body} })(); process.stdout.write(JSON.stringify(r ?? null)); })` +
       `.catch((e) => { process.stdout.write(JSON.stringify({ error: e.code ?? e.message })); });`;
     const r = await h.run(['node', '--input-type=module', '-e', script]);
     expect(r.exitCode, r.stderr).toBe(0);
@@ -102,5 +103,26 @@ describe('safe-fs: operations in a tree someone else writes to', () => {
     );
     expect(r).toEqual([true, null, 'ENOTDIR', false, true, ['a', 'a/d', 'l'], true, false, 2, true]);
     expect(await h.sh('ls -d /etc/victim-dir/empty /srv/b/a/d/e; ls /srv/b/a/d/e | wc -l')).toBe('/etc/victim-dir/empty\n/srv/b/a/d/e\n0\n');
+  });
+
+  it('files.ts reads, writes, removes and makes directories through root\'s links only, never a user\'s', async () => {
+    const before = await victims();
+    await h.sh('useradd -m mallory && mkdir -p /srv/home && ln -s /etc /srv/home/rootlink' +
+      ' && su -s /bin/sh mallory -c "ln -s /etc /home/mallory/etc; ln -s /etc/victim /home/mallory/victim; mkfifo /home/mallory/fifo"');
+    const r = await inHost(
+      `const out = {}; const t = (k, p) => p.then(() => { out[k] = 'done'; }, (e) => { out[k] = e.message.includes('symbolic link owned by uid') ? 'refused-link' : e.message; });` +
+        ` await t('writeThroughDir', f.writeFileAtomic('/home/mallory/etc/victim', 'owned', { mode: 0o644 }));` +
+        ` await t('readLink', f.readText('/home/mallory/victim'));` +
+        ` await t('inPlace', f.writeFileInPlace('/home/mallory/victim', 'owned'));` +
+        ` await t('mkdirThrough', f.ensureDir('/home/mallory/etc/victim-dir', 0o777, 1000, 1000));` +
+        ` await t('removeThrough', f.removeFile('/home/mallory/etc/victim'));` +
+        ` await t('fifo', f.readText('/home/mallory/fifo'));` +
+        ` out.rootLink = await f.readText('/srv/home/rootlink/victim'); return out;`,
+    );
+    expect(r).toEqual({
+      writeThroughDir: 'refused-link', readLink: 'refused-link', inPlace: 'refused-link', mkdirThrough: 'refused-link',
+      removeThrough: 'refused-link', fifo: expect.stringContaining('not a regular file'), rootLink: 'secret\n',
+    });
+    expect(await victims()).toBe(before);
   });
 });

@@ -1,8 +1,8 @@
 /**
  * Issue 6, "bad input": malformed input to every command and flag (beyond init's own bad-input suite) gives
  * a one-line message naming the input, exit 2, and changes nothing: the collector's sshd files, accounts,
- * chroot, keys, backups and lock file are compared before and after each case (not /run/lock's own mtime:
- * a command that must look at the keys file under the lock touches it).
+ * chroot, keys, backups and lock file are compared before and after each case (not /run/sftp-setup's own
+ * mtime: a command that must look at the keys file under the lock, kept there, touches it).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ThrowawayHost } from '../../src/system/hosts.js';
@@ -18,7 +18,9 @@ const figures = { tried: 0 };
 /** Everything a collector command may touch, with timestamps. */
 async function snap(h: ThrowawayHost): Promise<string> {
   return h.sh(
-    `find /etc/ssh /etc/passwd /etc/shadow /etc/group /etc/gshadow /var/lib/allsky-uploads /run/lock/sftp-setup.lock /run/sftp-setup /var/backups -xdev ! -name 'ssh_host_*' -printf '%y %u:%g %m %s %T@ %p\\n' 2>/dev/null | sort -k6;` +
+    `find /etc/ssh /etc/passwd /etc/shadow /etc/group /etc/gshadow /var/lib/allsky-uploads /run/lock /var/backups -xdev ! -name 'ssh_host_*' -printf '%y %u:%g %m %s %T@ %p\\n' 2>/dev/null | sort -k6;` +
+      // the lock lives in /run/sftp-setup: a refusing command may have taken and released it there
+      ` stat -c '%F %U:%G %a %n' /run/sftp-setup 2>/dev/null; find /run/sftp-setup -xdev -mindepth 1 -printf '%y %u:%g %m %s %T@ %p\\n' 2>/dev/null | sort -k6;` +
       ` find /etc/ssh /etc/passwd /etc/shadow /etc/group /var/lib/allsky-uploads /run/sftp-setup -xdev -type f -print0 2>/dev/null | sort -z | xargs -0 -r sha256sum`,
   );
 }

@@ -14,7 +14,7 @@ const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx2kQw9gJ1rdxYl0H5qzqvLr0m3gVQ
 const KEY2 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC9hQm0yUqGf8m8nJ4m1t3B7Kz1Y0sV9a0mUuK3vQ2cX disks2@test';
 const ROOT = '/var/lib/allsky-uploads';
 // Everything the collector commands may touch. Backups are excluded: see backupsLeft().
-const COLLECTOR_FILES = ['/etc/ssh', '/etc/passwd', '/etc/group', '/etc/shadow', '/etc/gshadow', '/etc/subuid', '/etc/subgid', ROOT, '/run/sftp-setup', '/run/lock/sftp-setup.lock'];
+const COLLECTOR_FILES = ['/etc/ssh', '/etc/passwd', '/etc/group', '/etc/shadow', '/etc/gshadow', '/etc/subuid', '/etc/subgid', ROOT, '/run/sftp-setup'];
 const figures: string[] = [];
 let hosts: ThrowawayHost[] = [];
 let pair: Pair | undefined;

@@ -79,14 +79,17 @@ describe('security of the upload account (allsky profile), from the camera with 
     expect(await modes()).toBe(before);
   });
 
-  it('fsetstat on an open upload still sets its mode (put -p): the limit of the allow-list, shown', async () => {
-    // lftp's put and scp's overwrite need fsetstat, so it stays allowed; it acts on files being written, not
-    // on directories. Measured here so that a change in what it lets through is seen.
+  it('cannot change modes through a handle either (put -p: fsetstat is not in the allow-list)', async () => {
+    // fsetstat acts on any handle, a directory opened for reading included: it is refused, and the upload
+    // keeps the mode the umask gives, without the set-uid bit or group/other write.
     await p.camera.sh('head -c 100 /dev/urandom > /tmp/modes.jpg && chmod 4777 /tmp/modes.jpg');
     const r = await sftp('put -p /tmp/modes.jpg /images/modes.jpg');
     const mode = (await onCollector(`stat -c %a ${ROOT}/images/modes.jpg 2>/dev/null || echo absent`)).trim();
     figures.push(`put -p of a 4777 file: exit ${r.exitCode}, mode on the collector ${mode}`);
-    expect(r.exitCode).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/remote fsetstat: Permission denied/);
+    expect(mode).toBe('755');
+    const sum = async (h: typeof p.camera, path: string) => (await h.sh(`sha256sum < ${path}`)).trim();
+    expect(await sum(p.collector, `${ROOT}/images/modes.jpg`)).toBe(await sum(p.camera, '/tmp/modes.jpg'));
   });
 
   it("cannot see another upload account's tree", async () => {

@@ -79,6 +79,7 @@ describe('dangerous entries in the upload tree', () => {
     expect(names!.status).toBe('pass');
     expect(shownPath('/a/b c')).toBe('"/a/b c"');
     expect(shownPath('/a/b.c')).toBe('/a/b.c');
+    expect(shownPath('/a/\u009b2J\u202e')).toBe('"/a/\\u{9b}2J\\u{202e}"');
   });
 });
 

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { connectProgram, connectProgramSetLine } from '../../src/lftp/connect-program.js';
+import { connectProgram, connectProgramSetLine, pinsHostKeyChecking } from '../../src/lftp/connect-program.js';
+import { extractKeyPath, splitWords } from '../../src/lftp/rc.js';
 import { UsageError } from '../../src/errors.js';
 
 describe('connectProgram', () => {
   it('builds the minimal ssh command', () => {
     expect(connectProgram({ keyPath: '/home/pi/.ssh/allsky_ed25519' })).toBe(
-      'ssh -a -x -i /home/pi/.ssh/allsky_ed25519 -o IdentitiesOnly=yes -o BatchMode=yes -o UpdateHostKeys=no',
+      'ssh -F /dev/null -o StrictHostKeyChecking=yes -a -x -i /home/pi/.ssh/allsky_ed25519 -o IdentitiesOnly=yes -o BatchMode=yes -o UpdateHostKeys=no',
     );
   });
 
@@ -17,7 +18,7 @@ describe('connectProgram', () => {
         controlDir: '/home/pi/.ssh/cm/',
       }),
     ).toBe(
-      'ssh -a -x -i /home/pi/.ssh/k -o IdentitiesOnly=yes -o BatchMode=yes -o UpdateHostKeys=no' +
+      'ssh -F /dev/null -o StrictHostKeyChecking=yes -a -x -i /home/pi/.ssh/k -o IdentitiesOnly=yes -o BatchMode=yes -o UpdateHostKeys=no' +
         ' -o UserKnownHostsFile=/home/pi/.ssh/known_hosts_sftp-setup' +
         ' -o ControlMaster=auto -o ControlPath=/home/pi/.ssh/cm/cm-%C -o ControlPersist=60',
     );
@@ -38,7 +39,26 @@ describe('connectProgram', () => {
 
   it('set line uses double quotes (the WebUI mangles single quotes)', () => {
     const line = connectProgramSetLine({ keyPath: '/home/pi/.ssh/k' });
-    expect(line).toBe('set sftp:connect-program "ssh -a -x -i /home/pi/.ssh/k -o IdentitiesOnly=yes -o BatchMode=yes -o UpdateHostKeys=no"');
+    expect(line).toBe('set sftp:connect-program "ssh -F /dev/null -o StrictHostKeyChecking=yes -a -x -i /home/pi/.ssh/k -o IdentitiesOnly=yes -o BatchMode=yes -o UpdateHostKeys=no"');
     expect(line).not.toContain("'");
+  });
+
+  it('pins host-key checking: no ssh_config is read, StrictHostKeyChecking=yes; the key is still found', () => {
+    const cp = connectProgram({ keyPath: '/home/pi/.ssh/k', controlDir: '/home/pi/.ssh/cm' });
+    expect(pinsHostKeyChecking(splitWords(cp))).toBe(true);
+    expect(extractKeyPath(cp)).toBe('/home/pi/.ssh/k');
+  });
+
+  it.each([
+    ['ssh -a -x -i /k -o IdentitiesOnly=yes -o BatchMode=yes -o UpdateHostKeys=no', false], // before this release
+    ['ssh -F /dev/null -a -x -i /k', false],
+    ['ssh -o StrictHostKeyChecking=yes -i /k', false],
+    ['ssh -F /home/pi/.ssh/config -o StrictHostKeyChecking=yes -i /k', false],
+    ['ssh -F /dev/null -o StrictHostKeyChecking=no -o StrictHostKeyChecking=yes -i /k', false], // ssh: the first value wins
+    ['ssh -F /dev/null -o StrictHostKeyChecking=accept-new -i /k', false],
+    ['ssh -F/dev/null -oStrictHostKeyChecking=yes -i /k', true],
+    ['ssh -F /dev/null -o "StrictHostKeyChecking yes" -i /k', true],
+  ])('an existing connect-program %j pins host keys: %s', (cp, want) => {
+    expect(pinsHostKeyChecking(splitWords(cp))).toBe(want);
   });
 });

@@ -90,7 +90,7 @@ describe('mergeLftpRc', () => {
 describe('readConnectProgram', () => {
   it('reads the value, quotes removed, last one winning', () => {
     expect(readConnectProgram(`set sftp:connect-program "ssh -i /a"\n${SET}\n`)).toBe(
-      'ssh -a -x -i /home/pi/.ssh/allsky_ed25519 -o IdentitiesOnly=yes -o BatchMode=yes -o UpdateHostKeys=no',
+      'ssh -F /dev/null -o StrictHostKeyChecking=yes -a -x -i /home/pi/.ssh/allsky_ed25519 -o IdentitiesOnly=yes -o BatchMode=yes -o UpdateHostKeys=no',
     );
     expect(readConnectProgram("set net:timeout 5; set sftp:connect-program 'ssh -i /k'; set x y")).toBe('ssh -i /k');
     expect(readConnectProgram('set sftp:connect-program=ssh -i /k')).toBe('ssh -i /k');

@@ -25,11 +25,16 @@ describe('renderMatchBlock', () => {
         '    PasswordAuthentication no',
         '    KbdInteractiveAuthentication no',
         '    PubkeyAuthentication yes',
+        '    DisableForwarding yes',
         '    AllowTcpForwarding no',
+        '    AllowStreamLocalForwarding no',
         '    X11Forwarding no',
-        '    PermitTTY no',
         '    AllowAgentForwarding no',
+        '    PermitOpen none',
+        '    PermitListen none',
         '    PermitTunnel no',
+        '    PermitTTY no',
+        '    PermitUserRC no',
         '    LogLevel VERBOSE',
         '',
       ].join('\n'),
@@ -64,16 +69,17 @@ describe('sftpProfileFlags', () => {
 
   it('allsky: what lftp, OpenSSH sftp/scp and upload.sh need, and no reading or links', () => {
     const a = allowed('allsky');
-    for (const r of ['realpath', 'stat', 'open', 'write', 'fsetstat', 'close', 'limits', 'opendir', 'readdir', 'remove', 'rename', 'posix-rename', 'mkdir', 'expand-path']) {
+    for (const r of ['realpath', 'stat', 'open', 'write', 'close', 'limits', 'opendir', 'readdir', 'remove', 'rename', 'posix-rename', 'mkdir', 'expand-path']) {
       expect(a).toContain(r);
     }
-    for (const r of ['read', 'symlink', 'hardlink', 'readlink', 'copy-data', 'rmdir']) expect(a).not.toContain(r);
+    // no reading, no links, and no mode changes: setstat, fsetstat (works on directory handles) and lsetstat
+    for (const r of ['read', 'symlink', 'hardlink', 'readlink', 'copy-data', 'rmdir', 'setstat', 'fsetstat', 'lsetstat']) expect(a).not.toContain(r);
   });
 
   it('dropbox: upload only', () => {
     const d = allowed('dropbox');
-    for (const r of ['realpath', 'stat', 'open', 'write', 'fsetstat', 'close', 'limits']) expect(d).toContain(r);
-    for (const r of ['read', 'remove', 'rename', 'posix-rename', 'readdir', 'opendir', 'symlink', 'hardlink']) expect(d).not.toContain(r);
+    for (const r of ['realpath', 'stat', 'open', 'write', 'close', 'limits']) expect(d).toContain(r);
+    for (const r of ['read', 'remove', 'rename', 'posix-rename', 'readdir', 'opendir', 'symlink', 'hardlink', 'setstat', 'fsetstat', 'lsetstat']) expect(d).not.toContain(r);
     expect(SFTP_PROFILES.dropbox.every((r) => SFTP_PROFILES.allsky.includes(r))).toBe(true);
   });
 });

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { cameraLockPath, isSftpSetupCmdline, judgeLock, lockContent, parseLockContent, startTimeOf, unsafeLockDir, type LockSeen } from '../../src/lock.js';
+
+const file = { type: 'file' as const, uid: 0, mode: 0o100600, nlink: 1 };
+const run = (pid: number) => ({ alive: true, cmdline: `node\0/usr/local/bin/sftp-setup\0init\0`, start: '4242' });
+const seen = (over: Partial<LockSeen>): LockSeen => ({ stat: file, euid: 0, content: '77 4242\n', holder: run(77), ownPid: 1000, ...over });
+
+describe('lock content', () => {
+  it('writes and reads back pid and start time', () => {
+    expect(lockContent(77, '4242')).toBe('77 4242\n');
+    expect(parseLockContent(lockContent(77, '4242'))).toEqual({ pid: 77, start: '4242' });
+    expect(parseLockContent('77\n')).toEqual({ pid: 77, start: null });
+  });
+
+  it('garbage, pid 0 and pid 1 are not a holder', () => {
+    for (const t of ['', '1', '1\n', '0\n', 'x', '77 x', '-5', '77\n\n', '77 4242 9', ' 77', '9'.repeat(11)]) expect(parseLockContent(t), t).toBeNull();
+  });
+
+  it('reads the start time from /proc/PID/stat even when the command name holds ") ("', () => {
+    const fields = Array.from({ length: 50 }, (_, i) => String(i + 3));
+    expect(startTimeOf(`123 (a) (b c) ${fields.join(' ')}`)).toBe('22');
+    expect(startTimeOf('garbage')).toBeNull();
+  });
+});
+
+describe('isSftpSetupCmdline', () => {
+  it('knows sftp-setup runs, installed or from a clone', () => {
+    expect(isSftpSetupCmdline('node\0/usr/local/bin/sftp-setup\0init\0')).toBe(true);
+    expect(isSftpSetupCmdline('/usr/bin/node\0/home/pi/sftp-setup/bin/sftp-setup\0doctor\0')).toBe(true);
+    expect(isSftpSetupCmdline('node\0/opt/x/cli.js\0', '/opt/x/cli.js')).toBe(true);
+  });
+  it('anything else is not one: init, a shell, a process that only mentions the name in a later argument', () => {
+    for (const c of ['/sbin/init\0', 'bash\0-c\0sleep 100\0', 'sleep\x00100\x00', 'vim\0notes\0x\0/tmp/sftp-setup\0', '']) expect(isSftpSetupCmdline(c), c).toBe(false);
+  });
+});
+
+describe('judgeLock', () => {
+  it('a live sftp-setup run holds it', () => {
+    expect(judgeLock(seen({}))).toEqual({ kind: 'held', pid: 77 });
+  });
+  it('stale or garbage locks of ours are taken over', () => {
+    expect(judgeLock(seen({ content: '1\n', holder: { alive: true, cmdline: '/sbin/init\0', start: '1' } })).kind).toBe('stale');
+    expect(judgeLock(seen({ content: 'garbage' })).kind).toBe('stale');
+    expect(judgeLock(seen({ content: '' })).kind).toBe('stale');
+    expect(judgeLock(seen({ holder: { alive: false, cmdline: null, start: null } })).kind).toBe('stale');
+    expect(judgeLock(seen({ holder: { alive: true, cmdline: 'sleep\x00100\x00', start: '4242' } })).kind).toBe('stale');
+    // the pid was reused by another sftp-setup run started later: not the holder
+    expect(judgeLock(seen({ holder: { ...run(77), start: '9999' } })).kind).toBe('stale');
+    expect(judgeLock(seen({ content: '1000 5\n', holder: run(1000) })).kind).toBe('stale');
+  });
+  it('never trusts what is not a regular file of ours with one link', () => {
+    expect(judgeLock(seen({ stat: { ...file, type: 'fifo' }, content: null }))).toMatchObject({ kind: 'foreign', why: expect.stringMatching(/FIFO/) });
+    expect(judgeLock(seen({ stat: { ...file, type: 'symlink' }, content: null }))).toMatchObject({ kind: 'foreign', why: expect.stringMatching(/symbolic link/) });
+    expect(judgeLock(seen({ stat: { ...file, type: 'dir' }, content: null }))).toMatchObject({ kind: 'foreign', why: expect.stringMatching(/directory/) });
+    expect(judgeLock(seen({ stat: { ...file, uid: 1000 } }))).toMatchObject({ kind: 'foreign', why: expect.stringMatching(/uid 1000/) });
+    expect(judgeLock(seen({ stat: { ...file, nlink: 2 } }))).toMatchObject({ kind: 'foreign', why: expect.stringMatching(/2 hard links/) });
+  });
+});
+
+describe('unsafeLockDir', () => {
+  const dir = { type: 'dir' as const, uid: 0, mode: 0o40755, nlink: 2 };
+  it('a directory of ours that no one else can write is fine', () => {
+    expect(unsafeLockDir(dir, [0])).toBeNull();
+    expect(unsafeLockDir({ ...dir, uid: 1000, mode: 0o40700 }, [1000])).toBeNull();
+  });
+  it('world- or group-writable, foreign, a link or missing: refused, saying why', () => {
+    expect(unsafeLockDir({ ...dir, mode: 0o41777 }, [0])).toMatch(/writable by group or others \(mode 1777\)/);
+    expect(unsafeLockDir({ ...dir, mode: 0o40775 }, [0])).toMatch(/writable/);
+    expect(unsafeLockDir({ ...dir, uid: 1000 }, [0])).toMatch(/owned by uid 1000/);
+    expect(unsafeLockDir({ ...dir, type: 'symlink' }, [0])).toMatch(/symbolic link/);
+    expect(unsafeLockDir(null, [0])).toMatch(/does not exist/);
+  });
+});
+
+describe('cameraLockPath', () => {
+  const rt = { type: 'dir' as const, uid: 1000, mode: 0o40700, nlink: 2 };
+  it('root: the root-only directory, whatever the environment says', () => {
+    expect(cameraLockPath(0, { XDG_RUNTIME_DIR: '/run/user/0' }, '/root', rt)).toBe('/run/sftp-setup/camera.lock');
+  });
+  it('a user: its private runtime directory, else its ~/.cache; never /run/lock or /tmp', () => {
+    expect(cameraLockPath(1000, { XDG_RUNTIME_DIR: '/run/user/1000' }, '/home/pi', rt)).toBe('/run/user/1000/sftp-setup/camera.lock');
+    expect(cameraLockPath(1000, {}, '/home/pi')).toBe('/home/pi/.cache/sftp-setup/camera.lock');
+    // another user's runtime directory (kept by su), or a shared one: not used
+    expect(cameraLockPath(1000, { XDG_RUNTIME_DIR: '/run/user/0' }, '/home/pi', { ...rt, uid: 0 })).toBe('/home/pi/.cache/sftp-setup/camera.lock');
+    expect(cameraLockPath(1000, { XDG_RUNTIME_DIR: '/tmp' }, '/home/pi', { ...rt, mode: 0o41777 })).toBe('/home/pi/.cache/sftp-setup/camera.lock');
+    expect(cameraLockPath(1000, { XDG_RUNTIME_DIR: 'rel' }, '/home/pi', rt)).toBe('/home/pi/.cache/sftp-setup/camera.lock');
+  });
+});
