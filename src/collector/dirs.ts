@@ -2,6 +2,16 @@ import { UsageError } from '../errors.js';
 
 const COMPONENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 
+/**
+ * A plain relative directory, as `--dirs` accepts it. Only such names, of all that the upload tree holds,
+ * ever reach an sftp batch or a path root acts on: the tree is the upload account's, and a name with a
+ * newline and `!` would be a shell command in a batch.
+ */
+export function isPlainDir(rel: string): boolean {
+  const parts = rel.split('/');
+  return parts.every((p) => COMPONENT.test(p) && p !== '.' && p !== '..');
+}
+
 /** `--dirs images,videos,images/keograms`: relative paths below the chroot, plain names only. */
 export function parseDirList(value: string, flag = '--dirs'): string[] {
   const items = value.split(',').map((s) => s.trim().replace(/\/+$/, ''));

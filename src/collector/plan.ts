@@ -19,7 +19,12 @@ import { loadTemplate } from '../templates.js';
 import {
   createUploadAccount, deleteAccount, fixUploadAccount, restoreAccount, getAccount, groupsOf, listAccounts, NOLOGIN, passwordField, type Account,
 } from '../system/accounts.js';
-import { ensureDir, readText, statPath, type Journal } from '../system/files.js';
+import { ensureDir, fileInfoOf, readText, statPath, type Journal } from '../system/files.js';
+import { isPlainDir } from './dirs.js';
+import { printable } from '../text/printable.js';
+import {
+  ensureDirBeneath, lstatAt, lstatBeneath, readDirAt, readFileAt, rmdirBeneath, unlinkAt, withDir,
+} from '../system/safe-fs.js';
 import { effectiveConfig, globPathsSync, reload, runningPid, testConfig, isRunning } from '../system/sshd.js';
 import { KEYS_DIR, PROBE_KEYS_PATTERN, keysFileFor } from './layout.js';
 import { chrootProblem, configIO, type SshdState } from './inspect.js';
@@ -97,8 +102,13 @@ export async function buildCollectorPlan(
     );
   }
   for (const d of spec.dirs) {
-    const info = await statPath(join(spec.root, d));
-    if (info && info.type !== 'dir') {
+    // The tree is the upload account's: names reach paths only when plain, and nothing in it is followed.
+    if (!isPlainDir(d)) throw new UsageError(`upload directory ${JSON.stringify(d)} is not a plain relative name`, 'use names made of letters, digits, ".", "_" and "-"');
+    const info = await lstatBeneath(spec.root, d).catch(() => 'link' as const);
+    if (info === 'link') {
+      throw new UsageError(`a parent of ${join(spec.root, d)} is a symbolic link, not a directory, or on another filesystem`, 'look at it, move it away, then run again');
+    }
+    if (info && !info.isDirectory()) {
       throw new UsageError(`${join(spec.root, d)} exists and is not a directory`, 'move it away or choose other --dirs');
     }
   }
@@ -293,29 +303,67 @@ function uploadDirsStep(spec: CollectorSpec, journal: Journal): Step {
       const owner = await want();
       const todo: string[] = [];
       for (const d of spec.dirs) {
-        const info = await statPath(join(spec.root, d));
+        // Through descriptors: a parent swapped for a link is looked at, never through.
+        const info = await lstatBeneath(spec.root, d).catch(() => null);
         if (!info) todo.push(`create ${d}`);
-        else if (!owner || info.uid !== owner.uid || info.gid !== owner.gid || info.mode !== 0o755) todo.push(`fix ${d}`);
+        else if (!owner || !info.isDirectory() || info.uid !== owner.uid || info.gid !== owner.gid || (info.mode & 0o7777) !== 0o755) todo.push(`fix ${d}`);
       }
       return todo.length ? { summary: todo.join(', ') } : null;
     },
     async apply() {
       const owner = await want();
       if (!owner) throw new FailError(`account ${spec.user} does not exist`);
+      const wanted = { mode: 0o755, ...owner };
       for (const d of spec.dirs) {
-        if (!(await statPath(join(spec.root, d)))) undoMkdir(journal, join(spec.root, d));
-        await ensureDir(join(spec.root, d), 0o755, owner.uid, owner.gid);
+        // Created, owned and moded through the directory we hold (O_NOFOLLOW): a directory swapped for a
+        // link to /etc since the check fails here with ELOOP/ENOTDIR, and /etc is never chowned.
+        const made = await ensureDirBeneath(spec.root, d, wanted).catch((err: NodeJS.ErrnoException) => {
+          throw new FailError(`cannot make ${join(spec.root, d)} an upload directory: ${err.code === 'ELOOP' || err.code === 'ENOTDIR' ? 'it or a parent is a symbolic link or not a directory' : err.code === 'EXDEV' ? 'it is on another filesystem' : err.message}`, 'look at it, move it away, then run again');
+        });
+        for (const path of made) {
+          const rel = path.slice(spec.root.length + 1);
+          journal.onRollback(async () => {
+            await rmdirBeneath(spec.root, rel);
+          });
+        }
       }
     },
   };
 }
 
-/** Keys the guide's layout keeps inside the chroot or the old home; --adopt moves them out. */
-function legacyKeyFiles(spec: CollectorSpec, home: string | undefined): string[] {
-  const dirs = [join(spec.root, '.ssh')];
-  if (home && home.replace(/\/+$/, '') !== spec.root) dirs.push(join(home, '.ssh'));
-  // sshd's default AuthorizedKeysFile: both names.
-  return dirs.flatMap((d) => [join(d, 'authorized_keys'), join(d, 'authorized_keys2')]);
+/** Where the guide's layout keeps keys (inside the chroot, or the old home): --adopt moves them out. */
+function legacyKeyDirs(spec: CollectorSpec, home: string | undefined): string[] {
+  const bases = [spec.root];
+  if (home && home.replace(/\/+$/, '') !== spec.root) bases.push(home.replace(/\/+$/, '') || '/');
+  return bases;
+}
+
+/**
+ * The keys in `<base>/.ssh/authorized_keys{,2}` (sshd's default AuthorizedKeysFile: both names), read
+ * through descriptors: a `.ssh` or key file that is a link (to /root/.ssh, say), a FIFO or a device is
+ * refused, never read. Those directories belong to the upload account.
+ */
+async function readLegacyKeys(base: string): Promise<string[]> {
+  const texts: string[] = [];
+  const refuse = (what: string, err: NodeJS.ErrnoException): never => {
+    throw new UsageError(
+      `${what} is not a plain directory or file (${err.code ?? err.message}): sftp-setup does not read keys through links or special files`,
+      'look at it; copy the keys you trust into a file and pass it with --key, then remove that .ssh',
+    );
+  };
+  const st = await lstatBeneath(base, '.ssh').catch((e: NodeJS.ErrnoException) => refuse(join(base, '.ssh'), e));
+  if (!st) return texts;
+  if (!st.isDirectory()) refuse(join(base, '.ssh'), Object.assign(new Error('not a directory'), { code: st.isSymbolicLink() ? 'ELOOP' : 'ENOTDIR' }));
+  await withDir(base, '.ssh', async (dir) => {
+    for (const name of ['authorized_keys', 'authorized_keys2']) {
+      const buf = await readFileAt(dir, name).catch((e: NodeJS.ErrnoException) => refuse(join(base, '.ssh', name), e));
+      if (buf) texts.push(buf.toString('utf8'));
+    }
+  }).catch((e: NodeJS.ErrnoException) => {
+    if (e instanceof UsageError) throw e;
+    refuse(join(base, '.ssh'), e);
+  });
+  return texts;
 }
 
 /** `originalHome`: the account's home before this run (the account step may move it to the chroot). */
@@ -332,9 +380,8 @@ function keysFileStep(spec: CollectorSpec, journal: Journal, originalHome: strin
       text = r.text;
     };
     if (spec.adopt) {
-      for (const f of legacyKeyFiles(spec, originalHome)) {
-        const old = await readText(f);
-        if (old) for (const l of parseAuthorizedKeys(old).lines) if (l.kind === 'key') apply(l.entry.key);
+      for (const base of legacyKeyDirs(spec, originalHome)) {
+        for (const old of await readLegacyKeys(base)) for (const l of parseAuthorizedKeys(old).lines) if (l.kind === 'key') apply(l.entry.key);
       }
     }
     for (const k of spec.keys) apply(k);
@@ -361,13 +408,32 @@ function keysFileStep(spec: CollectorSpec, journal: Journal, originalHome: strin
   };
 }
 
+/**
+ * Remove `name` from the directory `rel` below `root`, through its descriptor: a regular file is backed
+ * up first (read with O_NOFOLLOW, no FIFO hang), a link or special file is removed as itself (unlink never
+ * follows), a directory is refused.
+ */
+async function removeBackedUp(journal: Journal, root: string, rel: string, name: string): Promise<void> {
+  await withDir(root, rel, async (dir) => {
+    const s = await lstatAt(dir, name);
+    if (!s) return;
+    const path = join(root, rel, name);
+    // The name is whoever owned .ssh's: quoted and escaped in the message.
+    if (s.isDirectory()) throw new FailError(`${printable(JSON.stringify(path))} is a directory`, 'move it out of the chroot by hand, then run again');
+    if (s.isFile()) {
+      const content = await readFileAt(dir, name, 16 << 20);
+      if (content) await journal.recordContent(path, content, fileInfoOf(s));
+    }
+    await unlinkAt(dir, name);
+  });
+}
+
 /** /etc/skel files (useradd -m) and the guide's .ssh inside the chroot: visible to uploads, or a security hole. */
 function cleanupStep(spec: CollectorSpec, journal: Journal): Step {
   const leftovers = async () => {
     const found: string[] = [];
-    for (const f of SKEL_FILES) if ((await statPath(join(spec.root, f)))?.type === 'file') found.push(join(spec.root, f));
-    const ssh = join(spec.root, '.ssh');
-    if ((await statPath(ssh))?.type === 'dir') found.push(ssh);
+    for (const f of SKEL_FILES) if ((await statPath(join(spec.root, f)))?.type === 'file') found.push(f);
+    if ((await statPath(join(spec.root, '.ssh')))?.type === 'dir') found.push('.ssh');
     return found;
   };
   return {
@@ -375,18 +441,21 @@ function cleanupStep(spec: CollectorSpec, journal: Journal): Step {
     title: 'no shell start-up files or .ssh inside the chroot',
     async check() {
       const found = await leftovers();
-      return found.length ? { summary: `remove ${found.join(', ')} (backed up)` } : null;
+      return found.length ? { summary: `remove ${found.map((f) => join(spec.root, f)).join(', ')} (backed up)` } : null;
     },
     async apply() {
       for (const f of await leftovers()) {
-        if (f.endsWith('/.ssh')) {
-          for (const name of await fs.readdir(f)) await journal.remove(join(f, name));
-          const info = (await statPath(f))!;
-          await fs.rmdir(f);
-          journal.onRollback(async () => ensureDir(f, info.mode, info.uid, info.gid));
-        } else {
-          await journal.remove(f);
+        if (f !== '.ssh') {
+          await removeBackedUp(journal, spec.root, '', f);
+          continue;
         }
+        const path = join(spec.root, '.ssh');
+        const info = (await statPath(path))!;
+        // Names inside come from whoever owned .ssh: they are used only as names inside the directory held.
+        const names = await withDir(spec.root, '.ssh', async (dir) => (await readDirAt(dir)).map((e) => e.name));
+        for (const name of names) await removeBackedUp(journal, spec.root, '.ssh', name);
+        if (!(await rmdirBeneath(spec.root, '.ssh'))) throw new FailError(`cannot remove ${path}`, 'look at what it still holds, move it out of the chroot, then run again');
+        journal.onRollback(async () => ensureDir(path, info.mode, info.uid, info.gid));
       }
     },
   };

@@ -8,34 +8,22 @@ import { join } from 'node:path';
 import { remoteDirs } from '../allsky/detect.js';
 import { expandDirs } from '../collector/layout.js';
 import { chrootProblem } from '../collector/inspect.js';
-import { statPath, type FileInfo } from '../system/files.js';
+import { fileInfoOf, statPath, type FileInfo } from '../system/files.js';
+import { isPlainDir } from '../collector/dirs.js';
+import { lstatBeneath } from '../system/safe-fs.js';
+import { dirsInTree, type UploadTree } from './tree.js';
 import { fail, ownerMode, pass, q, skip, warn, type DoctorCheck } from './check.js';
 import type { UploadAccount } from './collector-context.js';
 
-/** Directories below the chroot, up to three levels, hidden ones and dev/ left out. */
-export async function existingDirs(root: string, depth = 3, rel = ''): Promise<string[]> {
-  if (depth === 0) return [];
-  let names: import('node:fs').Dirent[] = [];
-  try {
-    names = await fs.readdir(join(root, rel), { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  const out: string[] = [];
-  for (const n of names) {
-    if (!n.isDirectory() || n.name.startsWith('.') || (rel === '' && n.name === 'dev')) continue;
-    const r = rel ? `${rel}/${n.name}` : n.name;
-    out.push(r, ...(await existingDirs(root, depth - 1, r)));
-  }
-  return out;
-}
-
-/** What the account must be able to write to: what exists, plus what current Allsky uploads into. */
-export async function requiredDirs(a: UploadAccount): Promise<string[]> {
+/**
+ * What the account must be able to write to: the plainly named directories the tree holds (tree.ts; any
+ * other name is reported as data by tree.names, never probed), plus what current Allsky uploads into.
+ */
+export function requiredDirs(a: UploadAccount, tree: UploadTree | undefined): string[] {
   if (!a.chroot) return [];
-  const have = await existingDirs(a.chroot);
+  const have = tree ? dirsInTree(tree.entries).plain : [];
   const allsky = a.profile === 'allsky' ? remoteDirs('images', 'current') : [];
-  return expandDirs([...new Set([...have, ...allsky])]);
+  return expandDirs([...new Set([...have, ...allsky])]).filter(isPlainDir);
 }
 
 function writableBy(info: FileInfo, uid: number, gid: number): boolean {
@@ -76,7 +64,15 @@ export async function chrootChecks(a: UploadAccount, dirs: string[]): Promise<Do
   if (acc) {
     for (const d of dirs) {
       const p = join(root, d);
-      const info = await statPath(p);
+      // Through descriptors: a parent swapped for a link is reported, never looked through.
+      let info: FileInfo | null;
+      try {
+        const s = await lstatBeneath(root, d);
+        info = s && fileInfoOf(s);
+      } catch {
+        problems.push(`${p}: a parent directory is a link or not a directory`);
+        continue;
+      }
       if (!info) {
         problems.push(`${p}: missing`);
         fixes.push(`sudo install -d -o ${user} -g ${acc.gid} -m 0755 ${q(p)}`);

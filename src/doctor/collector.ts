@@ -16,6 +16,7 @@ import { liveChecks } from './live.js';
 import { logChecks } from './logs.js';
 import { firewallCheck, listeningCheck } from './network.js';
 import { sshdAccountChecks, sshdChecks } from './sshd.js';
+import { treeChecks, walkUploadTree, type UploadTree } from './tree.js';
 
 const LOG_TAIL = 512 * 1024;
 
@@ -54,12 +55,22 @@ export async function collectorDoctor(opts: { user?: string; probe: boolean; col
     return { ctx, checks, dirs };
   }
   for (const a of ctx.accounts) {
-    const want = await requiredDirs(a);
+    // One walk of the upload tree (no link followed) gives both the directories to test and the tree checks.
+    let tree: UploadTree | undefined;
+    let treeError: string | undefined;
+    if (a.chroot) {
+      tree = await walkUploadTree(a.chroot).catch((e: NodeJS.ErrnoException) => {
+        treeError = `the chroot ${a.chroot} cannot be walked (${e.code ?? e.message})`;
+        return undefined;
+      });
+    }
+    const want = requiredDirs(a, tree);
     dirs.set(a.user, want);
     const fileChecks = [
       ...sshdAccountChecks(ctx, a),
       ...accountChecks(a),
       ...(await chrootChecks(a, want)),
+      ...treeChecks(a.user, a.account?.uid, tree, treeError),
       ...(await mountChecks(a)),
       ...(await keysChecks(a, await readKeyFiles(a))),
     ];

@@ -9,11 +9,14 @@ import { BACKUP_ROOT, LOCK_PATH } from '../collector/layout.js';
 import { buildCollectorPlan, type CollectorSpec } from '../collector/plan.js';
 import { readSshdState } from '../collector/inspect.js';
 import { PlanFailed, runPlan } from '../plan/runner.js';
-import type { StepReport } from '../plan/step.js';
+import type { Step, StepReport } from '../plan/step.js';
+import { FailError } from '../errors.js';
 import { runOk } from '../system/exec.js';
 import { acquireLock, backupDirFor, Journal } from '../system/files.js';
 import { cleanStaleProbe } from '../system/probe.js';
+import { chmodAt } from '../system/safe-fs.js';
 import { reload, SSHD, systemdRuns } from '../system/sshd.js';
+import { modeToReset, shownPath, walkUploadTree } from './tree.js';
 import type { DoctorCheck } from './check.js';
 import type { CollectorReport } from './collector.js';
 
@@ -81,18 +84,22 @@ async function applySpec(spec: CollectorSpec, opts: { dryRun: boolean; onStep?: 
   const journal = new Journal(backupDirFor(BACKUP_ROOT));
   let sshdTouched = false;
   let steps: StepReport[] = [];
+  let first: StepReport[] = [];
   try {
     const sshd = await readSshdState();
     if (!opts.dryRun) {
       release = await acquireLock(LOCK_PATH);
       await cleanStaleProbe(spec.user, spec.root, spec.dirs);
     }
+    // Dangerous modes first, on their own: whatever the init plan then refuses (a link in the tree makes
+    // it refuse) or rolls back, no set-uid file stays. A mode taken away is never given back.
+    first = await runPlan([treeModesStep(spec.root)], { dryRun: opts.dryRun, onReport: opts.onStep });
     const plan = await buildCollectorPlan(spec, sshd, journal, () => (sshdTouched = true));
-    steps = await runPlan(plan.steps, { dryRun: opts.dryRun, onReport: opts.onStep });
+    steps = [...first, ...(await runPlan(plan.steps, { dryRun: opts.dryRun, onReport: opts.onStep }))];
     const status = steps.some((s) => s.status === 'changed') ? 'changed' : steps.some((s) => s.status === 'would-change') ? 'would-change' : 'unchanged';
     return { user: spec.user, action, status, steps };
   } catch (err) {
-    if (err instanceof PlanFailed) steps = err.reports;
+    steps = [...first, ...(err instanceof PlanFailed ? err.reports : [])];
     const cause = err instanceof PlanFailed ? err.failure : err;
     const problems = opts.dryRun ? [] : await journal.rollback();
     if (sshdTouched && !opts.dryRun) await reload().catch((e) => problems.push(`reload after rollback: ${(e as Error).message}`));
@@ -102,4 +109,34 @@ async function applySpec(spec: CollectorSpec, opts: { dryRun: boolean; onStep?: 
   } finally {
     await release();
   }
+}
+
+/**
+ * Reset dangerous modes in the upload tree (tree.modes): directories to 0755, files lose set-uid, set-gid,
+ * sticky and group/world write. Each entry is changed through its own descriptor, only if it is still
+ * the entry the walk saw (system/safe-fs chmodAt): no link is followed, no other filesystem entered.
+ * Links and special files are left alone (tree.entries reports them).
+ */
+export function treeModesStep(root: string): Step {
+  return {
+    id: 'tree-modes',
+    title: `no set-uid, set-gid, sticky or group/world-writable entries in ${root}`,
+    async check() {
+      const tree = await walkUploadTree(root).catch(() => undefined);
+      const todo = tree?.entries.filter((e) => modeToReset(e) !== null) ?? [];
+      if (todo.length === 0) return null;
+      const named = todo.slice(0, 5).map((e) => `${shownPath(e.rel)} ${e.mode.toString(8).padStart(4, '0')} -> ${modeToReset(e)!.toString(8).padStart(4, '0')}`);
+      return { summary: `reset ${todo.length} mode(s): ${named.join(', ')}${todo.length > 5 ? `, … and ${todo.length - 5} more` : ''}` };
+    },
+    async apply() {
+      const missed: string[] = [];
+      await walkUploadTree(root, async (e, dir, name) => {
+        const mode = modeToReset(e);
+        if (mode !== null && !(await chmodAt(dir, name, e, mode))) missed.push(shownPath(e.rel));
+      });
+      if (missed.length) {
+        throw new FailError(`the mode of ${missed.length} entr${missed.length === 1 ? 'y' : 'ies'} in ${root} changed under us and was left: ${missed.slice(0, 5).join(', ')}`, 'run sudo sftp-setup doctor --fix again');
+      }
+    },
+  };
 }

@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path';
 import { PROBE_KEYS_PATTERN } from '../collector/layout.js';
 import { listKeys } from '../keys/authorized-keys.js';
 import { expandTokens } from '../sshd/effective.js';
-import { readText, statPath, type FileInfo } from '../system/files.js';
+import { statPath, type FileInfo } from '../system/files.js';
+import { readFileNoFollow } from '../system/safe-fs.js';
 import { fail, ownerMode, pass, q, warn, type DoctorCheck } from './check.js';
 import type { UploadAccount } from './collector-context.js';
 
@@ -104,7 +105,8 @@ export async function keysChecks(a: UploadAccount, files: KeysFileState[]): Prom
 export async function readKeyFiles(a: UploadAccount): Promise<KeysFileState[]> {
   return Promise.all(keyFilePaths(a).map(async (path) => {
     const info = await statPath(path).catch(() => null);
-    const text = info?.type === 'file' ? await readText(path).catch(() => null) : null;
+    // The file may be the upload account's (a hand-made layout): no link at its name followed, no FIFO opened.
+    const text = info?.type === 'file' ? await readFileNoFollow(path).then((b) => b?.toString('utf8') ?? null, () => null) : null;
     return { path, info, text };
   }));
 }

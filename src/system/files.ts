@@ -1,7 +1,7 @@
 /**
  * File effects: reading, atomic and in-place writes with backups, a journal to undo a run, and a lock.
  */
-import { constants as C, promises as fs } from 'node:fs';
+import { constants as C, promises as fs, type Stats } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { FailError } from '../errors.js';
 import { at, openDirTrusted, openTrustedAt } from './safe-fs.js';
@@ -24,6 +24,12 @@ export async function readText(path: string): Promise<string | null> {
   } catch (err) {
     throw fileError('read', path, err);
   }
+}
+
+/** FileInfo from an lstat (or a descriptor's fstat). */
+export function fileInfoOf(s: Stats): FileInfo {
+  const type = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
+  return { type, uid: s.uid, gid: s.gid, mode: s.mode & 0o7777, size: s.size, nlink: s.nlink, ino: s.ino };
 }
 
 /**
@@ -68,9 +74,7 @@ async function inParent<T>(path: string, fn: (dir: fs.FileHandle, name: string) 
 /** lstat: a symlink is reported as one, not followed. */
 export async function statPath(path: string): Promise<FileInfo | null> {
   try {
-    const s = await fs.lstat(path);
-    const type = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
-    return { type, uid: s.uid, gid: s.gid, mode: s.mode & 0o7777, size: s.size, nlink: s.nlink, ino: s.ino };
+    return fileInfoOf(await fs.lstat(path));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return null;
@@ -237,6 +241,15 @@ export class Journal {
       this.originals.set(path, null);
       return;
     }
+    await this.recordContent(path, content, info);
+  }
+
+  /**
+   * Record a file whose content the caller read itself (through a descriptor, in a tree it does not
+   * trust): kept for rollback and copied under the backup directory, like record().
+   */
+  async recordContent(path: string, content: Buffer, info: FileInfo): Promise<void> {
+    if (this.originals.has(path)) return;
     this.originals.set(path, { content, info });
     const copy = join(this.backupDir, path);
     try {

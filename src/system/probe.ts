@@ -6,14 +6,21 @@
  * AuthorizedKeysFile), restricted to loopback: the real keys file is never touched, and a crash leaves at
  * most a localhost-only key in a tmpfs that the next run or a reboot removes.
  */
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { isPlainDir } from '../collector/dirs.js';
+import { printable } from '../text/printable.js';
 import { getAccount } from './accounts.js';
 import { run, type RunResult } from './exec.js';
 import { ensureDir, readText, writeFileAtomic } from './files.js';
+import { at, createFileAt, dirTimeNs, readDirAt, restoreDirTimes, unlinkAt, withDir } from './safe-fs.js';
 
 export const PROBE_KEYS_DIR = '/run/sftp-setup/probe-keys';
 const PROBE_NAME = '.sftp-setup-probe';
+/** Every name a probe run may leave in an upload directory: ours, by prefix, with this run's tag. */
+const PROBE_LEFTOVER = /^\.sftp-setup-probe(-[0-9a-f]{1,32})?(\.tmp|\.read)?$/;
+const PLAIN_COMPONENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 
 export interface ProbeTarget {
   user: string;
@@ -36,7 +43,11 @@ export interface ProbeResult {
   detail: string;
 }
 
-/** Remove what a crashed probe may have left: the temporary key and probe files in the upload tree. */
+/**
+ * Remove what a crashed probe may have left: the temporary key and probe files in the upload tree. In the
+ * tree only names of ours are removed, through the directory's descriptor (unlink never follows a link;
+ * a directory swapped for a link is not entered).
+ */
 export async function cleanStaleProbe(user: string, chroot: string, dirs: string[]): Promise<void> {
   await fs.rm(join(PROBE_KEYS_DIR, user), { force: true });
   // A run killed mid-probe or mid-validation leaves its temporary directory (probe private key, candidate
@@ -44,19 +55,23 @@ export async function cleanStaleProbe(user: string, chroot: string, dirs: string
   for (const name of await fs.readdir('/run').catch(() => [] as string[])) {
     if (/^sftp-setup-(probe|candidate)-/.test(name)) await fs.rm(join('/run', name), { recursive: true, force: true }).catch(() => {});
   }
-  for (const d of dirs) {
-    for (const suffix of ['', '.tmp', '.read']) {
-      await fs.rm(join(chroot, d, PROBE_NAME + suffix), { force: true }).catch(() => {});
-    }
+  for (const d of dirs.filter(isPlainDir)) {
+    await withDir(chroot, d, async (dir) => {
+      for (const e of await readDirAt(dir)) if (PROBE_LEFTOVER.test(e.name)) await unlinkAt(dir, e.name).catch(() => {});
+    }).catch(() => {});
   }
 }
 
-export async function probeAccount(t: ProbeTarget): Promise<ProbeResult[]> {
+export async function probeAccount(target: ProbeTarget): Promise<ProbeResult[]> {
+  // Defence in depth: callers pass only plain names; anything else never reaches a batch or a path.
+  const t: ProbeTarget = { ...target, dirs: target.dirs.filter(isPlainDir) };
+  // This run's own names: nothing planted beforehand can sit at them.
+  const tag = `${PROBE_NAME}-${randomBytes(6).toString('hex')}`;
   const tmp = await fs.mkdtemp('/run/sftp-setup-probe-');
   const key = join(tmp, 'key');
   const ctl = join(tmp, 'cm');
   const keysFile = join(PROBE_KEYS_DIR, t.user);
-  const stamps = await saveTimes([t.chroot, ...t.dirs.map((d) => join(t.chroot, d)), PROBE_KEYS_DIR]);
+  const stamps = await saveTimes([{ root: t.chroot, rel: '' }, ...t.dirs.map((d) => ({ root: t.chroot, rel: d })), { root: PROBE_KEYS_DIR, rel: '' }]);
   const results: ProbeResult[] = [];
   try {
     const [kg] = await Promise.all([
@@ -99,20 +114,22 @@ export async function probeAccount(t: ProbeTarget): Promise<ProbeResult[]> {
 
     // Sessions are costly on a small Pi, so everything that must succeed goes into one batch; each thing
     // that must be refused needs a session of its own (a batch stops at its first error).
-    const readName = t.dirs[0] ? `/${t.dirs[0]}/${PROBE_NAME}.read` : undefined;
+    const readName = t.dirs[0] ? `/${t.dirs[0]}/${tag}.read` : undefined;
     const allowed = async (): Promise<ProbeResult[]> => {
       const batch = ['pwd'];
       if (t.profile === 'allsky') batch.push('ls -1a /');
-      for (const d of t.dirs) batch.push(...dirBatch(d, t.profile));
+      for (const d of t.dirs) batch.push(...dirBatch(d, tag, t.profile));
       const r = await sftp(batch.join('\n'));
       const out: ProbeResult[] = [];
       const pwdOk = /Remote working directory: \/\s*$/m.test(r.stdout);
       out.push({ id: 'chroot', title: 'session starts at the chroot /', ok: pwdOk, detail: pwdOk ? 'pwd is /' : oneLine(r) });
       if (t.profile === 'allsky') {
-        const seen = listing(r.stdout);
+        const lsAt = batch.indexOf('ls -1a /');
+        const seen = listing(r.stdout, batch[lsAt + 1]);
         const want = [...new Set(t.dirs.map((d) => d.split('/')[0]!))].sort();
-        const ok = JSON.stringify(seen) === JSON.stringify(want);
-        out.push({ id: 'nothing-outside', title: 'only the upload tree is visible', ok, detail: `/ holds: ${seen.join(' ') || '(nothing)'}` });
+        const ok = seen !== null && JSON.stringify(seen) === JSON.stringify(want);
+        const shown = seen === null ? '(the listing could not be read)' : seen.map((n) => (PLAIN_COMPONENT.test(n) ? n : printable(JSON.stringify(n)))).join(' ') || '(nothing)';
+        out.push({ id: 'nothing-outside', title: 'only the upload tree is visible', ok, detail: `/ holds: ${shown}` });
       }
       if (r.exitCode === 0) {
         out.push({ id: 'dirs', title: `${t.dirs.length} upload directories: ${dirTitle(t.profile)}`, ok: true, detail: 'all accepted' });
@@ -120,8 +137,8 @@ export async function probeAccount(t: ProbeTarget): Promise<ProbeResult[]> {
       }
       // Something failed: find which directory, one session each.
       for (const d of t.dirs) {
-        const one = await sftp(dirBatch(d, t.profile).join('\n'));
-        const detail = one.exitCode === 0 ? 'all accepted' : oneLine(one) + (await diskFullHint(join(t.chroot, d)));
+        const one = await sftp(dirBatch(d, tag, t.profile).join('\n'));
+        const detail = one.exitCode === 0 ? 'all accepted' : oneLine(one) + (await diskFullHint(t.chroot, d));
         out.push({ id: `dir:${d}`, title: `/${d}: ${dirTitle(t.profile)}`, ok: one.exitCode === 0, detail });
       }
       return out;
@@ -135,24 +152,20 @@ export async function probeAccount(t: ProbeTarget): Promise<ProbeResult[]> {
     // anything: they fail, and the directory checks name the cause.
     let readFile: string | undefined;
     if (readName) {
+      // Made by root inside the directory it holds open, under this run's own name, O_EXCL|O_NOFOLLOW:
+      // a link or file planted at that name makes it fail, never write through it.
       const acc = await getAccount(t.user);
-      const path = join(t.chroot, readName);
-      const made = await fs.writeFile(path, 'sftp-setup probe\n', { mode: 0o644 }).then(
-        async () => {
-          if (acc) await fs.chown(path, acc.uid, acc.gid);
-          return true;
-        },
-        () => false,
-      );
+      const made = await withDir(t.chroot, t.dirs[0]!, (dir) =>
+        createFileAt(dir, `${tag}.read`, 'sftp-setup probe\n', { mode: 0o644, ...(acc ? { uid: acc.uid, gid: acc.gid } : {}) }),
+      ).then(() => true, () => false);
       if (made) readFile = readName;
-      else await fs.rm(path, { force: true }).catch(() => {});
     }
     const cannotCheck = (id: string, title: string): Promise<ProbeResult> =>
       Promise.resolve({ id, title, ok: false, detail: `no test file could be made in /${t.dirs[0]} (is its disk full?)` });
     const [allowedResults, ...others] = await Promise.all([
       allowed(),
       refused('no-etc', "the host's /etc is not reachable", 'ls /etc', 'listing /etc')(),
-      refused('root-readonly', 'the chroot root is not writable', `put payload /${PROBE_NAME}`, 'writing to /')(),
+      refused('root-readonly', 'the chroot root is not writable', `put payload /${tag}`, 'writing to /')(),
       (async (): Promise<ProbeResult> => {
         const r = await ssh([dest, 'id']);
         const ok = r.exitCode !== 0 && !/uid=/.test(r.stdout);
@@ -182,17 +195,21 @@ export async function probeAccount(t: ProbeTarget): Promise<ProbeResult[]> {
       (async () => {
         await fs.rm(keysFile, { force: true }).catch(() => {});
         await cleanStaleProbe(t.user, t.chroot, t.dirs).catch(() => {});
-        await restoreTimes(stamps);
+        await restoreDirTimes(stamps).catch(() => {});
       })(),
     ]);
     await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
   }
 }
 
-/** Allsky's upload sequence: put to a temporary name (twice: overwrite), remove the target, rename. */
-function dirBatch(d: string, profile: 'allsky' | 'dropbox'): string[] {
-  const tmp = `/${d}/${PROBE_NAME}.tmp`;
-  const final = `/${d}/${PROBE_NAME}`;
+/**
+ * Allsky's upload sequence: put to a temporary name (twice: overwrite), remove the target, rename. `d` is a
+ * plain name (isPlainDir) and `tag` is ours: nothing here came from the tree, and nothing globs.
+ */
+function dirBatch(d: string, tag: string, profile: 'allsky' | 'dropbox'): string[] {
+  if (!isPlainDir(d) || !PROBE_LEFTOVER.test(tag)) throw new Error(`refusing to put ${JSON.stringify(d)} into an sftp batch`);
+  const tmp = `/${d}/${tag}.tmp`;
+  const final = `/${d}/${tag}`;
   if (profile === 'dropbox') return [`put payload ${tmp}`];
   return [`put payload ${tmp}`, `put payload ${tmp}`, `-rm ${final}`, `rename ${tmp} ${final}`, `rm ${final}`];
 }
@@ -201,27 +218,39 @@ function dirTitle(profile: 'allsky' | 'dropbox'): string {
   return profile === 'allsky' ? 'put, overwrite, rename, remove' : 'put accepted';
 }
 
-function listing(stdout: string): string[] {
-  // The lines printed between "sftp> ls -1a /" and the next prompt.
+/**
+ * The names printed between "sftp> ls -1a /" and the prompt of the batch's next command (`next`, which
+ * holds this run's random tag, so no name can forge it); null when that prompt is not where it must be.
+ * Only root can name things in the chroot's root, but a name with a line break must not fool the check.
+ */
+export function listing(stdout: string, next?: string): string[] | null {
   const lines = stdout.split('\n');
-  const at = lines.findIndex((l) => l.startsWith('sftp> ls'));
-  if (at < 0) return [];
+  const start = lines.indexOf('sftp> ls -1a /');
+  if (start < 0) return null;
   const out: string[] = [];
-  for (const l of lines.slice(at + 1)) {
-    if (l.startsWith('sftp>')) break;
-    const name = l.trim().replace(/^\/+/, '');
+  let end = lines.length;
+  for (let i = start + 1; i < lines.length; i++) {
+    if (lines[i]!.startsWith('sftp> ')) {
+      end = i;
+      break;
+    }
+  }
+  if (next !== undefined ? lines[end] !== `sftp> ${next}` : end !== lines.length) return null;
+  for (const l of lines.slice(start + 1, end)) {
+    const name = l.replace(/^\/+/, '');
     if (name && name !== '.' && name !== '..') out.push(name);
   }
   return out.sort();
 }
 
 /** SFTP reports a full disk only as "Failure": look at the directory's filesystem ourselves. */
-async function diskFullHint(dir: string): Promise<string> {
-  const s = await fs.statfs(dir).catch(() => undefined);
+async function diskFullHint(chroot: string, d: string): Promise<string> {
+  const shown = join(chroot, d);
+  const s = await withDir(chroot, d, (dir) => fs.statfs(at(dir))).catch(() => undefined);
   if (!s) return '';
-  if (s.files > 0 && s.ffree === 0) return ` — the filesystem holding ${dir} has no free inodes: free some, then run again`;
+  if (s.files > 0 && s.ffree === 0) return ` — the filesystem holding ${shown} has no free inodes: free some, then run again`;
   const free = s.bavail * s.bsize;
-  return free < 64 * 1024 ? ` — the disk holding ${dir} is full (${free} bytes free): free some space, then run again` : '';
+  return free < 64 * 1024 ? ` — the disk holding ${shown} is full (${free} bytes free): free some space, then run again` : '';
 }
 
 function oneLine(r: RunResult): string {
@@ -239,21 +268,12 @@ export function explainLoginFailure(r: RunResult): string {
   return e.trim().split('\n').slice(-1)[0] ?? `exit ${r.exitCode}`;
 }
 
-async function saveTimes(paths: string[]): Promise<Array<{ path: string; mtime: string }>> {
+/** Modification times of directories, read through descriptors (no link followed), to put back afterwards. */
+async function saveTimes(dirs: Array<{ root: string; rel: string }>): Promise<Array<{ root: string; rel: string; mtimeNs: bigint }>> {
   const out = [];
-  for (const p of paths) {
-    const s = await fs.stat(p, { bigint: true }).catch(() => undefined);
-    if (s) out.push({ path: p, mtime: `${s.mtimeNs / 1_000_000_000n}.${String(s.mtimeNs % 1_000_000_000n).padStart(9, '0')}` });
+  for (const d of dirs) {
+    const mtimeNs = await dirTimeNs(d.root, d.rel).catch(() => null);
+    if (mtimeNs !== null) out.push({ ...d, mtimeNs });
   }
   return out;
-}
-
-/**
- * The probe's files come and go; put the directories' modification times back so a re-run changes nothing.
- * touch(1), in one shell: fs.utimes goes through a double and would lose the nanoseconds.
- */
-async function restoreTimes(stamps: Array<{ path: string; mtime: string }>): Promise<void> {
-  if (stamps.length === 0) return;
-  const script = 'while [ $# -gt 1 ]; do touch -c -m -d "@$1" -- "$2"; shift 2; done';
-  await run('sh', ['-c', script, 'sh', ...stamps.flatMap((s) => [s.mtime, s.path])]).catch(() => {});
 }

@@ -9,7 +9,7 @@
  * directory is compared with the tree's top: a link or a mount point is reported, never entered.
  */
 import { spawn } from 'node:child_process';
-import { constants as C, promises as fs, type Dirent, type Stats } from 'node:fs';
+import { constants as C, lstatSync, promises as fs, type Dirent, type Stats } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 
 type Handle = fs.FileHandle;
@@ -50,6 +50,47 @@ export async function openDirBeneath(root: string, rel = ''): Promise<Handle> {
   } catch (err) {
     await dir.close().catch(() => {});
     throw err;
+  }
+}
+
+/** The parent part and last name of a plain relative path ('a/b/c' -> ['a/b', 'c']). */
+function split(rel: string): [string, string] {
+  const parts = components(rel);
+  if (parts.length === 0) throw new Error('an empty relative path has no last name');
+  return [parts.slice(0, -1).join('/'), parts[parts.length - 1]!];
+}
+
+/**
+ * lstat of `rel` below `root`, every parent opened without following links: null when it does not exist
+ * (or a parent is missing); throws ELOOP/ENOTDIR/EXDEV when a parent is a link, not a directory, or on
+ * another filesystem.
+ */
+export async function lstatBeneath(root: string, rel: string): Promise<Stats | null> {
+  if (components(rel).length === 0) return fs.lstat(root).catch(() => null);
+  const [parent, name] = split(rel);
+  let dir: Handle;
+  try {
+    dir = await openDirBeneath(root, parent);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  try {
+    return await lstatAt(dir, name);
+  } finally {
+    await dir.close().catch(() => {});
+  }
+}
+
+/** Remove the empty directory `rel` below `root` (no link followed on the way); false when it could not. */
+export async function rmdirBeneath(root: string, rel: string): Promise<boolean> {
+  const [parent, name] = split(rel);
+  const dir = await openDirBeneath(root, parent).catch(() => null);
+  if (!dir) return false;
+  try {
+    return await fs.rmdir(at(dir, name)).then(() => true, () => false);
+  } finally {
+    await dir.close().catch(() => {});
   }
 }
 
@@ -267,6 +308,14 @@ export interface WalkOptions {
   enter?: (e: TreeEntry) => boolean;
 }
 
+function lstatSyncAt(dir: Handle, name: string): Stats | null {
+  try {
+    return lstatSync(at(dir, name));
+  } catch {
+    return null; // gone meanwhile
+  }
+}
+
 function entryOf(rel: string, s: Stats, topDev: number): TreeEntry {
   const type = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
   return {
@@ -284,32 +333,48 @@ export async function walkTree(
   root: string,
   opts: WalkOptions = {},
   visit?: (e: TreeEntry, dir: Handle, name: string) => Promise<void>,
-): Promise<{ entries: TreeEntry[]; truncated: boolean }> {
+): Promise<{ entries: TreeEntry[]; truncated: boolean; deeper: boolean }> {
   const entries: TreeEntry[] = [];
   const max = opts.maxEntries ?? Infinity;
+  const maxDepth = opts.maxDepth ?? Infinity;
   let truncated = false;
+  let deeper = false;
   const top = await openDirBeneath(root);
   const topDev = (await top.stat()).dev;
   const walk = async (dir: Handle, prefix: string, depth: number): Promise<void> => {
     const names = (await readDirAt(dir)).map((d) => d.name).sort();
-    for (const name of names) {
-      if (entries.length >= max) {
-        truncated = true;
-        return;
-      }
-      const s = await lstatAt(dir, name);
-      if (!s) continue; // gone meanwhile
-      const e = entryOf(prefix ? `${prefix}/${name}` : name, s, topDev);
-      entries.push(e);
-      if (visit) await visit(e, dir, name);
-      if (e.type !== 'dir' || e.mountPoint || depth >= (opts.maxDepth ?? Infinity) || (opts.enter && !opts.enter(e))) continue;
-      const sub = await fs.open(at(dir, name), DIR_FLAGS).catch(() => null); // swapped for a link: ELOOP, skip
-      if (!sub) continue;
-      try {
-        const ss = await sub.stat();
-        if (ss.dev === topDev && ss.ino === e.ino) await walk(sub, e.rel, depth + 1);
-      } finally {
-        await sub.close();
+    // An upload directory holds thousands of files: lstat them synchronously, a batch at a time (a
+    // promise per entry costs more than the system call), yielding to the event loop between batches.
+    const BATCH = 512;
+    for (let i = 0; i < names.length; i += BATCH) {
+      const chunk = names.slice(i, i + BATCH);
+      if (i > 0) await new Promise((r) => setImmediate(r));
+      const stats = chunk.map((n) => lstatSyncAt(dir, n));
+      for (let j = 0; j < chunk.length; j++) {
+        if (entries.length >= max) {
+          truncated = true;
+          return;
+        }
+        const name = chunk[j]!;
+        const s = stats[j];
+        if (!s) continue; // gone meanwhile
+        const e = entryOf(prefix ? `${prefix}/${name}` : name, s, topDev);
+        entries.push(e);
+        if (visit) await visit(e, dir, name);
+        if (e.type !== 'dir' || e.mountPoint || (opts.enter && !opts.enter(e))) continue;
+        if (depth >= maxDepth) {
+          deeper = true;
+          continue;
+        }
+        const sub = await fs.open(at(dir, name), DIR_FLAGS).catch(() => null); // swapped for a link: ELOOP, skip
+        if (!sub) continue;
+        try {
+          const ss = await sub.stat();
+          if (ss.dev === topDev && ss.ino === e.ino) await walk(sub, e.rel, depth + 1);
+        } finally {
+          await sub.close();
+        }
+        if (truncated) return;
       }
     }
   };
@@ -318,7 +383,7 @@ export async function walkTree(
   } finally {
     await top.close();
   }
-  return { entries, truncated };
+  return { entries, truncated, deeper };
 }
 
 /**

@@ -89,6 +89,21 @@ describe('safe-fs: operations in a tree someone else writes to', () => {
     expect(r).toEqual(['ELOOP', 'EINVAL', 'EEXIST']);
     expect(await h.sh('stat -c "%u:%g %a %s" /srv/f/new; cat /etc/victim')).toBe('65534:65534 640 4\nsecret\n');
   });
+  it('lstatBeneath and rmdirBeneath never look or act through a parent swapped for a link; walkTree says what it did not enter', async () => {
+    await h.sh('mkdir -p /srv/b/a/d/e/f /etc/victim-dir/empty && ln -s /etc/victim-dir /srv/b/l');
+    const r = await inHost(
+      `const out = [];` +
+        ` out.push((await s.lstatBeneath('/srv/b', 'a/d')).isDirectory());` +
+        ` out.push(await s.lstatBeneath('/srv/b', 'a/missing/x'));` +
+        ` out.push(await s.lstatBeneath('/srv/b', 'l/keep').then(() => 'looked through', (e) => e.code));` +
+        ` out.push(await s.rmdirBeneath('/srv/b', 'l/empty'));` +
+        ` out.push(await s.rmdirBeneath('/srv/b', 'a/d/e/f'));` +
+        ` const w = await s.walkTree('/srv/b', { maxDepth: 2 }); out.push(w.entries.map((e) => e.rel), w.deeper, w.truncated);` +
+        ` const c = await s.walkTree('/srv/b', { maxEntries: 2 }); out.push(c.entries.length, c.truncated); return out;`,
+    );
+    expect(r).toEqual([true, null, 'ENOTDIR', false, true, ['a', 'a/d', 'l'], true, false, 2, true]);
+    expect(await h.sh('ls -d /etc/victim-dir/empty /srv/b/a/d/e; ls /srv/b/a/d/e | wc -l')).toBe('/etc/victim-dir/empty\n/srv/b/a/d/e\n0\n');
+  });
 
   it('files.ts reads, writes, removes and makes directories through root\'s links only, never a user\'s', async () => {
     const before = await victims();
