@@ -123,6 +123,7 @@ export async function writeFileAtomic(path: string, content: string, opts: Write
         handle = undefined;
         await fs.rename(at(dir, tmp), at(dir, name));
         await dir.sync().catch(() => {});
+        await removeStaleTemps(dir, name);
       } catch (err) {
         await handle?.close().catch(() => {});
         await fs.unlink(at(dir, tmp)).catch(() => {});
@@ -131,6 +132,19 @@ export async function writeFileAtomic(path: string, content: string, opts: Write
     });
   } catch (err) {
     throw fileError('write', path, err);
+  }
+}
+
+/**
+ * A run killed between writing its temporary file and the rename leaves `.NAME.sftp-setup-PID.tmp` behind.
+ * Runs that write a file hold the lock, so once ours is in place any other such file for the same name is
+ * stale: remove it, so that a killed run's next run converges.
+ */
+async function removeStaleTemps(dir: fs.FileHandle, name: string): Promise<void> {
+  const prefix = `.${name}.sftp-setup-`;
+  const names = await fs.readdir(at(dir)).catch(() => [] as string[]);
+  for (const n of names) {
+    if (n.startsWith(prefix) && /^\d+\.tmp$/.test(n.slice(prefix.length))) await fs.unlink(at(dir, n)).catch(() => {});
   }
 }
 

@@ -125,4 +125,10 @@ describe('safe-fs: operations in a tree someone else writes to', () => {
     });
     expect(await victims()).toBe(before);
   });
+
+  it('writeFileAtomic removes the temporary file a killed run left for the same name, and only that', async () => {
+    await h.sh('mkdir -p /srv/k && touch /srv/k/.f.sftp-setup-99999.tmp /srv/k/.g.sftp-setup-99999.tmp /srv/k/.f.sftp-setup-x.tmp');
+    await inHost(`await f.writeFileAtomic('/srv/k/f', 'new', { mode: 0o644 });`);
+    expect(await h.sh('ls -A /srv/k | sort')).toBe('.f.sftp-setup-x.tmp\n.g.sftp-setup-99999.tmp\nf\n');
+  });
 });
