@@ -86,11 +86,14 @@ export class ThrowawayHost {
     return out.trim() || '/';
   }
 
-  /** Start sshd inside the host the way a non-systemd box runs it: daemonised, pid in /run/sshd.pid. */
+  /**
+   * Start sshd inside the host the way a non-systemd box runs it: daemonised, pid in /run/sshd.pid (waited
+   * for up to 5 s: on a loaded 2-core machine one second was not always enough).
+   */
   async startSshd(extraArgs: string[] = []): Promise<void> {
     await this.sh(
       `/usr/sbin/sshd -E /var/log/auth.log ${extraArgs.map((a) => JSON.stringify(a)).join(' ')}` +
-        ` && for i in $(seq 50); do [ -s /run/sshd.pid ] && exit 0; sleep 0.02; done; exit 1`,
+        ` && for i in $(seq 250); do [ -s /run/sshd.pid ] && exit 0; sleep 0.02; done; exit 1`,
     );
   }
 
