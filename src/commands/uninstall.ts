@@ -17,6 +17,7 @@ import { accountNotOurs, purgeProblem } from '../collector/root-rules.js';
 import { chrootProblem } from '../collector/inspect.js';
 import { removeTree } from '../system/safe-fs.js';
 import { formatStep, printJson } from '../report.js';
+import { printable } from '../text/printable.js';
 import { deleteAccount, getAccount, listAccounts } from '../system/accounts.js';
 import { acquireLock, backupDirFor, Journal, readText, statPath } from '../system/files.js';
 import { unprotectMountStep } from '../collector/mount-step.js';
@@ -165,12 +166,12 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
     reports = await runPlan(steps, { dryRun: o.dryRun, onReport: (r) => out(formatStep(r, o.dryRun)) });
     // init made these directories for the keys files; the last account's uninstall takes them away.
     if (!o.dryRun) for (const dir of [KEYS_DIR, dirname(KEYS_DIR)]) await fs.rmdir(dir).catch(() => {});
-    if (!o.purge && chroot && !o.dryRun) out(chalk.dim(`Uploaded files stay in ${chroot}; --purge deletes them.`));
+    if (!o.purge && chroot && !o.dryRun) out(`Uploaded files stay in ${printable(chroot)}; --purge deletes them.`);
     if (o.purge && !chroot && account) {
       out(chalk.yellow(`No sftp-setup Match block names ${user}'s chroot any more: nothing was purged; check ${account.home} by hand.`));
     }
     if (purged?.skipped.length) {
-      out(chalk.yellow(`Left on other filesystems (mount points are never entered): ${purged.skipped.join(', ')}`));
+      out(chalk.yellow(`Left on other filesystems (mount points are never entered): ${purged.skipped.map((x) => printable(x)).join(', ')}`));
     }
     if (o.json) printJson({ ok: true, dryRun: o.dryRun, steps: reports });
     return 0;
