@@ -95,6 +95,7 @@ async function safeLockDir(dir: string, opts: LockOptions): Promise<void> {
 export async function acquireLock(path: string, opts: LockOptions = {}): Promise<() => Promise<void>> {
   await safeLockDir(dirname(path), opts);
   const me = euid();
+  let emptyLooks = 0;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const h = await fs.open(path, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW | C.O_NONBLOCK, 0o600);
@@ -137,6 +138,13 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
       const l = await lstatOrNull(path);
       if (!l) continue;
       seen = l;
+    }
+    // An empty file of ours may be a lock its holder has created and not yet written its pid into (two
+    // runs started together): look again a little later before calling it garbage and taking it over.
+    if (seen.isFile() && seen.uid === me && content === '' && emptyLooks++ < 20) {
+      attempt--;
+      await new Promise((r) => setTimeout(r, 25));
+      continue;
     }
     const pid = /^(\d{1,10})\b/.exec(content ?? '')?.[1];
     const holder = pid && Number(pid) > 1
