@@ -51,12 +51,16 @@ function literal(text: string): string[] {
 function optionItems(help: Help, cmd: Command): string[] {
   const lines: string[] = [];
   for (const arg of help.visibleArguments(cmd)) {
-    lines.push('.TP', `\\fI${roffEscape(help.argumentTerm(arg))}\\fR`, roffEscape(help.argumentDescription(arg)));
+    const term = arg.required ? `<${arg.name()}>` : `[${arg.name()}]`;
+    lines.push('.TP', `\\fI${roffEscape(term)}\\fR`, roffEscape(help.argumentDescription(arg)));
   }
   for (const opt of help.visibleOptions(cmd)) {
     // "-n, --dry-run" in bold, the value placeholder ("<name>") in italics
-    const term = help.optionTerm(opt).replace(/^(\S+(?:, \S+)?)( .*)?$/, (_m, flags: string, value?: string) =>
-      `\\fB${roffEscape(flags)}\\fR${value ? ` \\fI${roffEscape(value.trim())}\\fR` : ''}`);
+    const words = help.optionTerm(opt).split(' ');
+    const end = words.findIndex((w) => !w.startsWith('-'));
+    const flags = (end < 0 ? words : words.slice(0, end)).join(' ');
+    const value = end < 0 ? '' : words.slice(end).join(' ');
+    const term = `\\fB${roffEscape(flags)}\\fR${value ? ` \\fI${roffEscape(value)}\\fR` : ''}`;
     lines.push('.TP', term, roffEscape(help.optionDescription(opt)));
   }
   return lines;
@@ -73,7 +77,7 @@ export function manPage(input: ManPageInput): string {
     '.nh',
     '.ad l',
     '.SH NAME',
-    `${name} \\- ${roffEscape(help.commandDescription(program).replace(/\.$/, ''))}`,
+    `${roffEscape(name)} \\- ${roffEscape(help.commandDescription(program).replace(/\.$/, ''))}`,
     '.SH SYNOPSIS',
   ];
   const commands = allCommands(program);
@@ -86,7 +90,7 @@ export function manPage(input: ManPageInput): string {
     const head = cut < 0 ? words : words.slice(0, cut);
     lines.push('.br', `\\fB${roffEscape(head.join(' '))}\\fR ${roffEscape(cut < 0 ? '' : words.slice(cut).join(' '))}`.trimEnd());
   }
-  lines.push('.br', `\\fB${name}\\fR [\\fB\\-\\-help\\fR | \\fB\\-V\\fR, \\fB\\-\\-version\\fR]`);
+  lines.push('.br', `\\fB${roffEscape(name)}\\fR [\\fB\\-\\-help\\fR | \\fB\\-V\\fR, \\fB\\-\\-version\\fR]`);
   lines.push('.SH DESCRIPTION', roffEscape(help.commandDescription(program)));
   const programAfter = afterHelpText(program);
   if (programAfter) lines.push(...literal(programAfter));
