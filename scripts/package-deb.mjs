@@ -12,12 +12,13 @@
  *
  * The bundle keeps the repository's relative layout (bin/, templates/, package.json side by side), so the
  * code's own look-ups relative to its module work unchanged; the build checks that those are the only ones.
- * Writes only pkg/ in the repository and a temporary staging directory, which it removes.
+ * Writes only pkg/ in the repository (or the directory given with --out DIR) and a temporary staging
+ * directory, which it removes.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { builtinModules } from 'node:module';
 import { gzipSync } from 'node:zlib';
@@ -25,7 +26,8 @@ import * as esbuild from 'esbuild-wasm';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'));
-const outDir = join(repo, 'pkg');
+const outArg = process.argv.indexOf('--out');
+const outDir = outArg > 0 && process.argv[outArg + 1] ? resolve(process.argv[outArg + 1]) : join(repo, 'pkg');
 const LIB = 'usr/lib/sftp-setup';
 
 const fail = (msg) => {
@@ -192,6 +194,17 @@ function changelog(date) {
 `;
 }
 
+/** Words filled into lines of at most `width` columns. */
+function fill(text, width) {
+  const lines = [];
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + 1 + word.length <= width) lines[last] += ` ${word}`;
+    else lines.push(word);
+  }
+  return lines;
+}
+
 function control(installedKiB) {
   return `Package: ${pkg.name}
 Version: ${pkg.version}
@@ -203,7 +216,7 @@ Recommends: openssh-server
 Section: admin
 Priority: optional
 Description: locked-down SFTP upload accounts for Allsky cameras
- ${pkg.description}.
+${fill(`${pkg.description}.`, 74).map((l) => ` ${l}`).join('\n')}
  .
  On the collector, init creates a chrooted, SFTP-only upload account; on an
  Allsky camera, allsky-config sets up the key, the pinned host key and the
