@@ -94,9 +94,9 @@ async function bundle() {
 function auditLookups(code) {
   const allowed = [
     /const require = bundleCreateRequire\(import\.meta\.url\);/,
-    /new URL\(`\.\.\/templates\/\$\{name\}`, import\.meta\.url\)/,
-    /createRequire\d*\(import\.meta\.url\)\("\.\.\/package\.json"\)/,
-    /new URL\("\.\.\/bin\/sftp-setup", import\.meta\.url\)/,
+    /new URL\(`\.\.\/templates\/\$\{\w+\}`,\s*import\.meta\.url\)/,
+    /\w+\(import\.meta\.url\)\("\.\.\/package\.json"\)/,
+    /new URL\("\.\.\/bin\/sftp-setup",\s*import\.meta\.url\)/,
   ];
   const uses = [...code.matchAll(/.{0,60}import\.meta\.url.{0,20}/g)].map((m) => m[0]);
   const unexplained = uses.filter((u) => !allowed.some((a) => a.test(u)));
