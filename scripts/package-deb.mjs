@@ -2,16 +2,19 @@
 /**
  * `npm run package`: the Debian package, pkg/sftp-setup_<version>_all.deb, from the compiled dist/ tree.
  *
- *   /usr/lib/sftp-setup/bin/sftp-setup    the whole CLI and its dependencies in one bundled file
+ *   /usr/lib/sftp-setup/dist/cli.js       the whole CLI and its dependencies in one bundled file
+ *   /usr/lib/sftp-setup/bin/sftp-setup    the repository's launcher, which imports ../dist/cli.js
  *   /usr/lib/sftp-setup/templates/…       read at run time, relative to the bundle (as in a clone)
  *   /usr/lib/sftp-setup/package.json      the version (--version) and "type": "module"
- *   /usr/bin/sftp-setup                   symlink to the bundle
+ *   /usr/bin/sftp-setup                   symlink to the launcher
  *   /usr/share/man/man1/sftp-setup.1.gz   generated from the commands' definitions (the same as --help)
  *   /usr/share/bash-completion/completions/sftp-setup
  *   /usr/share/doc/sftp-setup/{copyright,changelog.gz}
  *
- * The bundle keeps the repository's relative layout (bin/, templates/, package.json side by side), so the
- * code's own look-ups relative to its module work unchanged; the build checks that those are the only ones.
+ * The package keeps the repository's relative layout (bin/, dist/, templates/, package.json side by side), so
+ * the code's own look-ups relative to its module work unchanged; the build checks that those are the only
+ * ones. The launcher stays a separate file, as in an npm install: an extensionless file is not loaded as an
+ * ES module by every Node.js 18, and the launcher only uses import(), which works either way.
  * Writes only pkg/ in the repository (or the directory given with --out DIR) and a temporary staging
  * directory, which it removes.
  */
@@ -62,24 +65,23 @@ const lazyRequirePlugin = {
   },
 };
 
-/** The launcher bin/sftp-setup is the entry point: the bundle behaves exactly like it. */
+/** dist/cli.js and everything it imports, with the same exports (main, which the launcher calls). */
 async function bundle() {
-  const launcher = readFileSync(join(repo, 'bin/sftp-setup'), 'utf8').replace(/^#!.*\n/, '');
   const result = await esbuild.build({
-    stdin: { contents: launcher, resolveDir: join(repo, 'bin'), sourcefile: 'bin/sftp-setup', loader: 'js' },
+    entryPoints: [join(repo, 'dist/cli.js')],
     bundle: true,
     platform: 'node',
     format: 'esm',
     target: 'node18',
-    // Debian's nodejs package puts node here; the bundle is also run as `node <file>`. The CommonJS
-    // dependencies require Node's built-in modules, which an ES module bundle can only do with a real require.
-    banner: { js: `#!/usr/bin/node\nimport { createRequire as bundleCreateRequire } from 'node:module';\nconst require = bundleCreateRequire(import.meta.url);` },
+    // The CommonJS dependencies require Node's built-in modules, which an ES module can only do with a real
+    // require.
+    banner: { js: `import { createRequire as bundleCreateRequire } from 'node:module';\nconst require = bundleCreateRequire(import.meta.url);` },
     legalComments: 'none',
     write: false,
     metafile: true,
     logLevel: 'warning',
     plugins: [lazyRequirePlugin],
-    outfile: 'sftp-setup.js',
+    outfile: 'cli.js',
   });
   if (result.errors.length || result.warnings.length) fail(`esbuild reported ${result.errors.length} errors and ${result.warnings.length} warnings`);
   const code = result.outputFiles[0].text;
@@ -173,7 +175,7 @@ Upstream-Name: ${pkg.name}
 Files: *
 Copyright: the ${pkg.name} authors
 License: ${pkg.license}
-Comment: ${LIB}/bin/sftp-setup also contains these npm packages, each under its own license
+Comment: ${LIB}/dist/cli.js also contains these npm packages, each under its own license
  (${licenses.join(', ')}):
 ${packages.map((p) => ` ${p.name} ${p.version} (${p.license})`).join('\n')}
 
@@ -263,7 +265,9 @@ const man = manPage({
 const stage = mkdtempSync(join(tmpdir(), 'sftp-setup-deb-'));
 try {
   chmodSync(stage, 0o755);
-  put(stage, `${LIB}/bin/sftp-setup`, code, 0o755);
+  put(stage, `${LIB}/dist/cli.js`, code);
+  // Debian's nodejs package puts node at /usr/bin/node.
+  put(stage, `${LIB}/bin/sftp-setup`, readFileSync(join(repo, 'bin/sftp-setup'), 'utf8').replace(/^#!.*\n/, '#!/usr/bin/node\n'), 0o755);
   put(stage, `${LIB}/package.json`, JSON.stringify({ name: pkg.name, version: pkg.version, type: 'module', private: true }, null, 2) + '\n');
   for (const t of readdirSync(join(repo, 'templates'))) put(stage, `${LIB}/templates/${t}`, readFileSync(join(repo, 'templates', t)));
   mkdirSync(join(stage, 'usr/bin'), { recursive: true });

@@ -6,6 +6,7 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,7 +69,7 @@ describe('the Debian package', () => {
     expect(depends).toEqual(expect.arrayContaining(['nodejs (>= 18.19)', 'openssh-client', 'lftp', 'util-linux', 'mount', 'iproute2']));
     expect(await field('Recommends')).toBe('openssh-server');
     expect(await field('Maintainer')).toMatch(/^.+ <[^ >]+@[^ >]+>$/);
-    const bundle = readFileSync(join(root, LIB, 'bin/sftp-setup')).length;
+    const bundle = readFileSync(join(root, LIB, 'dist/cli.js')).length;
     expect(Number(await field('Installed-Size'))).toBeGreaterThan(bundle / 1024);
     const info = await run('dpkg-deb', ['--info', deb]);
     expect(info.stdout).toMatch(/^ Description: \S.{0,79}\n(  \S.{0,79}\n|  \.\n)+$/m);
@@ -85,6 +86,7 @@ describe('the Debian package', () => {
     const files = Object.fromEntries(entries.filter((e) => !e.mode.startsWith('d')).map((e) => [e.path, e.mode]));
     expect(files).toEqual({
       [`./${LIB}/bin/sftp-setup`]: '-rwxr-xr-x',
+      [`./${LIB}/dist/cli.js`]: '-rw-r--r--',
       [`./${LIB}/package.json`]: '-rw-r--r--',
       [`./${LIB}/templates/sshd-match.conf.hbs`]: '-rw-r--r--',
       './usr/bin/sftp-setup -> ../lib/sftp-setup/bin/sftp-setup': 'lrwxrwxrwx',
@@ -95,6 +97,10 @@ describe('the Debian package', () => {
     });
     expect(entries.filter((e) => e.mode.startsWith('d')).every((e) => e.mode === 'drwxr-xr-x')).toBe(true);
     expect(readFileSync(join(root, LIB, 'bin/sftp-setup'), 'utf8')).toMatch(/^#!\/usr\/bin\/node\n/);
+    // One bundled file: it imports Node's built-in modules only, nothing from a node_modules directory.
+    const imported = [...readFileSync(join(root, LIB, 'dist/cli.js'), 'utf8').matchAll(/^import\b[^\n]*\bfrom ["']([^"']+)["']/gm)].map((m) => m[1]!);
+    expect(imported.length).toBeGreaterThan(0);
+    expect(imported.filter((m) => !builtinModules.includes(m.replace(/^node:/, '')))).toEqual([]);
     expect(readFileSync(join(root, 'usr/share/doc/sftp-setup/copyright'), 'utf8')).toMatch(/^License: MIT$/m);
     const changelog = await run('sh', ['-c', 'zcat "$1"', 'sh', join(root, 'usr/share/doc/sftp-setup/changelog.gz')]);
     expect(changelog.stdout).toMatch(new RegExp(`^sftp-setup \\(${version.replace(/\./g, '\\.')}\\) unstable; urgency=medium\\n`));
