@@ -152,7 +152,7 @@ EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR
 IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE
 USE OR OTHER DEALINGS IN THE SOFTWARE.`;
 
-/** The npm packages the bundle contains, with their licenses, from the bundler's list of inputs. */
+/** The npm packages the bundle contains, from the bundler's list of inputs: license and its file's text. */
 function bundledPackages(inputs) {
   const dirs = new Set();
   for (const input of inputs) {
@@ -161,23 +161,35 @@ function bundledPackages(inputs) {
   }
   return [...dirs].sort().map((d) => {
     const p = JSON.parse(readFileSync(join(repo, d, 'package.json'), 'utf8'));
-    const license = typeof p.license === 'string' ? p.license : p.license?.type ?? 'see the package';
-    return { name: p.name, version: p.version, license };
+    const license = typeof p.license === 'string' ? p.license : p.license?.type;
+    const file = readdirSync(join(repo, d)).find((f) => /^licen[cs]e(\.(md|txt))?$/i.test(f));
+    // A package without a license file (assert-plus) is covered by the MIT text below, if that is its license.
+    if (!license || (!file && license !== 'MIT')) fail(`${d}: no license${license ? ' file' : ''} to put in the copyright file`);
+    return { name: p.name, version: p.version, license, text: file ? readFileSync(join(repo, d, file), 'utf8').replace(/\r/g, '') : '' };
   });
 }
 
+/** Debian's machine-readable copyright file: ours, and every bundled package's holders and license text. */
 function copyright(packages) {
-  const paragraph = (text) => text.split('\n').map((l) => (l === '' ? ' .' : ` ${l}`)).join('\n');
-  const licenses = [...new Set(packages.map((p) => p.license))].sort();
+  const paragraph = (text) => text.trim().split('\n').map((l) => (l.trim() === '' ? ' .' : ` ${l}`)).join('\n');
+  const holders = (p) => {
+    const lines = p.text.split('\n').filter((l) => /^\s*(copyright\b|\(c\)|©)/i.test(l) && !/copyright (notice|holders?\b|owner)/i.test(l));
+    return lines.length ? lines.map((l) => l.trim()) : [`the authors of ${p.name}`];
+  };
+  const stanzas = packages.map((p) => `Files: ${LIB}/dist/cli.js
+Comment: built-in npm package ${p.name} ${p.version}
+Copyright: ${holders(p).join('\n ')}
+License: ${p.license}${p.text ? `\n${paragraph(p.text)}` : ''}`);
   return `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: ${pkg.name}
+Comment: ${LIB}/dist/cli.js is ${pkg.name} with the npm packages it uses built in; the
+ stanzas after the first give each one's copyright and license, from the package itself.
 
 Files: *
 Copyright: the ${pkg.name} authors
-License: ${pkg.license}
-Comment: ${LIB}/dist/cli.js also contains these npm packages, each under its own license
- (${licenses.join(', ')}):
-${packages.map((p) => ` ${p.name} ${p.version} (${p.license})`).join('\n')}
+License: MIT
+
+${stanzas.join('\n\n')}
 
 License: MIT
 ${paragraph(MIT)}

@@ -101,7 +101,11 @@ describe('the Debian package', () => {
     const imported = [...readFileSync(join(root, LIB, 'dist/cli.js'), 'utf8').matchAll(/^import\b[^\n]*\bfrom ["']([^"']+)["']/gm)].map((m) => m[1]!);
     expect(imported.length).toBeGreaterThan(0);
     expect(imported.filter((m) => !builtinModules.includes(m.replace(/^node:/, '')))).toEqual([]);
-    expect(readFileSync(join(root, 'usr/share/doc/sftp-setup/copyright'), 'utf8')).toMatch(/^License: MIT$/m);
+    const copyright = readFileSync(join(root, 'usr/share/doc/sftp-setup/copyright'), 'utf8');
+    expect(copyright).toMatch(/^Format: https:\/\/www\.debian\.org\/doc\/packaging-manuals\/copyright-format\/1\.0\/\n/);
+    expect(copyright).toMatch(/\n\nFiles: \*\nCopyright: .+\nLicense: MIT\n\n/);
+    for (const name of ['commander', 'handlebars', 'sshpk', 'execa', 'chalk']) expect(copyright).toMatch(new RegExp(`^Comment: built-in npm package ${name} \\d`, 'm'));
+    expect(copyright).toMatch(/\n\nLicense: MIT\n Permission is hereby granted/);
     const changelog = await run('sh', ['-c', 'zcat "$1"', 'sh', join(root, 'usr/share/doc/sftp-setup/changelog.gz')]);
     expect(changelog.stdout).toMatch(new RegExp(`^sftp-setup \\(${version.replace(/\./g, '\\.')}\\) unstable; urgency=medium\\n`));
     expect(changelog.stdout).toMatch(/\n -- .+ <.+>  \w{3}, \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d \+0000\n$/);
