@@ -7,8 +7,8 @@
  * the parent-death signal) when this process is killed.
  */
 import chalk from 'chalk';
-import { fileURLToPath } from 'node:url';
 import { FailError, UsageError } from '../errors.js';
+import { LAUNCHER as CLI } from '../launcher.js';
 import { haveProgram } from '../system/exec.js';
 import { linkHosts, startHost, type ThrowawayHost } from '../system/hosts.js';
 import type { RunResult } from '../system/exec.js';
@@ -16,7 +16,6 @@ import { installAllsky, type DemoAllsky } from './allsky-install.js';
 import { Stages, seconds, type StageResult } from './stages.js';
 import { demoFiles, remoteDir, sha256, uploadScript, type RemoteServer } from './uploads.js';
 
-const CLI = fileURLToPath(new URL('../../bin/sftp-setup', import.meta.url));
 const UPLOAD_USER = 'allsky-upload';
 const CHROOT = '/var/lib/allsky-uploads';
 const NEEDED = ['unshare', 'nsenter', 'setpriv', 'ip', 'mount', '/usr/sbin/sshd', 'ssh', 'ssh-keygen', 'ssh-keyscan', 'sftp', 'lftp', 'base64', 'sha256sum'];
