@@ -20,7 +20,7 @@ beforeAll(async () => {
     pair.collector.sh(`mkdir -p /opt/sftp-setup-test && printf '#!/bin/sh\\nexec node ${CLI} "$@"\\n' > ${REMOTE} && chmod 755 ${REMOTE}`),
   ]);
   // The admin (root on the camera) can log in as root on the collector with its own key and known_hosts.
-  await pair.camera.sh('mkdir -p -m 700 /root/.ssh && ssh-keygen -q -t ed25519 -N "" -f /root/.ssh/id_ed25519 && ssh-keyscan -t ed25519 collector > /root/.ssh/known_hosts 2>/dev/null');
+  await pair.camera.sh('mkdir -p -m 700 /root/.ssh && ssh-keygen -q -t ed25519 -N "" -f /root/.ssh/id_ed25519 && ssh-keyscan -t ed25519 collector 2>/dev/null | grep -v "^#" > /root/.ssh/known_hosts');
   const adminKey = await pair.camera.sh('cat /root/.ssh/id_ed25519.pub');
   await pair.collector.sh(`mkdir -p -m 700 /root/.ssh && echo '${adminKey.trim()}' >> /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys`);
 });

@@ -52,7 +52,7 @@ chown pi:pi /home/pi/allsky/env.json`);
     pub = await makeKey(p.camera, KEY, { user: 'pi' });
     const r = await cli(p.collector, ['init', '--yes', '--key', '-'], { input: pub });
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-    await p.camera.sh(`echo 'set sftp:connect-program "${CP}"' > /home/pi/.lftp/rc && ssh-keyscan -t ed25519 collector > /home/pi/.ssh/known_hosts 2>/dev/null`, { user: 'pi' });
+    await p.camera.sh(`echo 'set sftp:connect-program "${CP}"' > /home/pi/.lftp/rc && ssh-keyscan -t ed25519 collector 2>/dev/null | grep -v '^#' > /home/pi/.ssh/known_hosts`, { user: 'pi' });
     await p.camera.sh(`cat > /home/pi/allsky/config/settings.json <<'J'
 {"useremoteserver": true, "remoteserverprotocol": "sftp", "remoteserverimagedir": "images", "imageuploadfrequency": 1}
 J
