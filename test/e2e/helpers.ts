@@ -13,8 +13,32 @@ export function uniqueName(base: string): string {
   return `${base}-${process.pid % 10000}-${counter++}`;
 }
 
+/** The package (clone) the tests run: bin/, dist/, templates/, node_modules/. */
+const PACKAGE_ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
+/** Inside a host, where any user can read the package (see cliPath). Under the host's own tmpfs /mnt. */
+const READABLE_ROOT = '/mnt/sftp-setup-clone';
+const readable = new WeakMap<ThrowawayHost, Promise<void>>();
+
+/**
+ * The CLI's path inside the host for this user. Root runs it from the clone; another user (pi) may not be able
+ * to reach the clone (a clone in a 0700 home, adduser's default), so the host gets a read-only bind mount of the
+ * clone under its own /mnt, which only that host sees and no test's snapshot covers.
+ */
+export async function cliPath(host: ThrowawayHost, user?: string): Promise<string> {
+  if (!user || user === 'root') return CLI;
+  let ready = readable.get(host);
+  if (!ready) {
+    ready = host
+      .sh(`mkdir -p ${READABLE_ROOT} && mount --bind "$1" ${READABLE_ROOT} && mount -o remount,bind,ro ${READABLE_ROOT}`.replace('"$1"', JSON.stringify(PACKAGE_ROOT)))
+      .then(() => undefined);
+    readable.set(host, ready);
+  }
+  await ready;
+  return `${READABLE_ROOT}/bin/sftp-setup`;
+}
+
 export async function cli(host: ThrowawayHost, args: string[], opts: HostRunOptions = {}) {
-  return host.run(['node', CLI, ...args], opts);
+  return host.run(['node', await cliPath(host, opts.user), ...args], opts);
 }
 
 export interface Pair {
