@@ -48,6 +48,9 @@ export interface HostRunOptions extends RunOptions {
 }
 
 export class ThrowawayHost {
+  /** Added to every startSshd() (the tests exempt their camera from OpenSSH 9.8+'s PerSourcePenalties). */
+  sshdArgs: string[] = [];
+
   constructor(
     readonly name: string,
     /** PID of the host's init, as seen from outside */
@@ -89,7 +92,7 @@ export class ThrowawayHost {
   /** Start sshd inside the host the way a non-systemd box runs it: daemonised, pid in /run/sshd.pid. */
   async startSshd(extraArgs: string[] = []): Promise<void> {
     await this.sh(
-      `/usr/sbin/sshd -E /var/log/auth.log ${extraArgs.map((a) => JSON.stringify(a)).join(' ')}` +
+      `/usr/sbin/sshd -E /var/log/auth.log ${[...this.sshdArgs, ...extraArgs].map((a) => JSON.stringify(a)).join(' ')}` +
         ` && for i in $(seq 50); do [ -s /run/sshd.pid ] && exit 0; sleep 0.02; done; exit 1`,
     );
   }

@@ -49,10 +49,21 @@ export interface Pair {
   destroy(): Promise<void>;
 }
 
+/**
+ * sshd arguments that exempt `addr` from PerSourcePenalties where the host's sshd has them (OpenSSH 9.8+, read
+ * from sshd -T): the tests make many failed logins from one camera in a few seconds, which a real camera
+ * does not, and would otherwise be refused ("Not allowed at this time") by later tests.
+ */
+export async function penaltyExemption(host: ThrowawayHost, addr: string): Promise<string[]> {
+  const t = await host.run(['sh', '-c', '/usr/sbin/sshd -T 2>/dev/null | grep -i "^persourcepenalties "']);
+  return t.exitCode === 0 ? ['-o', `PerSourcePenaltyExemptList=${addr}`] : [];
+}
+
 /** A collector running sshd and a camera, joined by a veth link; the camera knows the collector as "collector". */
 export async function startPair(): Promise<Pair> {
   const [collector, camera] = await Promise.all([startHost('collector'), startHost('camera')]);
   const link = await linkHosts(collector, camera);
+  collector.sshdArgs = await penaltyExemption(collector, link.b);
   await collector.startSshd();
   return {
     collector, camera, collectorAddr: link.a, cameraAddr: link.b,
