@@ -66,6 +66,8 @@ enter() {
     mount --rbind /sys "$new/sys"
     mount --rbind /dev "$new/dev"
     mount -t tmpfs -o mode=0755 run "$new/run"
+    # What a booted Debian has in /run (systemd-tmpfiles makes it): lock files of programs that do not run as root.
+    mkdir -m 1777 "$new/run/lock"
     mount -t tmpfs -o mode=1777 tmp "$new/tmp"
     cp /etc/resolv.conf "$new/etc/resolv.conf"
     # This machine may reach the network through its own certificate authorities: trust them inside too.
