@@ -13,7 +13,7 @@
 # 2. Enters it with its own mount and pid namespaces and pivot_root (not chroot: the throwaway hosts need `/` to
 #    be a mount point, and nsenter -m would escape a chroot), on a tmpfs overlay over the cached root filesystem,
 #    so the cache stays clean and every run starts fresh. proc, sys, dev, a tmpfs /run and /tmp are mounted.
-# 3. Copies this clone (without node_modules and dist) to /home/user/sftp-setup, owned by `user`, whose home is
+# 3. Copies this clone (without .git, node_modules and dist) to /home/user/sftp-setup, owned by `user`, whose home is
 #    0700 as adduser makes it, then as root: `npm ci`, `npm run build`, and COMMAND in that directory.
 #    SFTP_SETUP_ROOTFS_SKIP_BUILD=1 skips npm ci and the build (for commands that do their own, like the
 #    README's).
@@ -66,7 +66,7 @@ enter() {
     mount --rbind /sys "$new/sys"
     mount --rbind /dev "$new/dev"
     mount -t tmpfs -o mode=0755 run "$new/run"
-    # What a booted Debian has in /run (systemd-tmpfiles makes it): lock files of programs that do not run as root.
+    # As a booted Debian has it (systemd-tmpfiles makes it); the CLI keeps its lock files there.
     mkdir -m 1777 "$new/run/lock"
     mount -t tmpfs -o mode=1777 tmp "$new/tmp"
     cp /etc/resolv.conf "$new/etc/resolv.conf"
@@ -77,7 +77,7 @@ enter() {
       # The clone, as a user would have it: in a 0700 home of a user made by adduser.
       chroot "$new" sh -c "id user >/dev/null 2>&1 || useradd -m -s /bin/bash user; chmod 0700 /home/user"
       mkdir "$new/home/user/sftp-setup"
-      tar -C "$clone" --exclude=./node_modules --exclude=./dist -cf - . | tar -C "$new/home/user/sftp-setup" -xf -
+      tar -C "$clone" --exclude=./node_modules --exclude=./dist --exclude=./.git -cf - . | tar -C "$new/home/user/sftp-setup" -xf -
       chroot "$new" chown -R user: /home/user/sftp-setup
     fi
     mkdir -p "$new/.old-root"
