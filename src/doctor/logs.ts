@@ -39,7 +39,7 @@ export function penaltyFinding(addr: string, reason: string, setting?: string): 
   const max = /(?:^|\s)max:(\d+)([smhdw]?)(?:\s|$)/.exec(setting ?? '');
   const upTo = max ? ` (up to ${max[1]}${max[2] || 's'})` : '';
   return {
-    cause: `sshd's PerSourcePenalties refuses new connections from ${addr} for a while after ${reason.replace(/^failed /, 'a failed ')}: ` +
+    cause: `sshd's PerSourcePenalties refuses new connections from ${addr} for a while (penalty: ${reason}): ` +
       'the client sees "Not allowed at this time" or "Connection reset", whatever its key',
     fix: `fix what made the logins fail, then wait${upTo}; or exempt the camera: add "PerSourcePenaltyExemptList ${addr}" to ` +
       '/etc/ssh/sshd_config before any Match block, then sudo sshd -t && sudo systemctl reload ssh',

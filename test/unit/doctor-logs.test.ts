@@ -18,7 +18,7 @@ describe('analyseLog', () => {
     expect(f).toHaveLength(1);
     expect(f[0]!.addr).toBe('10.0.0.2');
     expect(f[0]!.ok).toBe(false);
-    expect(f[0]!.cause).toMatch(/^sshd's PerSourcePenalties refuses new connections from 10\.0\.0\.2 for a while after a failed authentication/);
+    expect(f[0]!.cause).toMatch(/^sshd's PerSourcePenalties refuses new connections from 10\.0\.0\.2 for a while \(penalty: failed authentication\)/);
     expect(f[0]!.fix).toMatch(/wait \(up to 600s\).*"PerSourcePenaltyExemptList 10\.0\.0\.2" to \/etc\/ssh\/sshd_config before any Match block/);
     expect(f[0]!.lines).toEqual([log[0], log[2]]);
     const [check] = logChecks(U, '/var/log/auth.log', log, 'max:600');
