@@ -107,7 +107,8 @@ if [ ! -e "$base/.sftp-setup-debootstrap-done" ]; then
   command -v debootstrap >/dev/null 2>&1 || die "debootstrap is not installed: apt-get install debootstrap"
   step "debootstrap $dist"
   rm -rf "$base"
-  debootstrap --variant=minbase "$dist" "$base" "$mirror" >"$cache/debootstrap-$dist.log" 2>&1 ||
+  # In a mount namespace of its own: the mounts debootstrap makes in the target never reach the machine.
+  unshare --mount --propagation private -- debootstrap --variant=minbase "$dist" "$base" "$mirror" >"$cache/debootstrap-$dist.log" 2>&1 ||
     die "debootstrap $dist failed, see $cache/debootstrap-$dist.log"
   # A real install also has the security and point-release updates.
   cat >"$base/etc/apt/sources.list" <<EOF
