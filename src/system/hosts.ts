@@ -98,7 +98,9 @@ export class ThrowawayHost {
   }
 
   async stopSshd(): Promise<void> {
-    await this.sh('[ -s /run/sshd.pid ] && kill "$(cat /run/sshd.pid)"; rm -f /run/sshd.pid; true');
+    // Wait until it is gone: an sshd started right after must be able to listen on the same port.
+    await this.sh('[ -s /run/sshd.pid ] && p="$(cat /run/sshd.pid)" && kill "$p" && for i in $(seq 250); do kill -0 "$p" 2>/dev/null || break; sleep 0.02; done;' +
+      ' rm -f /run/sshd.pid; true');
   }
 
   /** Kill the host: SIGKILL to its PID 1 takes every process, mount and interface with it. */
