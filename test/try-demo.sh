@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# From a fresh clone on Debian 12 / Raspberry Pi OS (bookworm), as root: install what the demo needs, build,
+# From a fresh clone on Debian 12 or 13 / Raspberry Pi OS (bookworm or trixie), as root: install what the demo needs, build,
 # and run `sftp-setup demo`. Arguments are passed to the demo (e.g. --json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,9 +15,9 @@ command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 apt-get update
 apt-get install -y --no-install-recommends "${packages[@]}"
 
-if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
-  echo "try-demo: sftp-setup needs Node.js 20 or newer; this machine has $(node --version)." >&2
-  echo "          Install Node.js 20 and run this again." >&2
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 18 || (a === 18 && b >= 19) ? 0 : 1)'; then
+  echo "try-demo: sftp-setup needs Node.js 18.19 or newer; this machine has $(node --version)." >&2
+  echo "          Install your distribution's nodejs package (Debian 12 and 13 have one that fits) and run this again." >&2
   exit 1
 fi
 

@@ -98,6 +98,11 @@ export function planKnownHosts(
   return { text, changed: text !== existing, stale, added: !present };
 }
 
+/** ssh-keyscan's key lines, without the `# host:port SSH-2.0-…` comment OpenSSH 10 prints on stdout (9.x: stderr). */
+export function keyscanKeyLines(stdout: string): string {
+  return stdout.split(/\r?\n/).filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#')).map((l) => `${l}\n`).join('');
+}
+
 /** Keys from `ssh-keyscan` output or `*.pub` host key files: `[host] type base64 [comment]` lines. */
 export function parseHostKeyLines(text: string): HostKey[] {
   const keys: HostKey[] = [];

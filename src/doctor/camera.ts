@@ -15,6 +15,7 @@ import { PINNED_HOST_KEY_ARGS, pinsHostKeyChecking } from '../lftp/connect-progr
 import { readText, statPath } from '../system/files.js';
 import { runLftpFile, withScratchDir } from '../system/lftp.js';
 import { checkSftpLogin, scanHostKeys, type RunAs } from '../system/ssh-client.js';
+import { refusedGreeting } from './logs.js';
 import { fail, ownerMode, pass, q, skip, warn, type DoctorCheck } from './check.js';
 
 // ssh's UpdateHostKeys would add the collector's other host keys to known_hosts after a login: not ours to
@@ -86,9 +87,10 @@ export async function cameraDoctor(o: { allskyDir?: string; probe: boolean }): P
   }
   const port = r.port ?? 22;
   const reach = await reachable(r.host, port);
+  const refused = reach.first === undefined ? undefined : refusedGreeting(reach.first);
   out.push(reach.ok
     ? pass('camera.reach', `the collector ${r.host} answers on port ${port}`, [reach.detail])
-    : fail('camera.reach', `the collector ${r.host} answers on port ${port}`, [reach.detail], {
+    : fail('camera.reach', `the collector ${r.host} answers on port ${port}`, [reach.detail], refused ?? {
       reason: 'a wrong host or port in the settings, the collector off, or sshd stopped there (sudo sftp-setup doctor on the collector)', fix: reconfigure.replace(r.host, '<the collector\'s name or address>'),
     }));
   if (!reach.ok) return out;
@@ -186,7 +188,7 @@ async function keyChecks(ctx: CameraSetup, asOwner: (c: string) => string, recon
   return out;
 }
 
-async function reachable(host: string, port: number): Promise<{ ok: boolean; detail: string }> {
+async function reachable(host: string, port: number): Promise<{ ok: boolean; detail: string; first?: string }> {
   let addr: string;
   try {
     addr = (await lookup(host)).address;
@@ -195,11 +197,12 @@ async function reachable(host: string, port: number): Promise<{ ok: boolean; det
   }
   return new Promise((resolve) => {
     const s = connect({ host: addr, port, timeout: 5000 });
-    const done = (ok: boolean, detail: string) => {
+    const done = (ok: boolean, detail: string, first?: string) => {
       s.destroy();
-      resolve({ ok, detail });
+      resolve({ ok, detail, first });
     };
-    s.once('data', (d) => done(/^SSH-/.test(String(d)), `${host} (${addr}) port ${port}: ${String(d).trim().slice(0, 60)}`));
+    s.once('data', (d) => done(/^SSH-/.test(String(d)), `${host} (${addr}) port ${port}: ${String(d).trim().slice(0, 60)}`, String(d)));
+    s.once('end', () => done(false, `${host} (${addr}) port ${port}: connection closed before SSH's greeting`));
     s.once('timeout', () => done(false, `${host} (${addr}) port ${port}: no answer in 5 s`));
     s.once('error', (e: NodeJS.ErrnoException) => done(false, `${host} (${addr}) port ${port}: ${e.code === 'ECONNREFUSED' ? 'connection refused' : e.code ?? e.message}`));
   });
@@ -211,7 +214,8 @@ async function knownHostsCheck(ctx: CameraSetup, host: string, port: number, asO
   const text = (await readText(path).catch(() => null)) ?? '';
   const known = hostEntries(text, pattern).map((e) => ({ ...e, raw: e.content.length > 90 ? `${e.content.slice(0, 87)}…` : e.content }));
   const title = `known_hosts has the collector's current host key (${pattern})`;
-  const scanCmd = `ssh-keyscan -t ed25519 -p ${port} ${host} >> ${q(path)}`;
+  // grep: ssh-keyscan of OpenSSH 10 prints a `# host:port SSH-2.0-…` comment on stdout too.
+  const scanCmd = `ssh-keyscan -t ed25519 -p ${port} ${host} | grep -v ^# >> ${q(path)}`;
   const compare = 'compare its fingerprint with the collector\'s (sudo ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub there) before trusting it';
   if (known.length === 0) {
     return fail('camera.known-hosts', title, [`${path}: no entry for ${pattern}`], {

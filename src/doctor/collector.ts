@@ -79,7 +79,7 @@ export async function collectorDoctor(opts: { user?: string; probe: boolean; col
     const live = await liveChecks(a, want, { probe: opts.probe, running: ctx.running, blocked: refused ? 'sshd would refuse the chroot (see above)' : undefined });
     // Read after the probe, so that the log holds its lines too.
     const log = await readSshdLog();
-    checks.push(...fileChecks, ...live, ...logChecks(a.user, log.source, log.lines));
+    checks.push(...fileChecks, ...live, ...logChecks(a.user, log.source, log.lines, a.eff?.get('persourcepenalties')?.[0]));
   }
   if (opts.collectorEnv) checks.push(await collectorEnvCheck(opts.collectorEnv, ctx.accounts));
   return { ctx, checks, dirs };

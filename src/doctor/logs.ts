@@ -18,17 +18,50 @@ const RE = {
   started: /Changed root directory to|Starting session: /,
   failedKey: /Failed publickey for (\S+) from (\S+) port \d+ ssh2: (\S+) (SHA256:\S+)/,
   closedAuth: /Connection closed by authenticating user (\S+) (\S+) port/,
-  notPermitted: /^(?:(\S+):(\d+): )?Authentication tried for (\S+) with correct key but not from a permitted host \(host=[^,]*, ip=([^,]+), required=([^)]+)\)/,
+  // At the start of the line (journalctl -o cat, sshd -E) or after a syslog prefix such as `sshd[1]: `,
+  // `sshd-session[1]: ` (OpenSSH 9.8+) or `sshd-auth[1]: ` (10.0).
+  notPermitted: /(?:^|\]: )(?:(\S+):(\d+): )?Authentication tried for (\S+) with correct key but not from a permitted host \(host=[^,]*, ip=([^,]+), required=([^)]+)\)/,
   badModes: /Authentication refused: bad ownership or modes for (file|directory) (\S+)/,
   cannotOpen: /Could not open user '([^']+)' authorized keys '([^']+)': (.*)/,
   chroot: /bad ownership or modes for chroot directory(?: component)? "([^"]+)"|safely_chroot: stat\("([^"]+)"\)|chroot path "?([^"]+)"? is not a directory/,
   notAllowed: /User (\S+) from (\S+) not allowed because (.*)/,
   invalid: /Invalid user (\S+) from (\S+) port/,
   nonSftp: /refusing non-sftp session/,
+  // PerSourcePenalties (OpenSSH 9.8+): sshd answers "Not allowed at this time" and closes.
+  penalty: /drop connection #\d+ from \[([^\]]+)\]:\d+ on \[[^\]]*\]:\d+ penalty: (.+?)\s*$/,
 };
 
+/**
+ * The cause and fix for an address sshd's PerSourcePenalties refuses. `setting` is sshd -T's
+ * `persourcepenalties` value (its max: how long a block can last).
+ */
+export function penaltyFinding(addr: string, reason: string, setting?: string): { cause: string; fix: string } {
+  const max = /(?:^|\s)max:(\d+)([smhdw]?)(?:\s|$)/.exec(setting ?? '');
+  const upTo = max ? ` (up to ${max[1]}${max[2] || 's'})` : '';
+  return {
+    cause: `sshd's PerSourcePenalties refuses new connections from ${addr} for a while (penalty: ${reason}): ` +
+      'the client sees "Not allowed at this time" or "Connection reset", whatever its key',
+    fix: `fix what made the logins fail, then wait${upTo}; or exempt the camera: add "PerSourcePenaltyExemptList ${addr}" to ` +
+      '/etc/ssh/sshd_config before any Match block, then sudo sshd -t && sudo systemctl reload ssh',
+  };
+}
+
+/**
+ * The collector's sshd answered with something other than its `SSH-2.0-…` greeting. "Not allowed at this time"
+ * is PerSourcePenalties (OpenSSH 9.8+) refusing this client's address after failed logins from it.
+ */
+export function refusedGreeting(first: string): { reason: string; fix: string } | undefined {
+  if (!/^Not allowed at this time/.test(first)) return undefined;
+  return {
+    reason: 'the collector\'s sshd refuses this camera\'s address for a while (PerSourcePenalties, after failed or aborted logins from it): ' +
+      'uploads fail with "Connection reset" whatever the settings',
+    fix: 'wait a few minutes and run this again; sudo sftp-setup doctor on the collector names what failed and how to exempt the camera ' +
+      '(PerSourcePenaltyExemptList)',
+  };
+}
+
 /** Walk the log in order, keep the latest attempt per client address for this user. */
-export function analyseLog(lines: string[], user: string): LogFinding[] {
+export function analyseLog(lines: string[], user: string, penalties?: string): LogFinding[] {
   const latest = new Map<string, LogFinding>();
   let pending: { cause: string; fix?: string; line: string } | undefined;
   let lastAccepted: string | undefined;
@@ -82,6 +115,11 @@ export function analyseLog(lines: string[], user: string): LogFinding[] {
         fix: `sudo chown root:root ${q(path)} && sudo chmod 0755 ${q(path)}`,
       });
       lastAccepted = undefined;
+    } else if ((m = RE.penalty.exec(line)) && latest.has(m[1]!)) {
+      // Only addresses that tried this account: on a public collector, strangers are penalised all day.
+      const addr = m[1]!;
+      const prev = latest.get(addr)!;
+      set(addr, { ok: false, ...penaltyFinding(addr, m[2]!, penalties), lines: [...(prev.ok ? [] : prev.lines.slice(-1)), line] });
     } else if (RE.started.test(line) && lastAccepted) {
       lastAccepted = undefined;
     }
@@ -89,9 +127,9 @@ export function analyseLog(lines: string[], user: string): LogFinding[] {
   return [...latest.values()];
 }
 
-export function logChecks(user: string, source: string | undefined, lines: string[] | undefined): DoctorCheck[] {
+export function logChecks(user: string, source: string | undefined, lines: string[] | undefined, penalties?: string): DoctorCheck[] {
   if (!source || !lines) return [skip('logs.recent', `recent sshd log lines for ${user}`, 'no sshd log found (journal or /var/log/auth.log)', { user })];
-  const findings = analyseLog(lines, user);
+  const findings = analyseLog(lines, user, penalties);
   const bad = findings.filter((f) => !f.ok);
   if (bad.length === 0) {
     const ok = findings.filter((f) => f.ok).map((f) => f.addr);

@@ -48,6 +48,9 @@ export interface HostRunOptions extends RunOptions {
 }
 
 export class ThrowawayHost {
+  /** Added to every startSshd() (the tests exempt their camera from OpenSSH 9.8+'s PerSourcePenalties). */
+  sshdArgs: string[] = [];
+
   constructor(
     readonly name: string,
     /** PID of the host's init, as seen from outside */
@@ -92,13 +95,15 @@ export class ThrowawayHost {
    */
   async startSshd(extraArgs: string[] = []): Promise<void> {
     await this.sh(
-      `/usr/sbin/sshd -E /var/log/auth.log ${extraArgs.map((a) => JSON.stringify(a)).join(' ')}` +
+      `/usr/sbin/sshd -E /var/log/auth.log ${[...this.sshdArgs, ...extraArgs].map((a) => JSON.stringify(a)).join(' ')}` +
         ` && for i in $(seq 250); do [ -s /run/sshd.pid ] && exit 0; sleep 0.02; done; exit 1`,
     );
   }
 
   async stopSshd(): Promise<void> {
-    await this.sh('[ -s /run/sshd.pid ] && kill "$(cat /run/sshd.pid)"; rm -f /run/sshd.pid; true');
+    // Wait until it is gone: an sshd started right after must be able to listen on the same port.
+    await this.sh('[ -s /run/sshd.pid ] && p="$(cat /run/sshd.pid)" && kill "$p" && for i in $(seq 250); do kill -0 "$p" 2>/dev/null || break; sleep 0.02; done;' +
+      ' rm -f /run/sshd.pid; true');
   }
 
   /** Kill the host: SIGKILL to its PID 1 takes every process, mount and interface with it. */

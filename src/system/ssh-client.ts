@@ -5,6 +5,7 @@
  */
 import { FailError } from '../errors.js';
 import { run, type RunOptions, type RunResult } from './exec.js';
+import { keyscanKeyLines } from '../camera/known-hosts.js';
 
 export interface RunAs {
   name: string;
@@ -33,14 +34,16 @@ export function runAsUser(who: RunAs | undefined, cmd: string, args: string[], o
  */
 export async function scanHostKeys(host: string, port: number, types = 'ed25519,ecdsa,rsa'): Promise<string> {
   const r = await run('ssh-keyscan', ['-T', '5', '-t', types, '-p', String(port), host], { timeoutMs: 20_000 });
-  if (r.stdout.trim() === '') {
+  // OpenSSH 10's ssh-keyscan prints its `# host:port SSH-2.0-…` comment on stdout (older ones on stderr).
+  const keys = keyscanKeyLines(r.stdout);
+  if (keys === '') {
     const why = r.stderr.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).pop();
     throw new FailError(
       `cannot reach the collector ${host} on port ${port}${why ? `: ${why}` : ': no SSH server answered'}; nothing was changed`,
       'check --collector and --port, that the collector is on, and that sshd runs there (sudo sftp-setup doctor on the collector)',
     );
   }
-  return r.stdout;
+  return keys;
 }
 
 /**

@@ -52,7 +52,7 @@ chown pi:pi /home/pi/allsky/env.json`);
     pub = await makeKey(p.camera, KEY, { user: 'pi' });
     const r = await cli(p.collector, ['init', '--yes', '--key', '-'], { input: pub });
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-    await p.camera.sh(`echo 'set sftp:connect-program "${CP}"' > /home/pi/.lftp/rc && ssh-keyscan -t ed25519 collector > /home/pi/.ssh/known_hosts 2>/dev/null`, { user: 'pi' });
+    await p.camera.sh(`echo 'set sftp:connect-program "${CP}"' > /home/pi/.lftp/rc && ssh-keyscan -t ed25519 collector 2>/dev/null | grep -v '^#' > /home/pi/.ssh/known_hosts`, { user: 'pi' });
     await p.camera.sh(`cat > /home/pi/allsky/config/settings.json <<'J'
 {"useremoteserver": true, "remoteserverprotocol": "sftp", "remoteserverimagedir": "images", "imageuploadfrequency": 1}
 J
@@ -133,5 +133,40 @@ echo v2024.12.06 > /home/pi/allsky/version; chown -R pi:pi /home/pi/allsky`);
     const fixed = await cli(p.collector, ['doctor', '--fix', '--no-probe']);
     expect(fixed.exitCode, fixed.stdout).toBe(0);
     await healthy();
+  });
+
+  // Last: it leaves the camera refused by the collector for a while.
+  it('sshd refusing the camera after failed logins (PerSourcePenalties, where sshd -T has it) is named on both ends', async () => {
+    const penalties = (await p.collector.run(['sh', '-c', '/usr/sbin/sshd -T 2>/dev/null | grep -i "^persourcepenalties "'])).exitCode === 0;
+    const exempt = p.collector.sshdArgs;
+    p.collector.sshdArgs = [];
+    await p.collector.stopSshd();
+    await p.collector.startSshd();
+    try {
+      // Five logins with a key the collector does not know, as a misconfigured camera would retry.
+      await p.camera.sh(`ssh-keygen -q -t ed25519 -N '' -f /tmp/stranger && for i in 1 2 3 4 5; do ssh -F /dev/null -i /tmp/stranger` +
+        ` -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=/home/pi/.ssh/known_hosts ${U}@collector true; done; true`);
+      const camera = await doctor();
+      const reach = camera.report.checks.find((c) => c.id === 'camera.reach');
+      const r = await cli(p.collector, ['doctor', '--json', '--no-probe']);
+      const collector = JSON.parse(r.stdout) as { checks: Check[] };
+      if (penalties) {
+        expect(reach?.status).toBe('fail');
+        expect(reach?.evidence[0]).toMatch(/Not allowed at this time/);
+        expect(reach?.reason).toMatch(/refuses this camera's address for a while \(PerSourcePenalties/);
+        expect(reach?.fix).toMatch(/PerSourcePenaltyExemptList/);
+        const log = collector.checks.find((c) => c.id === 'logs.recent' && c.status === 'fail' && /PerSourcePenalties/.test(c.reason ?? ''));
+        expect(log?.title).toBe(`latest login of ${U} from ${p.cameraAddr} failed`);
+        expect(log?.evidence.join('\n')).toMatch(/drop connection #\d+ from \[10\.250\.0\.2\]:\d+ on .* penalty: failed authentication/);
+        expect(log?.fix).toContain(`"PerSourcePenaltyExemptList ${p.cameraAddr}" to /etc/ssh/sshd_config before any Match block`);
+      } else {
+        expect(reach?.status).toBe('pass');
+        expect(JSON.stringify(camera.report.checks) + JSON.stringify(collector.checks)).not.toMatch(/PerSourcePenalt/);
+      }
+    } finally {
+      p.collector.sshdArgs = exempt;
+      await p.collector.stopSshd();
+      await p.collector.startSshd();
+    }
   });
 });

@@ -13,8 +13,32 @@ export function uniqueName(base: string): string {
   return `${base}-${process.pid % 10000}-${counter++}`;
 }
 
+/** The package (clone) the tests run: bin/, dist/, templates/, node_modules/. */
+const PACKAGE_ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
+/** Inside a host, where any user can read the package (see cliPath). Under the host's own tmpfs /mnt. */
+const READABLE_ROOT = '/mnt/sftp-setup-clone';
+const readable = new WeakMap<ThrowawayHost, Promise<void>>();
+
+/**
+ * The CLI's path inside the host for this user. Root runs it from the clone; another user (pi) may not be able
+ * to reach the clone (a clone in a 0700 home, adduser's default), so the host gets a read-only bind mount of the
+ * clone under its own /mnt, which only that host sees and no test's snapshot covers.
+ */
+export async function cliPath(host: ThrowawayHost, user?: string): Promise<string> {
+  if (!user || user === 'root') return CLI;
+  let ready = readable.get(host);
+  if (!ready) {
+    ready = host
+      .sh(`mkdir -p ${READABLE_ROOT} && mount --bind "$1" ${READABLE_ROOT} && mount -o remount,bind,ro ${READABLE_ROOT}`.replace('"$1"', JSON.stringify(PACKAGE_ROOT)))
+      .then(() => undefined);
+    readable.set(host, ready);
+  }
+  await ready;
+  return `${READABLE_ROOT}/bin/sftp-setup`;
+}
+
 export async function cli(host: ThrowawayHost, args: string[], opts: HostRunOptions = {}) {
-  return host.run(['node', CLI, ...args], opts);
+  return host.run(['node', await cliPath(host, opts.user), ...args], opts);
 }
 
 export interface Pair {
@@ -25,10 +49,21 @@ export interface Pair {
   destroy(): Promise<void>;
 }
 
+/**
+ * sshd arguments that exempt `addr` from PerSourcePenalties where the host's sshd has them (OpenSSH 9.8+, read
+ * from sshd -T): the tests make many failed logins from one camera in a few seconds, which a real camera
+ * does not, and would otherwise be refused ("Not allowed at this time") by later tests.
+ */
+export async function penaltyExemption(host: ThrowawayHost, addr: string): Promise<string[]> {
+  const t = await host.run(['sh', '-c', '/usr/sbin/sshd -T 2>/dev/null | grep -i "^persourcepenalties "']);
+  return t.exitCode === 0 ? ['-o', `PerSourcePenaltyExemptList=${addr}`] : [];
+}
+
 /** A collector running sshd and a camera, joined by a veth link; the camera knows the collector as "collector". */
 export async function startPair(): Promise<Pair> {
   const [collector, camera] = await Promise.all([startHost('collector'), startHost('camera')]);
   const link = await linkHosts(collector, camera);
+  collector.sshdArgs = await penaltyExemption(collector, link.b);
   await collector.startSshd();
   return {
     collector, camera, collectorAddr: link.a, cameraAddr: link.b,

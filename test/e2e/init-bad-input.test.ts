@@ -2,9 +2,13 @@
  * Bad input to `init`: each case gets a one-line message naming the input, exit 2, and leaves every file
  * under /etc, /var/lib and /home exactly as it was (content, owner, mode and timestamps).
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHost, type ThrowawayHost } from '../../src/system/hosts.js';
 import { cli } from './helpers.js';
+
+// OpenSSH 10 cannot make DSA keys any more; a DSA public key line must still be refused.
+const DSA_PUB = readFileSync(new URL('../fixtures/keys/dsa.pub', import.meta.url), 'utf8').trim();
 
 /**
  * Owner, mode, size, mtime, ctime and inode of every entry: any write, chmod, chown or replacement changes
@@ -146,7 +150,7 @@ describe('init refuses bad input, names it, exits 2 and changes nothing', () => 
     host = await startHost('collector');
     await host.startSshd();
     await host.sh(
-      `mkdir -p ${K} && cd ${K} && ssh-keygen -q -t dsa -N '' -f dsa && ssh-keygen -q -t rsa -b 1024 -N '' -f rsa1024 &&` +
+      `mkdir -p ${K} && cd ${K} && echo '${DSA_PUB}' > dsa.pub && ssh-keygen -q -t rsa -b 1024 -N '' -f rsa1024 &&` +
         ` ssh-keygen -q -t ed25519 -N '' -f ed25519`,
     );
   });

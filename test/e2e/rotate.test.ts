@@ -93,7 +93,7 @@ describe('keys rotate', () => {
     );
     await p.camera.sh(`cat > ${ALLSKY}/env.json && chown pi:pi ${ALLSKY}/env.json && chmod 664 ${ALLSKY}/env.json`, { input: JSON.stringify(env, null, '\t') + '\n' });
     await p.camera.sh(`printf '%s\\n' '${lftpLine.replace(/'/g, `'\\''`)}' > /home/pi/.lftp/rc && chown pi:pi /home/pi/.lftp/rc`);
-    await p.camera.sh(`ssh-keygen -q -t ed25519 -N '' -C pi@camera -f ${KEY} && ssh-keyscan -t ed25519 collector > /home/pi/.ssh/known_hosts 2>/dev/null`, { user: 'pi' });
+    await p.camera.sh(`ssh-keygen -q -t ed25519 -N '' -C pi@camera -f ${KEY} && ssh-keyscan -t ed25519 collector 2>/dev/null | grep -v '^#' > /home/pi/.ssh/known_hosts`, { user: 'pi' });
     const pub = (await p.camera.sh(`cat ${KEY}.pub`)).trim();
     const init = await cli(p.collector, ['init', '--yes', '--key', '-'], { input: pub + '\n' });
     expect(init.exitCode, init.stdout + init.stderr).toBe(0);
@@ -181,7 +181,7 @@ describe('keys rotate', () => {
     expect(r.stderr).toMatch(/cannot reach the collector as root@collector/);
     expect(await fingerprint(KEY)).toBe(oldFp);
     // wait for the link to carry traffic again
-    await p.camera.sh('for i in $(seq 50); do ssh-keyscan -T 1 collector 2>/dev/null | grep -q . && exit 0; sleep 0.1; done; exit 1');
+    await p.camera.sh('for i in $(seq 50); do ssh-keyscan -T 1 collector 2>/dev/null | grep -q "^[^#]" && exit 0; sleep 0.1; done; exit 1');
     expect((await allskyUpload()).exitCode).toBe(0);
     const again = await rotate(['--via', 'root@collector', '--yes']);
     expect(again.exitCode, again.stderr).toBe(0);

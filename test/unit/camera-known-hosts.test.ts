@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { entryNames, hashHostName, hostPattern, parseHostKeyLines, planKnownHosts, preferredHostKey } from '../../src/camera/known-hosts.js';
+import { entryNames, hashHostName, hostPattern, keyscanKeyLines, parseHostKeyLines, planKnownHosts, preferredHostKey } from '../../src/camera/known-hosts.js';
 import { allskyUploadScript, classifyUploadFailure } from '../../src/camera/upload-script.js';
 import { handoffLine, splitViaOutput, sudoWantsPassword, viaCommand, viaRemoteScript, HOST_KEYS_MARK } from '../../src/camera/handoff.js';
 
@@ -53,6 +53,12 @@ describe('known_hosts', () => {
     ].join('\n') + '\n');
     // An ecdsa key the collector still offers is not stale either.
     expect(planKnownHosts(`collector ${E1.type} ${E1.base64}\n`, 'collector', K1, [K1, E1], { hash: false }).stale).toEqual([]);
+  });
+
+  it('keeps only the key lines of ssh-keyscan output (OpenSSH 10 prints its comment on stdout)', () => {
+    const out = `# collector:22 SSH-2.0-OpenSSH_10.0p2 Debian-7\ncollector ${K1.type} ${K1.base64}\n\n  # collector:22 SSH-2.0-OpenSSH_10.0\r\ncollector ${E1.type} ${E1.base64}\n`;
+    expect(keyscanKeyLines(out)).toBe(`collector ${K1.type} ${K1.base64}\ncollector ${E1.type} ${E1.base64}\n`);
+    expect(keyscanKeyLines('# collector:22 SSH-2.0-OpenSSH_10.0p2\n')).toBe('');
   });
 
   it('reads ssh-keyscan output and .pub files, and prefers ed25519', () => {

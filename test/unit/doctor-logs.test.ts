@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { analyseLog } from '../../src/doctor/logs.js';
+import { analyseLog, logChecks, refusedGreeting } from '../../src/doctor/logs.js';
 import { listeningPorts, ufwAllows } from '../../src/doctor/network.js';
 import { matchBlocks, profileOf, uploadBlocks } from '../../src/doctor/collector-context.js';
 import { loadConfig } from '../../src/sshd/includes.js';
@@ -7,6 +7,45 @@ import { loadConfig } from '../../src/sshd/includes.js';
 const U = 'allsky-upload';
 
 describe('analyseLog', () => {
+  it('names a PerSourcePenalties block of an address that tried this account, with the exemption and sshd\'s max', () => {
+    const log = [
+      `Failed publickey for ${U} from 10.0.0.2 port 1 ssh2: ED25519 SHA256:abc`,
+      `Connection closed by authenticating user ${U} 10.0.0.2 port 1 [preauth]`,
+      'drop connection #0 from [10.0.0.2]:55940 on [10.0.0.1]:22 penalty: failed authentication',
+      'drop connection #0 from [192.0.2.9]:4000 on [10.0.0.1]:22 penalty: failed authentication',
+    ];
+    const f = analyseLog(log, U, 'crash:90 authfail:5 noauth:1 max:600 min:15');
+    expect(f).toHaveLength(1);
+    expect(f[0]!.addr).toBe('10.0.0.2');
+    expect(f[0]!.ok).toBe(false);
+    expect(f[0]!.cause).toMatch(/^sshd's PerSourcePenalties refuses new connections from 10\.0\.0\.2 for a while \(penalty: failed authentication\)/);
+    expect(f[0]!.fix).toMatch(/wait \(up to 600s\).*"PerSourcePenaltyExemptList 10\.0\.0\.2" to \/etc\/ssh\/sshd_config before any Match block/);
+    expect(f[0]!.lines).toEqual([log[0], log[2]]);
+    const [check] = logChecks(U, '/var/log/auth.log', log, 'max:600');
+    expect(check).toMatchObject({ status: 'fail', title: `latest login of ${U} from 10.0.0.2 failed` });
+    // A later accepted login from there clears it.
+    expect(analyseLog([...log, `Accepted publickey for ${U} from 10.0.0.2 port 9 ssh2: ED25519 SHA256:abc`], U)[0]!.ok).toBe(true);
+  });
+
+  it('reads syslog lines from sshd-session and sshd-auth (OpenSSH 9.8+ and 10) like sshd\'s', () => {
+    for (const prog of ['sshd', 'sshd-session', 'sshd-auth']) {
+      const [f] = analyseLog([
+        `Nov 30 04:00:00 collector ${prog}[812]: /etc/keys/${U}:2: Authentication tried for ${U} with correct key but not from a permitted host (host=10.0.0.2, ip=10.0.0.2, required=10.9.9.9).`,
+        `Nov 30 04:00:00 collector ${prog}[812]: Failed publickey for ${U} from 10.0.0.2 port 5 ssh2: ED25519 SHA256:abc`,
+      ], U);
+      expect(f!.cause, prog).toContain('from="10.9.9.9", and this client connects from 10.0.0.2');
+      const [g] = analyseLog([`Nov 30 04:00:00 collector ${prog}[812]: Accepted publickey for ${U} from 10.0.0.3 port 2 ssh2: ED25519 SHA256:d`], U);
+      expect(g, prog).toMatchObject({ addr: '10.0.0.3', ok: true });
+    }
+  });
+
+  it('tells sshd\'s PerSourcePenalties refusal from other answers that are not a greeting', () => {
+    expect(refusedGreeting('Not allowed at this time\r\n')?.reason).toMatch(/PerSourcePenalties/);
+    expect(refusedGreeting('Not allowed at this time\r\n')?.fix).toMatch(/PerSourcePenaltyExemptList/);
+    expect(refusedGreeting('HTTP/1.1 400 Bad Request\r\n')).toBeUndefined();
+    expect(refusedGreeting('SSH-2.0-OpenSSH_10.0p2\r\n')).toBeUndefined();
+  });
+
   it('keeps the latest attempt per address: a later success clears an earlier failure', () => {
     const f = analyseLog([
       `Failed publickey for ${U} from 10.0.0.2 port 1 ssh2: ED25519 SHA256:abc`,
