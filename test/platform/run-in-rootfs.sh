@@ -9,7 +9,8 @@
 # 1. The first time, makes the root filesystem with `debootstrap --variant=minbase` in
 #    $SFTP_SETUP_ROOTFS_CACHE/rootfs-DIST (default /var/cache/sftp-setup-ci) and installs the packages the README
 #    asks for (plus nodejs, npm, git) with apt-get. Later runs reuse it; a changed package list installs the
-#    difference. Set SFTP_SETUP_DEBIAN_MIRROR to use another Debian mirror.
+#    difference. It uses the Debian mirror this machine's apt uses; SFTP_SETUP_DEBIAN_MIRROR (and
+#    SFTP_SETUP_DEBIAN_SECURITY_MIRROR) choose others.
 # 2. Enters it with its own mount and pid namespaces and pivot_root (not chroot: the throwaway hosts need `/` to
 #    be a mount point, and nsenter -m would escape a chroot), on a tmpfs overlay over the cached root filesystem,
 #    so the cache stays clean and every run starts fresh. proc, sys, dev, a tmpfs /run and /tmp are mounted.
@@ -36,7 +37,19 @@ esac
 clone="$(cd "$(dirname "$0")/../.." && pwd)"
 cache="${SFTP_SETUP_ROOTFS_CACHE:-/var/cache/sftp-setup-ci}"
 base="$cache/rootfs-$dist"
-mirror="${SFTP_SETUP_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+# The Debian mirrors this machine's own apt uses (one-line or deb822 sources), unless given.
+apt_uris() { # $1: "security" for the security suite's mirror, "main" for the other one
+  {
+    sed -n -E 's/^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([^[:space:]]+)[[:space:]]+([^[:space:]]+).*/\2 \3/p' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null
+    for f in /etc/apt/sources.list.d/*.sources; do
+      [ -e "$f" ] || continue
+      awk '/^URIs:/ { u = $2 } /^Suites:/ { for (i = 2; i <= NF; i++) print u, $i } /^$/ { u = "" }' "$f"
+    done
+  } | awk -v want="$1" '($2 ~ /-security$/) == (want == "security") { print $1; exit }'
+}
+mirror="${SFTP_SETUP_DEBIAN_MIRROR:-$(apt_uris main)}"
+security="${SFTP_SETUP_DEBIAN_SECURITY_MIRROR:-$(apt_uris security)}"
+[ -n "$mirror" ] || die "cannot tell this machine's Debian mirror from /etc/apt: set SFTP_SETUP_DEBIAN_MIRROR"
 # What the README's commands install, plus nodejs, npm and git, which the README expects to be there already.
 packages="nodejs npm git openssh-server openssh-client lftp iproute2 util-linux procps ca-certificates ssh-audit"
 
@@ -114,8 +127,8 @@ if [ ! -e "$base/.sftp-setup-debootstrap-done" ]; then
   cat >"$base/etc/apt/sources.list" <<EOF
 deb $mirror $dist main
 deb $mirror $dist-updates main
-deb http://security.debian.org/debian-security $dist-security main
 EOF
+  [ -z "$security" ] || echo "deb $security $dist-security main" >>"$base/etc/apt/sources.list"
   touch "$base/.sftp-setup-debootstrap-done"
   step_done "debootstrap"
 fi
