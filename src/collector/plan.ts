@@ -17,7 +17,7 @@ import { loadConfigDetailed, resolveIncludePath } from '../sshd/includes.js';
 import { renderMatchBlock, sftpProfileFlags, templateName } from '../sshd/render.js';
 import { loadTemplate } from '../templates.js';
 import {
-  createUploadAccount, deleteAccount, fixUploadAccount, restoreAccount, getAccount, groupsOf, listAccounts, NOLOGIN, passwordField, type Account,
+  createUploadAccount, deleteAccount, fixUploadAccount, missingAccountPieces, repairAccount, restoreAccount, getAccount, groupsOf, listAccounts, NOLOGIN, passwordField, type Account,
 } from '../system/accounts.js';
 import { ensureDir, fileInfoOf, readText, statPath, type Journal } from '../system/files.js';
 import { isPlainDir } from './dirs.js';
@@ -245,6 +245,8 @@ function accountStep(spec: CollectorSpec, journal: Journal): Step {
       const fixes: string[] = [];
       if (acc.home.replace(/\/+$/, '') !== spec.root) fixes.push(`home ${acc.home} -> ${spec.root}`);
       if (acc.shell !== NOLOGIN) fixes.push(`shell ${acc.shell} -> ${NOLOGIN}`);
+      const missing = await missingAccountPieces(acc);
+      if (missing.length) fixes.push(`restore ${missing.join(' and ')} (a run killed during useradd)`);
       if ((await passwordField(spec.user)) !== '*') fixes.push(`password field -> '*' (locked, key login works with UsePAM yes or no)`);
       return fixes.length ? { summary: fixes.join(', ') } : null;
     },
@@ -254,6 +256,10 @@ function accountStep(spec: CollectorSpec, journal: Journal): Step {
         journal.onRollback(() => deleteAccount(spec.user)); // first: useradd may succeed and usermod fail
         await createUploadAccount(spec.user, spec.root);
         return;
+      }
+      if ((await missingAccountPieces(before)).length) {
+        for (const f of ['/etc/group', '/etc/gshadow', '/etc/shadow']) await journal.record(f);
+        await repairAccount(before);
       }
       const pw = await passwordField(spec.user);
       await fixUploadAccount(spec.user, spec.root);

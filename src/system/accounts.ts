@@ -80,6 +80,31 @@ export async function createUploadAccount(name: string, home: string): Promise<v
   }
 }
 
+/**
+ * What a useradd killed half-way can leave: the user in /etc/passwd without its primary group, or without
+ * its /etc/shadow entry (useradd writes passwd first). Names the missing pieces; empty when whole.
+ */
+export async function missingAccountPieces(acc: Account): Promise<string[]> {
+  const missing: string[] = [];
+  if ((await run('getent', ['group', String(acc.gid)])).exitCode !== 0) missing.push(`its group ${acc.gid}`);
+  if ((await passwordField(acc.name)) === undefined) missing.push('its /etc/shadow entry');
+  return missing;
+}
+
+/** Put back what missingAccountPieces names: the group (same name and gid), the shadow entries. */
+export async function repairAccount(acc: Account): Promise<void> {
+  try {
+    if ((await run('getent', ['group', String(acc.gid)])).exitCode !== 0) {
+      await runOk('groupadd', ['--system', '--gid', String(acc.gid), acc.name]);
+    }
+    // pwconv/grpconv add the shadow entries that passwd/group lines lack, and touch nothing else.
+    await runOk('pwconv', []);
+    await runOk('grpconv', []);
+  } finally {
+    cache.clear();
+  }
+}
+
 /** Bring an existing account to the upload layout: home, shell, password field. */
 export async function fixUploadAccount(name: string, home: string): Promise<void> {
   await runOk('usermod', ['--home', home, '--shell', NOLOGIN, '--password', '*', name]).finally(() => cache.clear());
