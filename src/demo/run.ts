@@ -13,7 +13,8 @@ import { haveProgram } from '../system/exec.js';
 import { linkHosts, startHost, type ThrowawayHost } from '../system/hosts.js';
 import type { RunResult } from '../system/exec.js';
 import { installAllsky, type DemoAllsky } from './allsky-install.js';
-import { Stages, seconds, type StageResult } from './stages.js';
+import { Stages, seconds, whyFailed, type StageResult } from './stages.js';
+import { terminalWidth, wrapText } from '../text/wrap.js';
 import { demoFiles, remoteDir, sha256, uploadScript, type RemoteServer } from './uploads.js';
 
 const UPLOAD_USER = 'allsky-upload';
@@ -40,8 +41,6 @@ export interface DemoReport {
   interrupted?: string;
 }
 
-const tail = (r: RunResult, n = 4) =>
-  `${r.stdout}\n${r.stderr}`.split('\n').map((l) => l.trim()).filter(Boolean).slice(-n).join(' / ');
 
 /** Run the built CLI inside a host, the way a person would run `sftp-setup …` there. */
 function cli(host: ThrowawayHost, args: string[], opts: { input?: string; user?: string } = {}): Promise<RunResult> {
@@ -73,8 +72,9 @@ export async function runDemo(opts: { json: boolean }): Promise<number> {
     throw new FailError(`the demo needs ${missing.join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} not installed`, 'sudo apt-get install -y openssh-server openssh-client lftp iproute2 util-linux');
   }
 
+  // Every line fits the terminal (stage lines are already wrapped under their title; the rest under theirs).
   const print = (line: string) => {
-    if (!opts.json) process.stdout.write(line + '\n');
+    if (!opts.json) process.stdout.write(wrapText(line, terminalWidth(), 6) + '\n');
   };
   const started = performance.now();
   const stages = new Stages(print);
@@ -114,7 +114,7 @@ export async function runDemo(opts: { json: boolean }): Promise<number> {
 
     await stages.run('init', `collector: sftp-setup init (upload account ${UPLOAD_USER}, self-test)`, async () => {
       const r = await cli(collector, ['init', '--yes', '--json']);
-      if (r.exitCode !== 0) throw new FailError(`init exited ${r.exitCode}: ${tail(r)}`);
+      if (r.exitCode !== 0) throw new FailError(`init exited ${r.exitCode}: ${whyFailed(r)}`);
       const out = JSON.parse(r.stdout) as { selfTest?: { ok: boolean }[] | null };
       const checks = out.selfTest ?? [];
       const fp = await collector.sh('ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d" " -f2');
@@ -139,7 +139,7 @@ export async function runDemo(opts: { json: boolean }): Promise<number> {
 
     const server = await stages.run('allsky-config', 'camera: sftp-setup allsky-config --via root@collector', async () => {
       const r = await cli(camera, ['allsky-config', '--collector', 'collector', '--via', 'root@collector', '--allsky-dir', allsky.dir, '--yes']);
-      if (r.exitCode !== 0) throw new FailError(`allsky-config exited ${r.exitCode}: ${tail(r)}`);
+      if (r.exitCode !== 0) throw new FailError(`allsky-config exited ${r.exitCode}: ${whyFailed(r)}`);
       const s = await readServerSettings(camera, allsky);
       return { detail: `key authorized over the admin's SSH, host key pinned, settings.json (hard link kept) + env.json written, test upload passed`, value: s };
     });
@@ -157,7 +157,7 @@ export async function runDemo(opts: { json: boolean }): Promise<number> {
         // upload.sh exports the (dummy) password; --env-password reads it from LFTP_PASSWORD.
         const r = await camera.run(['lftp', '-f', script], { user: allsky.owner, env: { LFTP_PASSWORD: 'n/a' }, timeoutMs: 60_000 });
         const ms = performance.now() - t;
-        if (r.exitCode !== 0) throw new FailError(`upload of the ${f.what} failed (lftp exit ${r.exitCode}): ${tail(r)}`);
+        if (r.exitCode !== 0) throw new FailError(`upload of the ${f.what} failed (lftp exit ${r.exitCode}): ${whyFailed(r)}`);
         report.uploads.push({ what: f.what, remote: `${remoteDir(server, f)}/${f.dest}`, bytes: f.bytes.length, sha256: sha256(f.bytes), ms, arrived: false });
       }
       const slowest = Math.max(...report.uploads.map((u) => u.ms));
@@ -183,7 +183,7 @@ export async function runDemo(opts: { json: boolean }): Promise<number> {
         cli(camera, ['doctor', '--role', 'camera', '--allsky-dir', allsky.dir]),
       ]);
       const sides = [['collector', c], ['camera', k]] as const;
-      const bad = sides.filter(([, r]) => r.exitCode !== 0).map(([side, r]) => `${side}: exit ${r.exitCode}: ${tail(r)}`);
+      const bad = sides.filter(([, r]) => r.exitCode !== 0).map(([side, r]) => `${side}: exit ${r.exitCode}: ${whyFailed(r)}`);
       if (bad.length) throw new FailError(bad.join('; '));
       return { detail: 'nothing failed on either side', value: undefined };
     });

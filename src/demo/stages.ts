@@ -31,6 +31,19 @@ export function formatStage(s: StageResult, width = terminalWidth()): string {
   return wrapLine(`  ${MARK[s.status]} ${time}  ${s.title}${detail}`, width, 19);
 }
 
+/**
+ * Why a command run inside a host failed, for a stage's line: the CLI's own one-line error when it printed
+ * one, else the error line of a stack trace (not its frames), else the last lines of its output.
+ */
+export function whyFailed(r: { stdout: string; stderr: string }, n = 4): string {
+  const lines = `${r.stdout}\n${r.stderr}`.split('\n').map((l) => l.trim()).filter(Boolean);
+  const ours = lines.filter((l) => /^sftp-setup: (unexpected )?error:/.test(l));
+  if (ours.length) return ours.join(' / ');
+  const thrown = lines.find((l) => /^([A-Z][A-Za-z]*)?Error\b.*:/.test(l));
+  if (thrown) return thrown;
+  return lines.filter((l) => !/^at /.test(l)).slice(-n).join(' / ');
+}
+
 export class Stages {
   readonly results: StageResult[] = [];
   constructor(private readonly print: (line: string) => void) {}

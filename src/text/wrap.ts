@@ -28,7 +28,7 @@ export function wrapLine(line: string, width: number, indent: number): string {
   for (const word of words) {
     const len = visibleLength(word);
     if (!fresh && curLen + 1 + len > width) {
-      out.push(cur);
+      out.push(cur.replace(/ +$/, '')); // the spaces a break falls on stay out of the line
       cur = pad + word;
       curLen = pad.length + len;
       continue;

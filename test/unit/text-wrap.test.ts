@@ -59,3 +59,21 @@ describe('formatters on an 80-column terminal', () => {
     }
   });
 });
+
+describe('whyFailed (a failed demo stage)', () => {
+  it("shows the CLI's own error line, a thrown error's message rather than its frames, or the last lines", async () => {
+    const { whyFailed } = await import('../../src/demo/stages.js');
+    expect(whyFailed({ stdout: 'Setting up\n  ok  account', stderr: 'sftp-setup: error: --root /etc is a system directory — fix: choose another\n' }))
+      .toBe('sftp-setup: error: --root /etc is a system directory — fix: choose another');
+    const stack = 'file:///x/cli.js:3\nTypeError: Cannot read properties of undefined (reading \'x\')\n    at a (file:///x/a.js:1:1)\n    at b (file:///x/b.js:2:2)\n    at c (file:///x/c.js:3:3)\n    at d (file:///x/d.js:4:4)';
+    expect(whyFailed({ stdout: '', stderr: stack })).toBe("TypeError: Cannot read properties of undefined (reading 'x')");
+    expect(whyFailed({ stdout: 'a\nb\nc\nd\ne', stderr: '' })).toBe('b / c / d / e');
+  });
+});
+
+describe('wrapLine and runs of spaces', () => {
+  it('keeps column gaps inside a line and leaves no trailing space where it breaks', () => {
+    const out = wrapLine('  ok  image      5.4 kB   0.28s  /var/lib/allsky-uploads/images/image.jpg', 40, 6);
+    expect(out).toBe('  ok  image      5.4 kB   0.28s\n      /var/lib/allsky-uploads/images/image.jpg');
+  });
+});
