@@ -280,7 +280,7 @@ export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<numbe
   }
   if (kh.stale.length > 0) {
     out(chalk.yellow(`${khPath} holds a different host key for ${pattern}:`));
-    for (const s of kh.stale) out(chalk.dim(`  ${printable(s.length > 100 ? s.slice(0, 100) + '…' : s)}`));
+    for (const s of kh.stale) out(`  ${printable(s.length > 100 ? s.slice(0, 100) + '…' : s)}`);
     out(chalk.yellow('The collector was reinstalled or changed its keys, or this is not your collector.'));
     if (inp.pinned && !o.yes && !o.dryRun) {
       if (!process.stdin.isTTY) {
@@ -367,7 +367,7 @@ export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<numbe
   }
   const changed = reports.some((r) => r.status === 'changed');
   if (o.dryRun) out(reports.some((r) => r.status === 'would-change') ? 'Dry run: nothing was changed.' : 'Already configured: nothing would change.');
-  else out(changed ? chalk.green('Camera configured.') + (journal.backedUp.length ? chalk.dim(` Backups in ${journal.backupDirPath}`) : '') : 'Already configured: nothing changed.');
+  else out(changed ? chalk.green('Camera configured.') + (journal.backedUp.length ? ` Backups in ${journal.backupDirPath}` : '') : 'Already configured: nothing changed.');
 
   const handoff = handoffLine(inp.user, key.publicLine);
   const summary = {
@@ -397,7 +397,7 @@ export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<numbe
         inp.via.user === 'root' ? 'check that sftp-setup is installed on the collector' : `check that ${inp.via.user} may run "sudo sftp-setup" on the collector`,
       );
     }
-    out(`  ${chalk.green('changed  ')} key authorized on the collector via ${inp.via.user}@${inp.via.host}` + (viaOutput ? chalk.dim(` — ${printable(viaOutput.split('\n').pop())}`) : ''));
+    out(`  ${chalk.green('changed  ')} key authorized on the collector via ${inp.via.user}@${inp.via.host}` + (viaOutput ? ` — ${printable(viaOutput.split('\n').pop())}` : ''));
   }
 
   let uploads: UploadResult[] | undefined;
@@ -415,7 +415,7 @@ export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<numbe
       });
     }
     for (const u of uploads) {
-      out(`  ${u.ok ? chalk.green('pass') : chalk.red('FAIL')}  ${printable(u.dir)}/${chalk.dim(` — ${u.ok ? `put, rm -f, mv and clean-up in ${u.ms} ms` : printable(u.failure!.detail)}`)}`);
+      out(`  ${u.ok ? chalk.green('pass') : chalk.red('FAIL')}  ${printable(u.dir)}/ — ${u.ok ? `put, rm -f, mv and clean-up in ${u.ms} ms` : printable(u.failure!.detail)}`);
     }
   }
 

@@ -78,7 +78,7 @@ export async function doctorCommand(o: DoctorOptions): Promise<number> {
       out(chalk.bold(o.dryRun ? '\nFixes (dry run, nothing will change)' : '\nFixing'));
       const outcomes = await fixCollector(report, { dryRun: o.dryRun, collectorEnv, onStep: (r) => out(formatStep(r, o.dryRun)) });
       for (const f of outcomes) {
-        if (!f.steps) out(`  ${f.status === 'failed' ? chalk.red('FAILED') : f.status === 'manual' ? chalk.yellow('manual') : chalk.green(f.status)}  ${p(f.action)}${f.error ? chalk.dim(` — ${p(f.error)}`) : ''}`);
+        if (!f.steps) out(`  ${f.status === 'failed' ? chalk.red('FAILED') : f.status === 'manual' ? chalk.yellow('manual') : chalk.green(f.status)}  ${p(f.action)}${f.error ? ` — ${p(f.error)}` : ''}`);
         else if (f.error) out(`  ${chalk.red('FAILED')}  ${p(f.action)} — ${p(f.error)}`);
       }
       fixes = outcomes;
@@ -97,7 +97,7 @@ export async function doctorCommand(o: DoctorOptions): Promise<number> {
   out(chalk.bold('Camera checks'));
   const checks = await cameraDoctor({ allskyDir, probe: o.probe });
   print(checks);
-  if (o.fix) out(chalk.dim('On the camera, doctor fixes nothing itself: run the fix commands shown, or sftp-setup allsky-config.'));
+  if (o.fix) out('On the camera, doctor fixes nothing itself: run the fix commands shown, or sftp-setup allsky-config.');
   const failed = checks.some((c) => c.status === 'fail');
   if (o.json) printJson({ role, ok: !failed, summary: summarize(checks), checks });
   return failed ? 1 : 0;

@@ -104,7 +104,7 @@ export async function initCommand(o: InitOptions): Promise<number> {
     if (o.dryRun) {
       out(reports.some((r) => r.status === 'would-change') ? 'Dry run: nothing was changed.' : 'Already set up: nothing would change.');
     } else {
-      out(changed ? chalk.green('Done.') + (journal.backedUp.length ? chalk.dim(` Backups in ${journal.backupDirPath}`) : '') : 'Already set up: nothing changed.');
+      out(changed ? chalk.green('Done.') + (journal.backedUp.length ? ` Backups in ${journal.backupDirPath}` : '') : 'Already set up: nothing changed.');
     }
 
     if (!o.dryRun && !o.json && systemdRuns() && !(await isRunning()) && (await confirm('sshd is not running. Enable and start it now (systemctl enable --now ssh)?'))) {
@@ -133,7 +133,7 @@ export async function initCommand(o: InitOptions): Promise<number> {
       out(`Next: on the camera run ${chalk.cyan(`sftp-setup allsky-config --collector <this host> --user ${spec.user}`)}`);
     }
     if (!o.dryRun) {
-      for (const fp of plan.hostKeyFingerprints) out(chalk.dim(`Host key of this collector: ${fp}`));
+      for (const fp of plan.hostKeyFingerprints) out(`Host key of this collector: ${fp}`);
     }
     return 0;
   } catch (err) {

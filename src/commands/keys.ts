@@ -65,11 +65,11 @@ export async function keysListCommand(o: CommonOptions): Promise<number> {
     return 0;
   }
   const out = (s: string) => process.stdout.write(s + '\n');
-  out(chalk.bold(`${keys.length} key${keys.length === 1 ? '' : 's'} for ${user}`) + chalk.dim(` (${path})`));
+  out(chalk.bold(`${keys.length} key${keys.length === 1 ? '' : 's'} for ${user}`) + ` (${path})`);
   for (const k of keys) {
     out(`  ${p(k.fingerprint)}  ${p(k.type)} ${k.bits}  ${k.comment ? p(k.comment) : chalk.dim('(no comment)')}`);
     const when = k.addedAt ? `added ${k.addedAt.slice(0, 10)}, ${k.ageDays} day${k.ageDays === 1 ? '' : 's'} ago` : 'date added unknown';
-    out(chalk.dim(p(`      ${k.from ? `from ${k.from.join(',')}` : 'from anywhere'}; options ${k.options || '(none)'}; ${when}`)));
+    out(p(`      ${k.from ? `from ${k.from.join(',')}` : 'from anywhere'}; options ${k.options || '(none)'}; ${when}`));
   }
   for (const x of problems) {
     out(chalk.yellow(p(`  line ${x.line} is not a usable key (${x.problem}): ${x.text}`)));
@@ -151,8 +151,8 @@ export async function keysRemoveCommand(o: KeysRemoveOptions): Promise<number> {
   if (o.dryRun) process.stdout.write(colorDiff(diff) + '\nDry run: nothing was changed.\n');
   else {
     process.stdout.write(
-      chalk.dim(`sshd refuses it from the next login; ${remaining.length} key${remaining.length === 1 ? '' : 's'} left. ` +
-        'Sessions already open stay up until they end.\n'),
+      `sshd refuses it from the next login; ${remaining.length} key${remaining.length === 1 ? '' : 's'} left. ` +
+        'Sessions already open stay up until they end.\n',
     );
   }
   return 0;
