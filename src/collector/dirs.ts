@@ -20,7 +20,7 @@ export function parseDirList(value: string, flag = '--dirs'): string[] {
   }
   for (const item of items) {
     const parts = item.split('/');
-    if (item.startsWith('/') || parts.some((p) => !COMPONENT.test(p) || p === '.' || p === '..')) {
+    if (!isPlainDir(item)) {
       throw new UsageError(
         `${flag}: ${JSON.stringify(item)} is not a plain relative directory`,
         'use names made of letters, digits, ".", "_" and "-", relative to --root (no "..", no leading "/")',

@@ -21,7 +21,7 @@ import {
 } from '../system/accounts.js';
 import { ensureDir, fileInfoOf, readText, statPath, type Journal } from '../system/files.js';
 import { isPlainDir } from './dirs.js';
-import { printable } from '../text/printable.js';
+import { shownPath } from '../text/printable.js';
 import {
   ensureDirBeneath, lstatAt, lstatBeneath, readDirAt, readFileAt, rmdirBeneath, unlinkAt, withDir,
 } from '../system/safe-fs.js';
@@ -425,7 +425,7 @@ async function removeBackedUp(journal: Journal, root: string, rel: string, name:
     if (!s) return;
     const path = join(root, rel, name);
     // The name is whoever owned .ssh's: quoted and escaped in the message.
-    if (s.isDirectory()) throw new FailError(`${printable(JSON.stringify(path))} is a directory`, 'move it out of the chroot by hand, then run again');
+    if (s.isDirectory()) throw new FailError(`${shownPath(path)} is a directory`, 'move it out of the chroot by hand, then run again');
     if (s.isFile()) {
       const content = await readFileAt(dir, name, 16 << 20);
       if (content) await journal.recordContent(path, content, fileInfoOf(s));

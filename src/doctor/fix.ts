@@ -16,7 +16,8 @@ import { acquireLock, backupDirFor, Journal } from '../system/files.js';
 import { cleanStaleProbe } from '../system/probe.js';
 import { chmodAt } from '../system/safe-fs.js';
 import { reload, SSHD, systemdRuns } from '../system/sshd.js';
-import { modeToReset, shownPath, walkUploadTree } from './tree.js';
+import { modeToReset, walkUploadTree } from './tree.js';
+import { shownPath } from '../text/printable.js';
 import type { DoctorCheck } from './check.js';
 import type { CollectorReport } from './collector.js';
 

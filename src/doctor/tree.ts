@@ -11,7 +11,7 @@
 import { join } from 'node:path';
 import { isPlainDir } from '../collector/dirs.js';
 import { walkTree, type TreeEntry } from '../system/safe-fs.js';
-import { printable } from '../text/printable.js';
+import { shownPath } from '../text/printable.js';
 import { fail, pass, skip, warn, type DoctorCheck } from './check.js';
 
 export const TREE_MAX_ENTRIES = 100_000;
@@ -37,14 +37,6 @@ export function enterTreeDir(e: TreeEntry): boolean {
 export async function walkUploadTree(root: string, visit?: Parameters<typeof walkTree>[2]): Promise<UploadTree> {
   const w = await walkTree(root, { maxEntries: TREE_MAX_ENTRIES, maxDepth: TREE_MAX_DEPTH, enter: enterTreeDir }, visit);
   return { root, ...w };
-}
-
-/**
- * A path for a report: as is when plain, otherwise quoted and escaped (a name may hold line breaks, ESC,
- * C1 or bidi controls): JSON's quoting, then printable() for what JSON leaves raw (U+0080–U+009F, bidi).
- */
-export function shownPath(p: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(p) ? p : printable(JSON.stringify(p));
 }
 
 /** The upload directories found in the tree (up to three levels, hidden ones and dev/ left out): plain names, and the others. */

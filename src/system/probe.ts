@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { isPlainDir } from '../collector/dirs.js';
-import { printable } from '../text/printable.js';
+import { shownPath } from '../text/printable.js';
 import { getAccount } from './accounts.js';
 import { run, type RunResult } from './exec.js';
 import { ensureDir, readText, writeFileAtomic } from './files.js';
@@ -20,7 +20,6 @@ export const PROBE_KEYS_DIR = '/run/sftp-setup/probe-keys';
 const PROBE_NAME = '.sftp-setup-probe';
 /** Every name a probe run may leave in an upload directory: ours, by prefix, with this run's tag. */
 const PROBE_LEFTOVER = /^\.sftp-setup-probe(-[0-9a-f]{1,32})?(\.tmp|\.read)?$/;
-const PLAIN_COMPONENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 
 export interface ProbeTarget {
   user: string;
@@ -128,7 +127,7 @@ export async function probeAccount(target: ProbeTarget): Promise<ProbeResult[]> 
         const seen = listing(r.stdout, batch[lsAt + 1]);
         const want = [...new Set(t.dirs.map((d) => d.split('/')[0]!))].sort();
         const ok = seen !== null && JSON.stringify(seen) === JSON.stringify(want);
-        const shown = seen === null ? '(the listing could not be read)' : seen.map((n) => (PLAIN_COMPONENT.test(n) ? n : printable(JSON.stringify(n)))).join(' ') || '(nothing)';
+        const shown = seen === null ? '(the listing could not be read)' : seen.map(shownPath).join(' ') || '(nothing)';
         out.push({ id: 'nothing-outside', title: 'only the upload tree is visible', ok, detail: `/ holds: ${shown}` });
       }
       if (r.exitCode === 0) {

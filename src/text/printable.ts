@@ -37,3 +37,11 @@ export function printableLines(value: unknown): string {
     .map((line) => line.split('\t').map(printable).join('\t'))
     .join('\n');
 }
+
+/**
+ * A path or name for a report: as is when plain, otherwise quoted and escaped (a name may hold line breaks,
+ * ESC, C1 or bidi controls): JSON's quoting, then printable() for what JSON leaves raw (U+0080–U+009F, bidi).
+ */
+export function shownPath(p: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(p) ? p : printable(JSON.stringify(p));
+}

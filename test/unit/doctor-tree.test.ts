@@ -4,7 +4,8 @@
  * modes and odd entries are named, and a forged prompt line cannot fool the listing.
  */
 import { describe, expect, it } from 'vitest';
-import { dirsInTree, modeToReset, shownPath, treeChecks, treeProblems, type UploadTree } from '../../src/doctor/tree.js';
+import { dirsInTree, modeToReset, treeChecks, treeProblems, type UploadTree } from '../../src/doctor/tree.js';
+import { shownPath } from '../../src/text/printable.js';
 import { isPlainDir } from '../../src/collector/dirs.js';
 import { listing } from '../../src/system/probe.js';
 import type { TreeEntry } from '../../src/system/safe-fs.js';
