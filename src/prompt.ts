@@ -1,11 +1,15 @@
-/** Questions, only when a person is at the terminal. @inquirer/prompts loads only when one is asked. */
+/**
+ * Questions, only when a person is at the terminal. Each prompt loads only when one is asked; the two we use
+ * come as their own packages (the @inquirer/prompts bundle would also bring its editor prompt's character
+ * set conversion, about 650 KB that every bundled start would compile).
+ */
 export async function confirm(message: string, def = false): Promise<boolean> {
   if (!process.stdin.isTTY) return def;
-  const { confirm: ask } = await import('@inquirer/prompts');
+  const { default: ask } = await import('@inquirer/confirm');
   return ask({ message, default: def });
 }
 
 export async function choose<T extends string>(message: string, choices: T[]): Promise<T> {
-  const { select } = await import('@inquirer/prompts');
+  const { default: select } = await import('@inquirer/select');
   return select({ message, choices: choices.map((c) => ({ value: c, name: c })) });
 }
