@@ -4,12 +4,12 @@
  */
 import { Command, CommanderError, Help, Option } from 'commander';
 import { createRequire } from 'node:module';
-import { DEFAULT_DIRS } from './collector/layout.js';
+import { DEFAULT_DIRS, DEFAULT_ROOT, DEFAULT_USER } from './collector/layout.js';
+import { EXIT } from './exit-codes.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
-/** Exit codes, documented in the README. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, keyNotAuthorized: 3, resumable: 4 } as const;
+export { EXIT };
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -55,8 +55,8 @@ Typical use:
   program
     .command('init')
     .description('create or update an SFTP upload account on this collector (run as root)')
-    .option('--user <name>', 'upload account name', 'allsky-upload')
-    .option('--root <dir>', 'chroot root, also the account\'s home', '/var/lib/allsky-uploads')
+    .option('--user <name>', 'upload account name', DEFAULT_USER)
+    .option('--root <dir>', 'chroot root, also the account\'s home', DEFAULT_ROOT)
     .option('--dirs <list>', `comma-separated upload directories below the root, replacing the default list (default: ${DEFAULT_DIRS.join(', ')})`)
     .option('--key <key>', 'public key: a key line, a .pub file, or - for stdin (repeatable)', collect, [])
     .option('--from <cidrs>', 'only accept the keys from these addresses (comma-separated CIDRs)')
@@ -93,7 +93,7 @@ Example:
   keys
     .command('list')
     .description('list the keys an upload account accepts (collector)')
-    .option('--user <name>', 'upload account name', 'allsky-upload')
+    .option('--user <name>', 'upload account name', DEFAULT_USER)
     .option('--json', 'print a machine-readable list', false)
     .addHelpText('after', '\nExample:\n  sudo sftp-setup keys list --user allsky-upload')
     .action((opts) => runAction(async () => (await import('./commands/keys.js')).keysListCommand, opts));
@@ -101,7 +101,7 @@ Example:
     .command('add')
     .description('authorize a key for an upload account (collector)')
     .argument('<key>', 'a public key line, a .pub file, or - for stdin')
-    .option('--user <name>', 'upload account name', 'allsky-upload')
+    .option('--user <name>', 'upload account name', DEFAULT_USER)
     .option('--from <cidrs>', 'only accept the key from these addresses (comma-separated CIDRs); updates a key already present')
     .option('-n, --dry-run', 'print the change and make none', false)
     .option('--json', 'print a machine-readable report', false)
@@ -111,7 +111,7 @@ Example:
     .command('remove')
     .description('revoke a key of an upload account, by fingerprint or comment (collector)')
     .argument('<selector>', 'SHA256:… fingerprint or the key\'s comment')
-    .option('--user <name>', 'upload account name', 'allsky-upload')
+    .option('--user <name>', 'upload account name', DEFAULT_USER)
     .option('--force', 'allow removing the last key', false)
     .option('-n, --dry-run', 'print the change and make none', false)
     .option('--json', 'print a machine-readable report', false)
@@ -134,7 +134,7 @@ Example:
     .description('configure this Allsky camera to upload to a collector over SFTP (camera)')
     .option('--collector <host>', 'collector host name or address')
     .option('--port <n>', 'collector SSH port', '22')
-    .option('--user <name>', 'upload account on the collector', 'allsky-upload')
+    .option('--user <name>', 'upload account on the collector', DEFAULT_USER)
     .option('--host-key <fingerprint>', 'pin the collector\'s host key (SHA256:…, as init printed it)')
     .option('--replace-host-key', 'replace a pinned collector host key that changed, without --host-key (only after checking the new one: the collector may be an impostor)', false)
     .option('--key <path>', 'upload key (default: ~/.ssh/allsky_upload of the Allsky owner)')
@@ -150,7 +150,7 @@ Example:
     .addHelpText(
       'after',
       `
-Exit codes: 0 done, 1 failed, 2 bad input, 3 configured but the collector does
+Exit codes: ${EXIT.ok} done, ${EXIT.failed} failed, ${EXIT.usage} bad input, ${EXIT.keyNotAuthorized} configured but the collector does
 not accept the key yet.
 
 Example:
@@ -172,7 +172,7 @@ Example:
     .option('-n, --dry-run', 'with --fix: print what would be fixed', false)
     .option('--no-probe', 'skip the live SFTP probe')
     .option('--json', 'print a machine-readable report', false)
-    .addHelpText('after', '\nExit codes: 0 nothing failed, 1 something failed, 2 bad input.\n\nExample:\n  sudo sftp-setup doctor\n  sudo sftp-setup doctor --fix --dry-run')
+    .addHelpText('after', `\nExit codes: ${EXIT.ok} nothing failed, ${EXIT.failed} something failed, ${EXIT.usage} bad input.\n\nExample:\n  sudo sftp-setup doctor\n  sudo sftp-setup doctor --fix --dry-run`)
     .action((opts) => runAction(async () => (await import('./commands/doctor.js')).doctorCommand, opts));
 
   program

@@ -3,11 +3,9 @@
  * over the admin's SSH session (allsky-config and keys rotate). Pure, but for reading the environment.
  */
 import { UsageError } from '../errors.js';
+import { shQuote } from '../text/shell.js';
 
-/** POSIX shell single-quoting. */
-export function shQuote(s: string): string {
-  return /^[A-Za-z0-9_./:=@,%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
+export { shQuote };
 
 /** A collector command line exactly as a person would type it there. */
 export function collectorLine(args: string[]): string {

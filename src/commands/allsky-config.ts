@@ -9,6 +9,7 @@ import { promises as fs, constants as C } from 'node:fs';
 import { hostname } from 'node:os';
 import { posix } from 'node:path';
 import { FailError, UsageError } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
 import { remoteDirs, type AllskyGeneration } from '../allsky/detect.js';
 import { currentGenerationChanges, updateJsonObject, DUMMY_PASSWORD } from '../allsky/settings-json.js';
 import { legacyChanges, updateShellVars } from '../allsky/ftp-settings.js';
@@ -32,6 +33,7 @@ import { handoffLine, remoteCommand, splitViaOutput, sudoWantsPassword, viaRemot
 import { locateAllsky } from '../camera/read.js';
 import { dirStep, fileStep } from '../camera/plan.js';
 import type { Account } from '../system/accounts.js';
+import { DEFAULT_USER } from '../collector/layout.js';
 
 export interface AllskyConfigOptions {
   collector?: string;
@@ -53,7 +55,7 @@ export interface AllskyConfigOptions {
 }
 
 /** Exit status when the camera is configured but the collector does not accept its key yet (documented). */
-export const EXIT_KEY_NOT_AUTHORIZED = 3;
+export const EXIT_KEY_NOT_AUTHORIZED = EXIT.keyNotAuthorized;
 
 // root: /run/sftp-setup/camera.lock; another user: a directory of its own (never the world-writable /run/lock)
 const LOCK = cameraLockPath();
@@ -77,7 +79,7 @@ function parseInputs(o: AllskyConfigOptions): Inputs {
   }
   const host = o.collector !== undefined ? validateHostName(o.collector, '--collector') : via!.host;
   const port = validatePort(o.port ?? '22', '--port');
-  const user = validateUserName(o.user ?? 'allsky-upload', '--user');
+  const user = validateUserName(o.user ?? DEFAULT_USER, '--user');
   const pinned = o.hostKey !== undefined ? validateFingerprint(o.hostKey, '--host-key') : undefined;
   const imageDir = (o.imageDir ?? 'images').replace(/^\.\/+/, '').replace(/\/+$/, '');
   if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(imageDir) || imageDir.split('/').some((c) => c === '.' || c === '..')) {

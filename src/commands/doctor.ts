@@ -5,7 +5,7 @@
  */
 import chalk from 'chalk';
 import { existsSync } from 'node:fs';
-import { UsageError } from '../errors.js';
+import { requireRoot, UsageError } from '../errors.js';
 import { formatStep, printJson } from '../report.js';
 import { validateAbsPath, validateUserName } from '../validate.js';
 import { refuseBadCollectorEnv } from '../collector/env-file.js';
@@ -65,9 +65,7 @@ export async function doctorCommand(o: DoctorOptions): Promise<number> {
   };
 
   if (role === 'collector') {
-    if (process.getuid?.() !== 0) {
-      throw new UsageError('doctor on a collector reads sshd\'s effective configuration and /etc/shadow: it must run as root', 'sudo sftp-setup doctor');
-    }
+    requireRoot('doctor on a collector reads sshd\'s effective configuration and /etc/shadow');
     const { collectorDoctor } = await import('../doctor/collector.js');
     out(chalk.bold('Collector checks'));
     let report = await collectorDoctor({ user, probe: o.probe, collectorEnv });

@@ -4,7 +4,7 @@
  * a real SFTP session.
  */
 import chalk from 'chalk';
-import { FailError, UsageError } from '../errors.js';
+import { FailError, requireRoot, UsageError } from '../errors.js';
 import { DEFAULT_DIRS, DEFAULT_ROOT, DEFAULT_USER, LOCK_PATH, BACKUP_ROOT, expandDirs, keysFileFor } from '../collector/layout.js';
 import { parseDirList } from '../collector/dirs.js';
 import { buildCollectorPlan, type CollectorSpec } from '../collector/plan.js';
@@ -65,9 +65,7 @@ export function parseInitInputs(o: InitOptions): CollectorSpec {
 
 export async function initCommand(o: InitOptions): Promise<number> {
   const spec = parseInitInputs(o);
-  if (process.getuid?.() !== 0) {
-    throw new UsageError('init changes accounts and sshd: it must run as root', `sudo sftp-setup init ${process.argv.slice(3).join(' ')}`);
-  }
+  requireRoot('init changes accounts and sshd');
   const out = (s: string) => {
     if (!o.json) process.stdout.write(s + '\n');
   };

@@ -5,7 +5,7 @@
  * 0 added, updated or already present; 1 the host is not in a state to use it; 2 bad input.
  */
 import chalk from 'chalk';
-import { FailError, UsageError } from '../errors.js';
+import { FailError, requireRoot, UsageError } from '../errors.js';
 import { BACKUP_ROOT, LOCK_PATH, keysFileFor } from '../collector/layout.js';
 import { findManagedBlock, requireManaged } from '../collector/managed.js';
 import { planAdd } from '../collector/keys-edit.js';
@@ -36,11 +36,6 @@ export interface KeysRemoveOptions extends CommonOptions {
 
 const DAY_MS = 86_400_000;
 
-function requireRoot(what: string): void {
-  if (process.getuid?.() !== 0) {
-    throw new UsageError(`keys ${what} changes a root-owned file: it must run as root`, `sudo sftp-setup ${process.argv.slice(2).join(' ')}`);
-  }
-}
 
 function label(k: Pick<KeyInfo, 'fingerprint' | 'comment'>): string {
   return p(k.comment ? `${k.fingerprint} (${k.comment})` : k.fingerprint);
@@ -81,7 +76,7 @@ export async function keysAddCommand(o: KeysAddOptions): Promise<number> {
   const user = validateUserName(o.user, '--user');
   const from = o.from !== undefined ? parseCidrList(o.from, '--from') : undefined;
   const keys = readKeyArg(o.key, 'key');
-  requireRoot('add');
+  requireRoot('keys add changes a root-owned file');
   const acc = requireManaged(user);
   let plan!: ReturnType<typeof planAdd>;
   const { before, after } = await editKeys(acc.keysFile, Boolean(o.dryRun), (text) => (plan = planAdd(text, keys, from, new Date())).text);
@@ -111,7 +106,7 @@ export async function keysRemoveCommand(o: KeysRemoveOptions): Promise<number> {
   const byFingerprint = /^SHA256:/i.test(o.selector);
   const selector = byFingerprint ? validateFingerprint(o.selector, 'FINGERPRINT') : o.selector;
   if (selector.trim() === '') throw new UsageError('the key to remove is empty', 'give its SHA256:… fingerprint or its comment (see: sftp-setup keys list)');
-  requireRoot('remove');
+  requireRoot('keys remove changes a root-owned file');
   const acc = requireManaged(user);
   let r: ReturnType<typeof removeKey> | undefined;
   const { before } = await editKeys(acc.keysFile, Boolean(o.dryRun), (text) => {

@@ -5,7 +5,7 @@
 import chalk from 'chalk';
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
-import { FailError, UsageError } from '../errors.js';
+import { FailError, requireRoot, UsageError } from '../errors.js';
 import { BACKUP_ROOT, KEYS_DIR, LOCK_PATH, keysFileFor } from '../collector/layout.js';
 import { readSshdState } from '../collector/inspect.js';
 import { unifiedDiff } from '../plan/diff.js';
@@ -35,7 +35,7 @@ export interface UninstallOptions {
 
 export async function uninstallCommand(o: UninstallOptions): Promise<number> {
   const user = validateUserName(o.user, '--user');
-  if (process.getuid?.() !== 0) throw new UsageError('uninstall changes accounts and sshd: it must run as root', 'run it with sudo');
+  requireRoot('uninstall changes accounts and sshd');
   const out = (s: string) => !o.json && process.stdout.write(s + '\n');
   const sshd = await readSshdState();
   // Proof that sftp-setup manages the account comes from its own markers only: our Match block (a drop-in

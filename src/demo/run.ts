@@ -7,7 +7,7 @@
  * the parent-death signal) when this process is killed.
  */
 import chalk from 'chalk';
-import { FailError, UsageError } from '../errors.js';
+import { FailError, requireRoot, UsageError } from '../errors.js';
 import { LAUNCHER as CLI } from '../launcher.js';
 import { haveProgram } from '../system/exec.js';
 import { linkHosts, startHost, type ThrowawayHost } from '../system/hosts.js';
@@ -16,8 +16,9 @@ import { installAllsky, type DemoAllsky } from './allsky-install.js';
 import { Stages, seconds, whyFailed, type StageResult } from './stages.js';
 import { terminalWidth, wrapText } from '../text/wrap.js';
 import { demoFiles, remoteDir, sha256, uploadScript, type RemoteServer } from './uploads.js';
+import { DEFAULT_USER } from '../collector/layout.js';
 
-const UPLOAD_USER = 'allsky-upload';
+const UPLOAD_USER = DEFAULT_USER;
 const CHROOT = '/var/lib/allsky-uploads';
 const NEEDED = ['unshare', 'nsenter', 'setpriv', 'ip', 'mount', '/usr/sbin/sshd', 'ssh', 'ssh-keygen', 'ssh-keyscan', 'sftp', 'lftp', 'base64', 'sha256sum'];
 
@@ -65,7 +66,7 @@ chmod 755 /usr/local/bin/sftp-setup`,
 
 export async function runDemo(opts: { json: boolean }): Promise<number> {
   if (process.platform !== 'linux') throw new UsageError('the demo needs Linux namespaces', 'run it on a Linux machine (a Raspberry Pi with Raspberry Pi OS will do)');
-  if (process.getuid?.() !== 0) throw new UsageError('the demo creates throwaway hosts (namespaces, mounts): it must run as root', 'sudo sftp-setup demo');
+  requireRoot('the demo creates throwaway hosts (namespaces, mounts)');
   const missing: string[] = [];
   for (const p of NEEDED) if (!(await haveProgram(p))) missing.push(p);
   if (missing.length) {

@@ -17,6 +17,7 @@ import { runLftpFile, withScratchDir } from '../system/lftp.js';
 import { checkSftpLogin, scanHostKeys, type RunAs } from '../system/ssh-client.js';
 import { refusedGreeting } from './logs.js';
 import { fail, ownerMode, pass, q, skip, warn, type DoctorCheck } from './check.js';
+import { DEFAULT_USER } from '../collector/layout.js';
 
 // ssh's UpdateHostKeys would add the collector's other host keys to known_hosts after a login: not ours to
 // change, also when a hand-made connect-program leaves it on.
@@ -31,7 +32,7 @@ export async function cameraDoctor(o: { allskyDir?: string; probe: boolean }): P
   const asOwner = (cmd: string) => (who ? `sudo -u ${ctx.owner.name} ${cmd}` : cmd);
   const out: DoctorCheck[] = [];
   const r = ctx.remote;
-  const reconfigure = `sftp-setup allsky-config --collector ${r.host ?? '<collector>'} --user ${r.user ?? 'allsky-upload'}${r.port && r.port !== 22 ? ` --port ${r.port}` : ''}`;
+  const reconfigure = `sftp-setup allsky-config --collector ${r.host ?? '<collector>'} --user ${r.user ?? DEFAULT_USER}${r.port && r.port !== 22 ? ` --port ${r.port}` : ''}`;
 
   // Allsky's settings.
   if (ctx.generation === 'none') {

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { readEnvVar } from '../collector/dotenv.js';
 import { readText, statPath } from '../system/files.js';
 import { fail, pass, q, warn, type DoctorCheck } from './check.js';
+import { DEFAULT_USER } from '../collector/layout.js';
 
 const ID = 'collector-env.image-path';
 const TITLE = 'the collector application shows the uploaded image (ALLSKY_IMAGE_PATH)';
@@ -13,7 +14,7 @@ const TITLE = 'the collector application shows the uploaded image (ALLSKY_IMAGE_
 export async function collectorEnvCheck(file: string, accounts: Array<{ user: string; chroot?: string }>): Promise<DoctorCheck> {
   const withChroot = accounts.filter((a): a is { user: string; chroot: string } => Boolean(a.chroot));
   const expected = withChroot.map((a) => ({ user: a.user, path: join(a.chroot, 'images', 'image.jpg') }));
-  const fixFor = (user = expected[0]?.user ?? 'allsky-upload') => `sudo sftp-setup init --user ${user} --collector-env ${q(file)}`;
+  const fixFor = (user = expected[0]?.user ?? DEFAULT_USER) => `sudo sftp-setup init --user ${user} --collector-env ${q(file)}`;
   const text = await readText(file);
   if (text === null) return fail(ID, TITLE, [`${file}: no such file`], { fix: fixFor() });
   const value = readEnvVar(text, 'ALLSKY_IMAGE_PATH');

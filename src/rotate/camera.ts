@@ -10,6 +10,7 @@ import type { AllskyGeneration } from '../allsky/detect.js';
 import { getAccount, type Account } from '../system/accounts.js';
 import { statPath } from '../system/files.js';
 import { validateAbsPath, validateAdminTarget, type AdminTarget } from '../validate.js';
+import { DEFAULT_USER } from '../collector/layout.js';
 
 export type { CameraFile };
 
@@ -82,7 +83,7 @@ export async function readCamera(opts: CameraOptions): Promise<Camera> {
     keyPath,
     host,
     port: Number.isInteger(port) && port > 0 && port < 65536 ? port : 22,
-    user: r.user || 'allsky-upload',
+    user: r.user || DEFAULT_USER,
     imageDir: (r.imageDir ?? 'images').replace(/^\/+|\/+$/g, ''),
     knownHosts: setup.knownHosts,
     files: setup.files,

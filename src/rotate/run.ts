@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { EXIT } from '../cli.js';
+import { EXIT } from '../exit-codes.js';
 import { FailError, UsageError } from '../errors.js';
 import { inspectPrivateKey } from '../keys/private.js';
 import { splitKeyLine } from '../keys/parse.js';
