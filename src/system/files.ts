@@ -158,9 +158,10 @@ export async function writeFileInPlace(path: string, content: string): Promise<v
   let handle: fs.FileHandle | undefined;
   try {
     handle = await inParent(path, (dir, name) => openTrustedAt(dir, name, C.O_WRONLY | C.O_NONBLOCK));
-    if (!(await handle.stat()).isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EINVAL' });
+    const st = await handle.stat();
+    if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EINVAL' });
     const buf = Buffer.from(content, 'utf8');
-    const oldSize = (await handle.stat()).size;
+    const oldSize = st.size;
     if (buf.length > oldSize) {
       try {
         await writeAll(handle, buf.subarray(oldSize), oldSize);
@@ -232,7 +233,12 @@ export async function ensureDir(path: string, mode: number, uid: number, gid: nu
  */
 export class Journal {
   private readonly originals = new Map<string, { content: Buffer; info: FileInfo } | null>();
-  private readonly undoers: Array<() => Promise<void>> = [];
+  /**
+   * Every undo, file restores and onRollback() actions alike, in the order the run made the changes: the
+   * rollback runs them backwards, so a directory removed after its files were is made again before they
+   * are put back into it.
+   */
+  private readonly undos: Array<{ path?: string; run: () => Promise<void> }> = [];
   readonly backedUp: string[] = [];
 
   constructor(private readonly backupDir: string) {}
@@ -244,18 +250,17 @@ export class Journal {
   async record(path: string): Promise<void> {
     if (this.originals.has(path)) return;
     const info = await statPath(path);
-    if (!info) {
-      this.originals.set(path, null);
-      return;
-    }
-    const content = await readFileTrusted(path).catch((err) => {
-      throw fileError('back up', path, err);
-    });
+    const content = info
+      ? await readFileTrusted(path).catch((err) => {
+          throw fileError('back up', path, err);
+        })
+      : null;
     if (content === null) {
       this.originals.set(path, null);
+      this.undos.push({ path, run: () => removeFile(path) });
       return;
     }
-    await this.recordContent(path, content, info);
+    await this.recordContent(path, content, info!);
   }
 
   /**
@@ -274,11 +279,12 @@ export class Journal {
       throw fileError('back up', path, err);
     }
     this.backedUp.push(copy);
+    this.undos.push({ path, run: () => restoreFile(path, { content, info }) });
   }
 
   /** Register a non-file undo (a user created, a directory made), run in reverse order on rollback. */
   onRollback(fn: () => Promise<void>): void {
-    this.undoers.push(fn);
+    this.undos.push({ run: fn });
   }
 
   async writeAtomic(path: string, content: string, opts: WriteOptions): Promise<void> {
@@ -300,28 +306,25 @@ export class Journal {
     return [...this.originals.keys()];
   }
 
-  /** Put every recorded file back as it was, then run the other undo actions. Best effort, all of them. */
+  /** Undo everything, newest change first: files put back as they were, the other actions run. Best effort. */
   async rollback(): Promise<string[]> {
     const problems: string[] = [];
-    for (const [path, orig] of [...this.originals.entries()].reverse()) {
+    for (const undo of [...this.undos].reverse()) {
       try {
-        if (orig === null) await removeFile(path);
-        else if (await stillOriginal(path, orig)) continue; // the change never landed (a read-only or full disk)
-        else if (orig.info.nlink > 1) await writeFileInPlace(path, orig.content.toString('utf8'));
-        else await writeFileAtomic(path, orig.content.toString('utf8'), orig.info);
+        await undo.run();
       } catch (err) {
-        problems.push(`${path}: ${(err as Error).message}`);
-      }
-    }
-    for (const undo of this.undoers.reverse()) {
-      try {
-        await undo();
-      } catch (err) {
-        problems.push((err as Error).message);
+        problems.push(undo.path ? `${undo.path}: ${(err as Error).message}` : (err as Error).message);
       }
     }
     return problems;
   }
+}
+
+/** Put a recorded file back, unless the change never landed (a read-only or full disk). */
+async function restoreFile(path: string, orig: { content: Buffer; info: FileInfo }): Promise<void> {
+  if (await stillOriginal(path, orig)) return;
+  if (orig.info.nlink > 1) await writeFileInPlace(path, orig.content.toString('utf8'));
+  else await writeFileAtomic(path, orig.content.toString('utf8'), orig.info);
 }
 
 async function stillOriginal(path: string, orig: { content: Buffer; info: FileInfo }): Promise<boolean> {

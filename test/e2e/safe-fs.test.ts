@@ -131,4 +131,17 @@ describe('safe-fs: operations in a tree someone else writes to', () => {
     await inHost(`await f.writeFileAtomic('/srv/k/f', 'new', { mode: 0o644 });`);
     expect(await h.sh('ls -A /srv/k | sort')).toBe('.f.sftp-setup-x.tmp\n.g.sftp-setup-99999.tmp\nf\n');
   });
+
+  it('Journal rolls back newest first: a directory removed after its files is made again before they return', async () => {
+    await h.sh('mkdir -p /srv/j/.ssh && echo key > /srv/j/.ssh/authorized_keys');
+    const r = await inHost(
+      `const fs = await import('node:fs/promises'); const j = new f.Journal('/srv/j-backups');` +
+        ` await j.remove('/srv/j/.ssh/authorized_keys'); await fs.rmdir('/srv/j/.ssh');` +
+        ` j.onRollback(() => f.ensureDir('/srv/j/.ssh', 0o700, 0, 0));` +
+        ` return j.rollback();`,
+    );
+    expect(r).toEqual([]);
+    expect(await h.sh('stat -c %a /srv/j/.ssh; cat /srv/j/.ssh/authorized_keys')).toBe('700\nkey\n');
+  });
 });
+
