@@ -26,6 +26,8 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
   timeoutMs?: number;
+  /** open descriptors handed to the program as its fds 3, 4, … (e.g. directories held by safe-fs) */
+  fds?: number[];
 }
 
 /** Run a program and return its exit code and output; never throws for a non-zero exit. */
@@ -35,7 +37,7 @@ export async function run(cmd: string, args: string[], opts: RunOptions = {}): P
     const child = spawn(cmd, args, {
       cwd: opts.cwd,
       env: opts.env ? { ...process.env, ...opts.env } : process.env,
-      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(opts.fds ?? [])],
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];

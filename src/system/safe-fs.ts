@@ -8,9 +8,9 @@
  * directory is opened with O_NOFOLLOW | O_DIRECTORY, each file with O_NOFOLLOW, and the device of every
  * directory is compared with the tree's top: a link or a mount point is reported, never entered.
  */
-import { spawn } from 'node:child_process';
 import { constants as C, lstatSync, promises as fs, type Dirent, type Stats } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
+import { run } from './exec.js';
 
 type Handle = fs.FileHandle;
 
@@ -470,13 +470,7 @@ export async function restoreDirTimes(stamps: Array<{ root: string; rel: string;
     }
     if (opened.length === 0) return;
     const script = 'i=3; for t in "$@"; do touch -c -m -d "@$t" "/proc/self/fd/$i"; i=$((i+1)); done';
-    await new Promise<void>((resolve) => {
-      const child = spawn('sh', ['-c', script, 'sh', ...opened.map((o) => o.stamp)], {
-        stdio: ['ignore', 'ignore', 'ignore', ...opened.map((o) => o.h.fd)],
-      });
-      child.on('error', () => resolve());
-      child.on('close', () => resolve());
-    });
+    await run('sh', ['-c', script, 'sh', ...opened.map((o) => o.stamp)], { fds: opened.map((o) => o.h.fd) }).catch(() => {});
   } finally {
     for (const o of opened) await o.h.close().catch(() => {});
   }
