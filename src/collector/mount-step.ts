@@ -4,11 +4,18 @@
  * the tree is mounted that way now. The fstab change goes through the journal (backup, rollback); a
  * mount this run made is unmounted on rollback, flags it changed are put back.
  */
+import { FailError } from '../errors.js';
 import { unifiedDiff } from '../plan/diff.js';
 import type { Step } from '../plan/step.js';
 import { readText, statPath, type Journal } from '../system/files.js';
 import { bindOnto, canonicalPath, FSTAB, readMounts, remountProtected, remountWith, unmount } from '../system/mount.js';
 import { mountProtection, planFstab, PROTECT_FLAGS, removeFromFstab } from './mount.js';
+
+/** /etc/fstab rewritten through the journal, keeping its owner and mode. */
+async function writeFstab(journal: Journal, text: string): Promise<void> {
+  const info = await statPath(FSTAB);
+  await journal.writeAtomic(FSTAB, text, { mode: info?.mode ?? 0o644, uid: info?.uid ?? 0, gid: info?.gid ?? 0 });
+}
 
 export function protectMountStep(root: string, journal: Journal): Step {
   const look = async () => {
@@ -33,10 +40,7 @@ export function protectMountStep(root: string, journal: Journal): Step {
     },
     async apply() {
       const { real, fstab, now } = await look();
-      if (fstab.change !== 'none') {
-        const info = await statPath(FSTAB);
-        await journal.writeAtomic(FSTAB, fstab.text, { mode: info?.mode ?? 0o644, uid: info?.uid ?? 0, gid: info?.gid ?? 0 });
-      }
+      if (fstab.change !== 'none') await writeFstab(journal, fstab.text);
       if (!now.ownMount) {
         await bindOnto(real);
         journal.onRollback(() => unmount(real));
@@ -48,7 +52,7 @@ export function protectMountStep(root: string, journal: Journal): Step {
       }
       const after = mountProtection(await readMounts(), real);
       if (!after.ownMount || after.missing.length) {
-        throw new Error(`${real} is still mounted without ${after.missing.join(',')} after the remount`);
+        throw new FailError(`${real} is still mounted without ${after.missing.join(',')} after the remount`, 'look at the mount with: findmnt ' + real);
       }
     },
   };
@@ -78,8 +82,7 @@ export function unprotectMountStep(root: string, journal: Journal): Step {
     async apply() {
       const { real, fstab, mounted } = await look();
       if (!fstab.removed) return;
-      const info = await statPath(FSTAB);
-      await journal.writeAtomic(FSTAB, fstab.text, { mode: info?.mode ?? 0o644, uid: info?.uid ?? 0, gid: info?.gid ?? 0 });
+      await writeFstab(journal, fstab.text);
       if (mounted) {
         await unmount(real);
         journal.onRollback(async () => {
