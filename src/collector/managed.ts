@@ -6,7 +6,7 @@
 import { basename } from 'node:path';
 import { UsageError } from '../errors.js';
 import { loadConfigDetailed, type Directive } from '../sshd/includes.js';
-import { dropinFileName, findMarkedBlock } from '../sshd/placement.js';
+import { findMarkedBlock } from '../sshd/placement.js';
 import { SSHD_CONFIG } from '../system/sshd.js';
 import { configIO } from './inspect.js';
 import { keysFileFor } from './layout.js';
@@ -18,19 +18,10 @@ export interface ManagedAccount {
   blockFile: string;
 }
 
-/** Where our Match block for this user is, or null. */
+/** Where our Match block for this user is (the marked block in the main file first), or null. */
 export function findManagedBlock(user: string, mainPath = SSHD_CONFIG): string | null {
-  const io = configIO();
-  const mainText = io.read(mainPath);
-  if (mainText === null) return null;
-  if (findMarkedBlock(mainText, user)) return mainPath;
-  let files: string[];
-  try {
-    files = loadConfigDetailed(mainPath, io).directives.map((d) => d.file);
-  } catch {
-    return null;
-  }
-  return files.find((f) => f.endsWith('/' + dropinFileName(user))) ?? null;
+  const mine = listManagedBlocks(mainPath).filter((b) => b.user === user);
+  return (mine.find((b) => b.file === mainPath) ?? mine[0])?.file ?? null;
 }
 
 /** The account's managed files, or a UsageError whose fix is the init command. */
@@ -53,6 +44,7 @@ export interface ManagedBlock {
   chroot?: string;
 }
 
+// dropinFileName(user) (sshd/placement.ts), read back.
 const DROPIN = /^50-sftp-setup-(.+)\.conf$/;
 const BEGIN = /^# BEGIN sftp-setup (\S+)\r?$/gm;
 
@@ -90,14 +82,19 @@ export function managedBlocksFrom(mainPath: string, mainText: string, directives
   return out;
 }
 
-/** managedBlocksFrom over the configuration on disk; nothing when sshd's configuration cannot be read. */
+/**
+ * managedBlocksFrom over the configuration on disk: nothing when the main file cannot be read, only the
+ * marked blocks of the main file when its Includes cannot be followed.
+ */
 export function listManagedBlocks(mainPath = SSHD_CONFIG): ManagedBlock[] {
   const io = configIO();
   const mainText = io.read(mainPath);
   if (mainText === null) return [];
+  let directives: Directive[] = [];
   try {
-    return managedBlocksFrom(mainPath, mainText, loadConfigDetailed(mainPath, io).directives);
+    directives = loadConfigDetailed(mainPath, io).directives;
   } catch {
-    return [];
+    /* the marked blocks in the main file still say so */
   }
+  return managedBlocksFrom(mainPath, mainText, directives);
 }
