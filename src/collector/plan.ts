@@ -25,7 +25,7 @@ import { shownPath } from '../text/printable.js';
 import {
   ensureDirBeneath, lstatAt, lstatBeneath, readDirAt, readFileAt, rmdirBeneath, unlinkAt, withDir,
 } from '../system/safe-fs.js';
-import { effectiveConfig, globPathsSync, reload, runningPid, testConfig, isRunning } from '../system/sshd.js';
+import { effectiveConfig, globPathsSync, reload, runningPid, testConfig, isRunning, reloadIfRunning } from '../system/sshd.js';
 import { KEYS_DIR, PROBE_KEYS_PATTERN, keysFileFor } from './layout.js';
 import { chrootProblem, configIO, type SshdState } from './inspect.js';
 import { setEnvVars } from './dotenv.js';
@@ -89,7 +89,6 @@ export async function buildCollectorPlan(
   spec: CollectorSpec,
   sshd: SshdState,
   journal: Journal,
-  markSshdTouched: () => void,
 ): Promise<CollectorPlan> {
   const account = await getAccount(spec.user);
   await refuseConflictingAccount(spec, account);
@@ -141,7 +140,7 @@ export async function buildCollectorPlan(
   steps.push(uploadDirsStep(spec, journal));
   steps.push(keysFileStep(spec, journal, account?.home));
   steps.push(cleanupStep(spec, journal));
-  const { step: configStep, touched } = sshdConfigStep(spec, sshd, placement, block, journal, markSshdTouched);
+  const { step: configStep, touched } = sshdConfigStep(spec, sshd, placement, block, journal);
   steps.push(configStep);
   steps.push(reloadStep(spec, block, touched));
   if (spec.collectorEnv) steps.push(collectorEnvStep(spec.collectorEnv, spec.root, journal));
@@ -473,7 +472,6 @@ function sshdConfigStep(
   placement: Placement,
   block: string,
   journal: Journal,
-  markSshdTouched: () => void,
 ): { step: Step; touched: { value: boolean } } {
   const touched = { value: false };
   const target = placement.kind === 'dropin' ? placement.path : sshd.mainPath;
@@ -519,7 +517,8 @@ function sshdConfigStep(
       }
       await ensureDir('/run/sftp-setup', 0o755, 0, 0);
       await fs.writeFile(RELOAD_PENDING, `${spec.user}\n`);
-      markSshdTouched();
+      // From here on a rollback must make sshd read the old files again; the reload step below reloads now.
+      journal.afterRollback('reload sshd', reloadIfRunning);
       touched.value = true;
       await journal.writeAtomic(realPath, after, { mode: info?.mode ?? 0o644, uid: info?.uid ?? 0, gid: info?.gid ?? 0 });
     },

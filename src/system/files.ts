@@ -27,6 +27,16 @@ export async function readText(path: string): Promise<string | null> {
 }
 
 /** FileInfo from an lstat (or a descriptor's fstat). */
+/** Whether the running user may write the file (access(2): root may write almost anything). */
+export async function canWrite(path: string): Promise<boolean> {
+  return fs.access(path, C.W_OK).then(() => true, () => false);
+}
+
+/** Where a path really is (a symlinked sshd_config stays a link: we write its target). */
+export async function realPath(path: string): Promise<string> {
+  return fs.realpath(path);
+}
+
 export function fileInfoOf(s: Stats): FileInfo {
   const type = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
   return { type, uid: s.uid, gid: s.gid, mode: s.mode & 0o7777, size: s.size, nlink: s.nlink, ino: s.ino };
@@ -287,6 +297,21 @@ export class Journal {
     this.undos.push({ run: fn });
   }
 
+  /**
+   * Register what must run once everything is back (reload sshd after its configuration was put back); a
+   * second registration under the same name is the same action, kept once.
+   */
+  afterRollback(name: string, fn: () => Promise<void>): void {
+    if (!this.finally.has(name)) this.finally.set(name, fn);
+  }
+
+  private readonly finally = new Map<string, () => Promise<void>>();
+
+  /** Whether the run changed anything a rollback would undo. */
+  get changedAnything(): boolean {
+    return this.undos.length > 0;
+  }
+
   async writeAtomic(path: string, content: string, opts: WriteOptions): Promise<void> {
     await this.record(path);
     await writeFileAtomic(path, content, opts);
@@ -306,7 +331,10 @@ export class Journal {
     return [...this.originals.keys()];
   }
 
-  /** Undo everything, newest change first: files put back as they were, the other actions run. Best effort. */
+  /**
+   * Undo everything, newest change first: files put back as they were, the other actions run, then the
+   * afterRollback() actions. Best effort: returns the problems.
+   */
   async rollback(): Promise<string[]> {
     const problems: string[] = [];
     for (const undo of [...this.undos].reverse()) {
@@ -314,6 +342,13 @@ export class Journal {
         await undo.run();
       } catch (err) {
         problems.push(undo.path ? `${undo.path}: ${(err as Error).message}` : (err as Error).message);
+      }
+    }
+    for (const [name, fn] of this.finally) {
+      try {
+        await fn();
+      } catch (err) {
+        problems.push(`${name} after rollback: ${(err as Error).message}`);
       }
     }
     return problems;

@@ -83,6 +83,11 @@ export function startHint(): string {
   return systemdRuns() ? 'sudo systemctl enable --now ssh' : `sudo mkdir -p /run/sshd && sudo ${SSHD}`;
 }
 
+/** After a rollback put the previous configuration back: make a running sshd use it again. */
+export async function reloadIfRunning(): Promise<void> {
+  if (await isRunning()) await reload();
+}
+
 /**
  * Reload, never restart: established sessions (the admin's own) survive a reload. With systemd this is
  * `systemctl reload ssh` (which runs sshd -t itself); otherwise SIGHUP to the pid in the PidFile. sshd
