@@ -13,7 +13,9 @@ import { listKeys, removeKey, type KeyInfo } from '../keys/authorized-keys.js';
 import { unifiedDiff } from '../plan/diff.js';
 import { colorDiff, printJson } from '../report.js';
 import { printable as p } from '../text/printable.js';
-import { acquireLock, backupDirFor, ensureDir, Journal, readText, statPath } from '../system/files.js';
+import { backupDirFor, ensureDir, Journal, readText, statPath } from '../system/files.js';
+import { applyPlan } from '../plan/apply.js';
+import type { Step } from '../plan/step.js';
 import { readKeyArg } from '../system/key-input.js';
 import { parseCidrList, validateFingerprint, validateUserName } from '../validate.js';
 
@@ -79,7 +81,7 @@ export async function keysAddCommand(o: KeysAddOptions): Promise<number> {
   requireRoot('keys add changes a root-owned file');
   const acc = requireManaged(user);
   let plan!: ReturnType<typeof planAdd>;
-  const { before, after } = await editKeys(acc.keysFile, Boolean(o.dryRun), (text) => (plan = planAdd(text, keys, from, new Date())).text);
+  const { before, after } = await editKeys(acc.keysFile, o, (text) => (plan = planAdd(text, keys, from, new Date())).text);
   const results = plan.results;
   const diff = unifiedDiff(before, after, acc.keysFile);
   const describe = (r: (typeof results)[number]) => {
@@ -109,7 +111,7 @@ export async function keysRemoveCommand(o: KeysRemoveOptions): Promise<number> {
   requireRoot('keys remove changes a root-owned file');
   const acc = requireManaged(user);
   let r: ReturnType<typeof removeKey> | undefined;
-  const { before } = await editKeys(acc.keysFile, Boolean(o.dryRun), (text) => {
+  const { before } = await editKeys(acc.keysFile, o, (text) => {
     // Idempotent: a rotation that is resumed removes the old key a second time.
     if (byFingerprint && !listKeys(text).entries.some((e) => e.fingerprint === selector)) return text;
     r = removeKey(text, selector);
@@ -155,28 +157,36 @@ export async function keysRemoveCommand(o: KeysRemoveOptions): Promise<number> {
 
 /**
  * Read, edit and write the keys file under the run lock (so a concurrent init or keys run cannot lose this
- * edit): atomic, backed up first, the old file put back on failure. A dry run only reads.
+ * edit), through the one apply path: atomic, backed up first, the old file put back on failure. Quiet:
+ * cameras run this over SSH and show its last line, so the command prints its own short report.
  */
-async function editKeys(path: string, dryRun: boolean, edit: (text: string) => string): Promise<{ before: string; after: string }> {
-  const release = dryRun ? async () => {} : await acquireLock(LOCK_PATH);
+async function editKeys(path: string, o: { dryRun?: boolean; json?: boolean }, edit: (text: string) => string): Promise<{ before: string; after: string }> {
+  let before = '';
+  let after = '';
   const journal = new Journal(backupDirFor(BACKUP_ROOT));
-  try {
-    const before = (await readText(path)) ?? '';
-    const after = edit(before);
-    if (dryRun || after === before) return { before, after };
-    const dir = path.slice(0, path.lastIndexOf('/'));
-    if (!(await statPath(dir))) {
-      await ensureDir('/etc/ssh/sftp-setup', 0o755, 0, 0);
-      await ensureDir(dir, 0o755, 0, 0);
-    }
-    try {
+  const step: Step = {
+    id: 'keys-file',
+    title: `keys file ${path}`,
+    async check() {
+      return after === before ? null : { summary: 'update', diff: unifiedDiff(before, after, path) };
+    },
+    async apply() {
+      const dir = path.slice(0, path.lastIndexOf('/'));
+      if (!(await statPath(dir))) {
+        await ensureDir(dir.slice(0, dir.lastIndexOf('/')), 0o755, 0, 0);
+        await ensureDir(dir, 0o755, 0, 0);
+      }
       await journal.writeAtomic(path, after, { mode: 0o644, uid: 0, gid: 0 });
-    } catch (err) {
-      await journal.rollback();
-      throw err;
-    }
-    return { before, after };
-  } finally {
-    await release();
-  }
+    },
+  };
+  await applyPlan({
+    subject: `keys of ${path}`, doing: 'Changing', already: 'authorized', done: 'Done.', lockPath: LOCK_PATH, journal,
+    steps: async () => {
+      before = (await readText(path)) ?? '';
+      after = edit(before);
+      return [step];
+    },
+    dryRun: Boolean(o.dryRun), yes: true, json: Boolean(o.json), out: () => {},
+  });
+  return { before, after };
 }

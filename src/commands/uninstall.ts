@@ -3,27 +3,26 @@
  * the account — and, only with --purge, the chroot tree with the uploads.
  */
 import chalk from 'chalk';
-import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
 import { FailError, requireRoot, UsageError } from '../errors.js';
 import { BACKUP_ROOT, KEYS_DIR, LOCK_PATH, keysFileFor } from '../collector/layout.js';
-import { readSshdState } from '../collector/inspect.js';
+import { readSshdState, type SshdState } from '../collector/inspect.js';
 import { unifiedDiff } from '../plan/diff.js';
-import { PlanFailed, runPlan } from '../plan/runner.js';
-import type { Step, StepReport } from '../plan/step.js';
+import { applyPlan } from '../plan/apply.js';
+import type { Step } from '../plan/step.js';
+import { EXIT } from '../exit-codes.js';
 import { removeMarkedBlock } from '../sshd/placement.js';
 import { managedBlocksFrom, type ManagedBlock } from '../collector/managed.js';
 import { accountNotOurs, purgeProblem } from '../collector/root-rules.js';
 import { chrootProblem } from '../collector/inspect.js';
-import { removeTree } from '../system/safe-fs.js';
-import { formatStep, printJson } from '../report.js';
+import { removeTree, rmdirBeneath } from '../system/safe-fs.js';
+import { printJson } from '../report.js';
 import { printable } from '../text/printable.js';
 import { deleteAccount, getAccount, listAccounts } from '../system/accounts.js';
-import { acquireLock, backupDirFor, Journal, readText, statPath } from '../system/files.js';
+import { acquireLock, backupDirFor, Journal, readText, realPath, statPath } from '../system/files.js';
 import { unprotectMountStep } from '../collector/mount-step.js';
-import { isRunning, reload, testConfig } from '../system/sshd.js';
+import { isRunning, reload, reloadIfRunning, testConfig } from '../system/sshd.js';
 import { validateUserName } from '../validate.js';
-import { confirm } from '../prompt.js';
 
 export interface UninstallOptions {
   user: string;
@@ -59,10 +58,10 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
     if (!o.dryRun) {
       // A run killed after its last step converges here: its stale lock is taken over, empty key dirs go.
       const release = await acquireLock(LOCK_PATH);
-      for (const dir of [KEYS_DIR, dirname(KEYS_DIR)]) await fs.rmdir(dir).catch(() => {});
+      await removeKeyDirsIfEmpty();
       await release();
     }
-    return 0;
+    return EXIT.ok;
   }
   // The tree init made is the ChrootDirectory of our block, never the account's home field.
   const chroot = mine.map((b) => b.chroot).find((c) => c !== undefined);
@@ -77,15 +76,40 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
   }
   if (o.purge && chroot) await refuseUnsafePurge(user, chroot, blocks);
 
-  const release = o.dryRun ? async () => {} : await acquireLock(LOCK_PATH);
   const journal = new Journal(backupDirFor(BACKUP_ROOT));
-  let sshdTouched = false;
-  let reports: StepReport[] = [];
-  const steps: Step[] = [];
   let purged: { removed: number; skipped: string[] } | undefined;
+  const steps = removalSteps({ user, sshd, dropins, inMain, chroot }, o.purge, journal, (r) => (purged = r));
+  const applied = await applyPlan({
+    subject: `upload account ${user}`, doing: 'Removing', already: 'removed', done: 'Removed.',
+    lockPath: LOCK_PATH, journal, steps, dryRun: o.dryRun, yes: o.yes, json: o.json, out,
+  });
+  if (applied.declined) return EXIT.failed;
+  // init made these directories for the keys files; the last account's uninstall takes them away.
+  if (!o.dryRun) await removeKeyDirsIfEmpty();
+  if (!o.purge && chroot && !o.dryRun) out(`Uploaded files stay in ${printable(chroot)}; --purge deletes them.`);
+  if (o.purge && !chroot && account) {
+    out(chalk.yellow(`No sftp-setup Match block names ${user}'s chroot any more: nothing was purged; check ${account.home} by hand.`));
+  }
+  if (purged?.skipped.length) {
+    out(chalk.yellow(`Left on other filesystems (mount points are never entered): ${purged.skipped.map((x) => printable(x)).join(', ')}`));
+  }
+  if (o.json) printJson({ ok: true, dryRun: o.dryRun, steps: applied.reports });
+  return EXIT.ok;
+}
 
-  // The account goes first: a run killed after any step leaves the block or the keys file, the markers
-  // that let the next run prove the rest is ours and finish.
+/**
+ * The removal, in order. The account goes first: a run killed after any step leaves the block or the keys
+ * file, the markers that let the next run prove the rest is ours and finish.
+ */
+function removalSteps(
+  t: { user: string; sshd: SshdState; dropins: string[]; inMain: boolean; chroot?: string },
+  purge: boolean,
+  journal: Journal,
+  onPurged: (r: { removed: number; skipped: string[] }) => void,
+): Step[] {
+  const { user, sshd, dropins, inMain, chroot } = t;
+  const steps: Step[] = [];
+
   steps.push({
     id: 'account',
     title: `account ${user}`,
@@ -121,10 +145,10 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
       return parts.length ? { summary: parts.join(', '), diff } : null;
     },
     async apply() {
-      sshdTouched = true;
+      journal.afterRollback('reload sshd', reloadIfRunning);
       for (const f of dropins) await journal.remove(f);
       if (inMain) {
-        const real = await fs.realpath(sshd.mainPath);
+        const real = await realPath(sshd.mainPath);
         const info = (await statPath(real))!;
         await journal.writeAtomic(real, removeMarkedBlock(sshd.mainText, user).text, info);
       }
@@ -143,7 +167,7 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
       await journal.remove(keysFileFor(user));
     },
   });
-  if (o.purge && chroot) {
+  if (purge && chroot) {
     steps.push({
       id: 'purge',
       title: `chroot tree ${chroot} and every uploaded file`,
@@ -151,40 +175,19 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
         return (await statPath(chroot)) ? { summary: `delete ${chroot} recursively (no backup; links are removed, never followed)` } : null;
       },
       async apply() {
-        purged = await removeTree(chroot);
+        onPurged(await removeTree(chroot));
       },
     });
   }
 
-  try {
-    out(chalk.bold(`${o.dryRun ? 'Plan (dry run, nothing will change)' : 'Removing'} upload account ${user}`));
-    if (!o.dryRun && !o.yes && process.stdin.isTTY) {
-      const preview = (await runPlan(steps, { dryRun: true })).filter((r) => r.status === 'would-change');
-      for (const r of preview) out(formatStep(r, true));
-      if (preview.length && !(await confirm('Apply these changes?'))) return 1;
-    }
-    reports = await runPlan(steps, { dryRun: o.dryRun, onReport: (r) => out(formatStep(r, o.dryRun)) });
-    // init made these directories for the keys files; the last account's uninstall takes them away.
-    if (!o.dryRun) for (const dir of [KEYS_DIR, dirname(KEYS_DIR)]) await fs.rmdir(dir).catch(() => {});
-    if (!o.purge && chroot && !o.dryRun) out(`Uploaded files stay in ${printable(chroot)}; --purge deletes them.`);
-    if (o.purge && !chroot && account) {
-      out(chalk.yellow(`No sftp-setup Match block names ${user}'s chroot any more: nothing was purged; check ${account.home} by hand.`));
-    }
-    if (purged?.skipped.length) {
-      out(chalk.yellow(`Left on other filesystems (mount points are never entered): ${purged.skipped.map((x) => printable(x)).join(', ')}`));
-    }
-    if (o.json) printJson({ ok: true, dryRun: o.dryRun, steps: reports });
-    return 0;
-  } catch (err) {
-    if (err instanceof PlanFailed) reports = err.reports;
-    const problems = o.dryRun ? [] : await journal.rollback();
-    if (sshdTouched && (await isRunning())) await reload().catch((e) => problems.push((e as Error).message));
-    const cause = err instanceof PlanFailed ? err.failure : err;
-    if (o.json) printJson({ ok: false, steps: reports, error: (cause as Error).message, rollbackProblems: problems });
-    throw cause;
-  } finally {
-    await release();
-  }
+  return steps;
+}
+
+/** The directories init made for the keys files, once the last one is gone (never following a link). */
+async function removeKeyDirsIfEmpty(): Promise<void> {
+  const rel = KEYS_DIR.slice('/etc/ssh/'.length);
+  await rmdirBeneath('/etc/ssh', rel);
+  await rmdirBeneath('/etc/ssh', dirname(rel));
 }
 
 /**

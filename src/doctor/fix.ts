@@ -8,14 +8,14 @@ import { mkdir } from 'node:fs/promises';
 import { BACKUP_ROOT, LOCK_PATH } from '../collector/layout.js';
 import { buildCollectorPlan, type CollectorSpec } from '../collector/plan.js';
 import { readSshdState } from '../collector/inspect.js';
-import { PlanFailed, runPlan } from '../plan/runner.js';
+import { applyPlan } from '../plan/apply.js';
 import type { Step, StepReport } from '../plan/step.js';
 import { FailError } from '../errors.js';
 import { runOk } from '../system/exec.js';
-import { acquireLock, backupDirFor, Journal } from '../system/files.js';
+import { backupDirFor, Journal } from '../system/files.js';
 import { cleanStaleProbe } from '../system/probe.js';
 import { chmodAt } from '../system/safe-fs.js';
-import { reload, SSHD, systemdRuns } from '../system/sshd.js';
+import { SSHD, systemdRuns } from '../system/sshd.js';
 import { modeToReset, walkUploadTree } from './tree.js';
 import { shownPath } from '../text/printable.js';
 import type { DoctorCheck } from './check.js';
@@ -81,34 +81,35 @@ export async function fixCollector(
 
 async function applySpec(spec: CollectorSpec, opts: { dryRun: boolean; onStep?: (r: StepReport) => void }): Promise<FixOutcome> {
   const action = `the init plan for ${spec.user} (${spec.root})`;
-  let release = async () => {};
-  const journal = new Journal(backupDirFor(BACKUP_ROOT));
-  let sshdTouched = false;
-  let steps: StepReport[] = [];
-  let first: StepReport[] = [];
+  const steps: StepReport[] = [];
+  const run = (subject: string, build: (journal: Journal) => Promise<Step[]>) => {
+    const journal = new Journal(backupDirFor(BACKUP_ROOT));
+    return applyPlan({
+      subject, doing: 'Fixing', already: 'right', done: 'Fixed.', lockPath: LOCK_PATH, journal, steps: () => build(journal),
+      // doctor --fix is itself the confirmation, and doctor prints its own report.
+      dryRun: opts.dryRun, yes: true, json: false,
+      out: (line) => void line,
+      onReport: (r) => {
+        steps.push(r);
+        opts.onStep?.(r);
+      },
+    });
+  };
   try {
-    const sshd = await readSshdState();
-    if (!opts.dryRun) {
-      release = await acquireLock(LOCK_PATH);
-      await cleanStaleProbe(spec.user, spec.root, spec.dirs);
-    }
     // Dangerous modes first, on their own: whatever the init plan then refuses (a link in the tree makes
     // it refuse) or rolls back, no set-uid file stays. A mode taken away is never given back.
-    first = await runPlan([treeModesStep(spec.root)], { dryRun: opts.dryRun, onReport: opts.onStep });
-    const plan = await buildCollectorPlan(spec, sshd, journal, () => (sshdTouched = true));
-    steps = [...first, ...(await runPlan(plan.steps, { dryRun: opts.dryRun, onReport: opts.onStep }))];
+    await run(`the modes in ${spec.root}`, async () => [treeModesStep(spec.root)]);
+    const sshd = await readSshdState();
+    await run(action, async (journal) => {
+      // Holding the lock, anything a crashed probe left behind is stale.
+      if (!opts.dryRun) await cleanStaleProbe(spec.user, spec.root, spec.dirs);
+      return (await buildCollectorPlan(spec, sshd, journal)).steps;
+    });
     const status = steps.some((s) => s.status === 'changed') ? 'changed' : steps.some((s) => s.status === 'would-change') ? 'would-change' : 'unchanged';
     return { user: spec.user, action, status, steps };
   } catch (err) {
-    steps = [...first, ...(err instanceof PlanFailed ? err.reports : [])];
-    const cause = err instanceof PlanFailed ? err.failure : err;
-    const problems = opts.dryRun ? [] : await journal.rollback();
-    if (sshdTouched && !opts.dryRun) await reload().catch((e) => problems.push(`reload after rollback: ${(e as Error).message}`));
-    const e = cause as Error & { fix?: string };
-    const msg = `${e.message}${e.fix ? ` — fix: ${e.fix}` : ''}${problems.length ? `; rollback problems: ${problems.join('; ')}` : ''}`;
-    return { user: spec.user, action, status: 'failed', steps, error: msg };
-  } finally {
-    await release();
+    const e = err as Error & { fix?: string };
+    return { user: spec.user, action, status: 'failed', steps, error: `${e.message}${e.fix ? ` — fix: ${e.fix}` : ''}` };
   }
 }
 
