@@ -24,8 +24,8 @@ export interface ApplyRequest {
   already: string;
   /** the outcome line of a run that changed something, e.g. "Done.", "Camera configured." */
   done: string;
-  /** the run lock, taken unless this is a dry run */
-  lockPath: string;
+  /** the run lock, taken unless this is a dry run; null when the caller holds it (keys rotate's edits) */
+  lockPath: string | null;
   journal: Journal;
   /** the steps, or a function that builds them once the lock is held (what they read cannot change under them) */
   steps: Step[] | (() => Promise<Step[]>);
@@ -48,7 +48,7 @@ export type Applied =
 
 export async function applyPlan(req: ApplyRequest): Promise<Applied> {
   const out = req.out ?? ((s: string) => void (req.json || process.stdout.write(s + '\n')));
-  const release = req.dryRun ? async () => {} : await acquireLock(req.lockPath);
+  const release = req.dryRun || req.lockPath === null ? async () => {} : await acquireLock(req.lockPath);
   let reports: StepReport[] = [];
   try {
     const steps = typeof req.steps === 'function' ? await req.steps() : req.steps;

@@ -3,14 +3,16 @@
  * continued by the next run. Before the switch the camera never stops using its old key; after it, a
  * failure puts the old key back while the collector still accepts it.
  */
-import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { EXIT } from '../exit-codes.js';
 import { FailError, UsageError } from '../errors.js';
 import { inspectPrivateKey } from '../keys/private.js';
 import { splitKeyLine } from '../keys/parse.js';
-import { acquireLock, backupDirFor, Journal, readText, statPath } from '../system/files.js';
+import { acquireLock, backupDirFor, Journal, readText, realPath, statPath } from '../system/files.js';
+import { applyPlan } from '../plan/apply.js';
+import type { Step } from '../plan/step.js';
+import { fileStep } from '../camera/plan.js';
 import { cameraLockPath } from '../system/lock.js';
 import { readCamera, type Camera } from './camera.js';
 import { collectorLine } from '../camera/handoff.js';
@@ -285,36 +287,40 @@ async function waitFor(cam: Camera, opts: RotateOptions, line: string, done: () 
   }
 }
 
-/** Point configs that name the same key file by another spelling at the key's path. */
+/**
+ * Point configs that name the same key file by another spelling at the key's path, through the one apply
+ * path (this run already holds the camera lock): backed up, and all put back if one write fails.
+ */
 async function editConfigs(cam: Camera, log: (s: string, st: RotateEvent['status'], d: string) => void): Promise<string> {
-  const real = async (x: string) => fs.realpath(x).catch(() => x);
+  const real = async (x: string) => realPath(x).catch(() => x);
   const target = cam.keyPath;
   const targetDir = await real(dirname(target));
-  let journal: Journal | undefined;
-  const changed: string[] = [];
-  try {
-    for (const f of cam.files) {
-      const named = viewConnect(f.commands).keyPath;
-      if (named === undefined || named === target) continue;
-      const expanded = named.startsWith('~/') ? join(cam.owner.home, named.slice(2)) : named;
-      const same = expanded === target || (await real(expanded)) === join(targetDir, target.split('/').pop()!)
-        || (await real(expanded)) === (await real(target));
-      if (!same) {
-        log('switch', 'warning', `${f.path} uploads with ${named}, not the rotated key ${target}; left as it is`);
-        continue;
-      }
-      const edit = f.kind === 'rc' ? editRc(f.text, named, target) : f.kind === 'env' ? editEnvJson(f.text, named, target) : editFtpSettings(f.text, named, target);
-      if (!edit.changed) continue;
-      const info = (await statPath(f.path))!;
-      journal ??= new Journal(backupDirFor(join(cam.owner.home, '.sftp-setup', 'backups')));
-      await journal.writeAtomic(f.path, edit.text, { mode: info.mode, uid: info.uid, gid: info.gid });
-      changed.push(f.path);
+  const journal = new Journal(backupDirFor(join(cam.owner.home, '.sftp-setup', 'backups')));
+  const steps: Step[] = [];
+  for (const f of cam.files) {
+    const named = viewConnect(f.commands).keyPath;
+    if (named === undefined || named === target) continue;
+    const expanded = named.startsWith('~/') ? join(cam.owner.home, named.slice(2)) : named;
+    const same = expanded === target || (await real(expanded)) === join(targetDir, target.split('/').pop()!)
+      || (await real(expanded)) === (await real(target));
+    if (!same) {
+      log('switch', 'warning', `${f.path} uploads with ${named}, not the rotated key ${target}; left as it is`);
+      continue;
     }
-  } catch (err) {
-    await journal?.rollback();
-    throw err;
+    const edit = f.kind === 'rc' ? editRc(f.text, named, target) : f.kind === 'env' ? editEnvJson(f.text, named, target) : editFtpSettings(f.text, named, target);
+    if (!edit.changed) continue;
+    const info = (await statPath(f.path))!;
+    steps.push(fileStep({
+      id: `name-${f.kind}`, title: `${f.path} names ${target}`, path: f.path, before: f.text, info, want: edit.text,
+      mode: info.mode, uid: info.uid, gid: info.gid, summary: `${named} -> ${target}`,
+    }, journal));
   }
-  return changed.length ? `${changed.join(', ')} now name ${target}` : '';
+  if (steps.length === 0) return '';
+  await applyPlan({
+    subject: 'key names', doing: 'Renaming', already: 'named', done: 'Renamed.', lockPath: null, journal, steps,
+    dryRun: false, yes: true, json: false, out: () => {},
+  });
+  return `${steps.map((st) => st.title.slice(0, st.title.indexOf(' names '))).join(', ')} now name ${target}`;
 }
 
 /** After the switch, something failed before the old key was revoked: put it back while it still works. */

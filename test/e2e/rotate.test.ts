@@ -139,6 +139,22 @@ describe('keys rotate', () => {
     console.log(`rotation through --via took ${ms.toFixed(0)} ms`);
   });
 
+  it('a config naming the key by another spelling is pointed at the key path (through the apply path, backed up)', async () => {
+    const oldFp = await fingerprint(KEY);
+    const oldCopy = await saveCurrentKey('spelling');
+    const other = connectProgramSetLine({ keyPath: '/home/pi/.ssh/./allsky_upload' });
+    await p.camera.sh(`printf '%s\\n' '${other.replace(/'/g, `'\\''`)}' > /home/pi/.lftp/rc && chown pi:pi /home/pi/.lftp/rc`);
+    const r = await rotate(['--via', 'root@collector', '--yes']);
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain(`/home/pi/.lftp/rc now name ${KEY}`);
+    expect(await p.camera.sh('cat /home/pi/.lftp/rc')).toBe(connectProgramSetLine({ keyPath: KEY }) + '\n');
+    expect(await p.camera.sh('stat -c "%U:%G" /home/pi/.lftp/rc')).toBe('pi:pi\n');
+    expect(await p.camera.sh('cat /home/pi/.sftp-setup/backups/*/home/pi/.lftp/rc')).toBe(other + '\n');
+    await p.camera.sh('rm -rf /home/pi/.sftp-setup');
+    await expectRotated(oldCopy, oldFp);
+  });
+
   it('manual flow: prints the collector line, stops with exit 4, resumes after it was run', async () => {
     const oldFp = await fingerprint(KEY);
     const oldCopy = await saveCurrentKey('manual');
