@@ -4,18 +4,16 @@
  * what exists: the account, its chroot, the upload directories it has plus Allsky's, its profile. Only
  * accounts whose Match block sftp-setup manages are fixed this way; a hand-made one gets the adopt command.
  */
-import { mkdir } from 'node:fs/promises';
 import { BACKUP_ROOT, LOCK_PATH } from '../collector/layout.js';
 import { buildCollectorPlan, type CollectorSpec } from '../collector/plan.js';
 import { readSshdState } from '../collector/inspect.js';
 import { applyPlan } from '../plan/apply.js';
 import type { Step, StepReport } from '../plan/step.js';
 import { FailError } from '../errors.js';
-import { runOk } from '../system/exec.js';
 import { backupDirFor, Journal } from '../system/files.js';
 import { cleanStaleProbe } from '../system/probe.js';
 import { chmodAt } from '../system/safe-fs.js';
-import { SSHD, systemdRuns } from '../system/sshd.js';
+import { SSHD, startSshd, systemdRuns } from '../system/sshd.js';
 import { modeToReset, walkUploadTree } from './tree.js';
 import { shownPath } from '../text/printable.js';
 import type { DoctorCheck } from './check.js';
@@ -45,11 +43,7 @@ export async function fixCollector(
     if (opts.dryRun) out.push({ action, status: 'would-change' });
     else {
       try {
-        if (systemdRuns()) await runOk('systemctl', ['start', 'ssh']);
-        else {
-          await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
-          await runOk(SSHD, []);
-        }
+        await startSshd();
         out.push({ action, status: 'changed' });
       } catch (e) {
         out.push({ action, status: 'failed', error: (e as Error).message });

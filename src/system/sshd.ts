@@ -1,10 +1,10 @@
 /**
  * The running OpenSSH server: its binary, version, validation, effective configuration and reload.
  */
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, promises as fs, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { FailError } from '../errors.js';
 import { globMatch } from '../sshd/placement.js';
-import { run } from './exec.js';
+import { run, runOk } from './exec.js';
 import { readText } from './files.js';
 
 export const SSHD = '/usr/sbin/sshd';
@@ -76,6 +76,16 @@ export async function isRunning(pidFile?: string): Promise<boolean> {
 export async function enableAndStart(): Promise<void> {
   const r = await run('systemctl', ['enable', '--now', 'ssh']);
   if (r.exitCode !== 0) throw new FailError(`systemctl enable --now ssh failed: ${r.stderr.trim()}`, 'journalctl -u ssh -n 50');
+}
+
+/** Start a stopped sshd the way startHint() says: the ssh unit under systemd, else the daemon itself. */
+export async function startSshd(): Promise<void> {
+  if (systemdRuns()) {
+    await runOk('systemctl', ['start', 'ssh']);
+    return;
+  }
+  await fs.mkdir('/run/sshd', { recursive: true, mode: 0o755 });
+  await runOk(SSHD, []);
 }
 
 /** How to start sshd on this machine, for messages. */
