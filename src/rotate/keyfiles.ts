@@ -7,7 +7,8 @@
 import { promises as fs } from 'node:fs';
 import { inspectPrivateKey } from '../keys/private.js';
 import { fingerprintOfLine } from '../keys/parse.js';
-import { fileError, readText, removeFile, statPath, writeFileAtomic } from '../system/files.js';
+import { fileError } from '../system/file-error.js';
+import { readText, removeFile, statPath, writeFileAtomic } from '../system/files.js';
 import type { RotatePaths } from './state.js';
 
 export interface Owner {

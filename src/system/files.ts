@@ -3,7 +3,7 @@
  */
 import { constants as C, promises as fs, type Stats } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
-import { FailError } from '../errors.js';
+import { fileError } from './file-error.js';
 import { at, openDirTrusted, openTrustedAt } from './safe-fs.js';
 
 export interface FileInfo {
@@ -80,21 +80,6 @@ export async function statPath(path: string): Promise<FileInfo | null> {
     if (code === 'ENOENT' || code === 'ENOTDIR') return null;
     throw fileError('inspect', path, err);
   }
-}
-
-export function fileError(verb: string, path: string, err: unknown): FailError {
-  const e = err as NodeJS.ErrnoException;
-  const why =
-    e.code === 'EROFS' ? 'the filesystem is read-only'
-    : e.code === 'ENOSPC' ? 'the disk is full'
-    : e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied'
-    : (e.message ?? String(err));
-  const fix =
-    e.code === 'EROFS' ? `remount ${dirname(path)} read-write, then run again`
-    : e.code === 'ENOSPC' ? 'free some space, then run again'
-    : e.code === 'EACCES' || e.code === 'EPERM' ? 'run it as root (sudo) or as the owner of the file'
-    : undefined;
-  return new FailError(`cannot ${verb} ${path}: ${why}`, fix);
 }
 
 export interface WriteOptions {
