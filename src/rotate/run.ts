@@ -3,14 +3,13 @@
  * continued by the next run. Before the switch the camera never stops using its old key; after it, a
  * failure puts the old key back while the collector still accepts it.
  */
-import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { EXIT } from '../exit-codes.js';
 import { FailError, UsageError } from '../errors.js';
 import { inspectPrivateKey } from '../keys/private.js';
 import { splitKeyLine } from '../keys/parse.js';
-import { acquireLock, backupDirFor, Journal, readText, statPath } from '../system/files.js';
+import { acquireLock, backupDirFor, Journal, readText, resolveLinks, statPath } from '../system/files.js';
 import { cameraLockPath } from '../system/lock.js';
 import { readCamera, type Camera } from './camera.js';
 import { collectorLine } from '../camera/handoff.js';
@@ -287,7 +286,7 @@ async function waitFor(cam: Camera, opts: RotateOptions, line: string, done: () 
 
 /** Point configs that name the same key file by another spelling at the key's path. */
 async function editConfigs(cam: Camera, log: (s: string, st: RotateEvent['status'], d: string) => void): Promise<string> {
-  const real = async (x: string) => fs.realpath(x).catch(() => x);
+  const real = async (x: string) => resolveLinks(x).catch(() => x);
   const target = cam.keyPath;
   const targetDir = await real(dirname(target));
   let journal: Journal | undefined;
