@@ -13,7 +13,7 @@ import { fingerprintOfLine } from '../keys/parse.js';
 import { mergeLftpRc } from '../lftp/rc.js';
 import type { Step } from '../plan/step.js';
 import type { Account } from '../system/accounts.js';
-import { canWrite, readText, statPath, type FileInfo, type Journal } from '../system/files.js';
+import { isWritable, readText, statPath, type FileInfo, type Journal } from '../system/files.js';
 import { fp, type HostTrust } from './host-trust.js';
 import { dirStep, fileStep } from './plan.js';
 import type { AllskyInstall } from './read.js';
@@ -94,7 +94,7 @@ async function planKey(keyPath: string, owner: Account): Promise<UploadKey> {
 async function refuseReadOnly(path: string, info: FileInfo | null): Promise<void> {
   if (!info) return;
   // Root can write anything; a file with no write bit at all was made read-only on purpose.
-  if (!(await canWrite(path)) || (info.mode & 0o222) === 0) {
+  if (!(await isWritable(path)) || (info.mode & 0o222) === 0) {
     throw new UsageError(
       `${path} is read-only (mode ${info.mode.toString(8).padStart(4, '0')}); nothing was changed`,
       `make it writable (chmod u+w ${path}), then run again`,

@@ -2,10 +2,9 @@
  * The camera's file changes as plan Steps: each compares the wanted content, owner and mode with what is
  * on disk, so a dry run shows diffs and a re-run on a configured camera changes nothing.
  */
-import { promises as fs } from 'node:fs';
 import type { Step, Drift } from '../plan/step.js';
 import { unifiedDiff } from '../plan/diff.js';
-import { ensureDir, statPath, type FileInfo, type Journal } from '../system/files.js';
+import { ensureDir, removeEmptyDir, statPath, type FileInfo, type Journal } from '../system/files.js';
 
 export interface FileWant {
   id: string;
@@ -56,7 +55,7 @@ export function dirStep(o: { id: string; title: string; path: string; mode: numb
     check: async () => ((await statPath(o.path)) ? null : { summary: `${o.path} created (mode ${o.mode.toString(8)})` }),
     apply: async () => {
       // Only when absent (check): a new directory, owner and mode set through its descriptor (files.ts).
-      journal.onRollback(() => fs.rmdir(o.path).catch(() => {}));
+      journal.onRollback(() => removeEmptyDir(o.path));
       await ensureDir(o.path, o.mode, o.uid, o.gid);
     },
   };

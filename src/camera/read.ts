@@ -6,7 +6,6 @@
  * Run as a normal user, that user is the owner; run as root, the owner of the install found in the users'
  * homes (or given with --allsky-dir) is.
  */
-import { promises as fs } from 'node:fs';
 import { posix } from 'node:path';
 import { userInfo } from 'node:os';
 import { UsageError } from '../errors.js';
@@ -15,7 +14,7 @@ import { readShellVars } from '../allsky/ftp-settings.js';
 import { parseJsonObject, readCurrentRemote } from '../allsky/settings-json.js';
 import { readConnectProgram, viewConnect } from '../lftp/rc.js';
 import { getAccount, type Account } from '../system/accounts.js';
-import { readText, statPath } from '../system/files.js';
+import { listDir, readText, statPath } from '../system/files.js';
 import { choose } from '../prompt.js';
 import { validateAbsPath } from '../validate.js';
 
@@ -45,7 +44,7 @@ export function inHome(owner: Account, path: string): string {
 
 /** /home/* /allsky and /root/allsky that look like Allsky (a config dir, env.json or a version file). */
 async function findInstalls(): Promise<string[]> {
-  const homes = await fs.readdir('/home').catch(() => [] as string[]);
+  const homes = await listDir('/home').catch(() => [] as string[]);
   const candidates = [...homes.sort().map((h) => `/home/${h}/allsky`), '/root/allsky'];
   const found: string[] = [];
   for (const c of candidates) {
@@ -121,7 +120,7 @@ export async function locateAllsky(o: { allskyDir?: string; allsky: boolean }): 
 
 /** Is there anything on this machine that looks like a camera's upload set-up? */
 export async function findCameraSetup(): Promise<boolean> {
-  const homes = (await fs.readdir('/home').catch(() => [] as string[])).map((h) => `/home/${h}`);
+  const homes = (await listDir('/home').catch(() => [] as string[])).map((h) => `/home/${h}`);
   for (const h of [...homes, process.env.HOME ?? '/root']) {
     if (await isDir(posix.join(h, 'allsky/config'))) return true;
     const rc = await readText(posix.join(h, '.lftp/rc')).catch(() => null);

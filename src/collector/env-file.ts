@@ -10,10 +10,9 @@
  *   line (blank, `# comment`, `KEY=value` or `export KEY=value`).
  * A file that breaks a rule is refused with exit 2 before anything changes.
  */
-import { promises as fs } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { UsageError } from '../errors.js';
-import { readText, statPath } from '../system/files.js';
+import { readText, resolveLinks, statPath } from '../system/files.js';
 import { LIB_DIR } from './root-rules.js';
 
 const SYSTEM_TREES = ['/etc', '/usr', '/boot', '/proc', '/sys', '/dev', '/run', '/bin', '/sbin', '/root', '/var/spool/cron', '/var/lib/dpkg'];
@@ -65,7 +64,7 @@ export async function refuseBadCollectorEnv(path: string, flag = '--collector-en
   const parent = await statPath(dir);
   if (!parent) bad(`is in ${dir}, which does not exist`);
   if (parent!.type !== 'dir') bad(`is in ${dir}, which is ${parent!.type === 'symlink' ? 'a symbolic link' : 'not a directory'}`);
-  const real = await fs.realpath(dir).catch(() => null);
+  const real = await resolveLinks(dir).catch(() => null);
   if (real !== dir) bad(`is reached through a symbolic link (its directory is really ${real ?? 'unreadable'})`);
   if (parent!.mode & 0o002) bad(`is in ${dir}, which everyone may write to`);
   const info = await statPath(path);

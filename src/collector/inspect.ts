@@ -2,13 +2,12 @@
  * Reading a collector's state: sshd's configuration as files and directives, the version, the chroot
  * path's owners and modes. Read-only; init, keys, doctor and uninstall all start here.
  */
-import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FailError, UsageError } from '../errors.js';
 import { loadConfigDetailed, type Directive } from '../sshd/includes.js';
 import { parseSshdVersion } from '../sshd/effective.js';
 import { statPath, type FileInfo } from '../system/files.js';
-import { globPathsSync, SSHD_CONFIG, sshdVersionText, testConfig } from '../system/sshd.js';
+import { globPathsSync, readConfigText, SSHD_CONFIG, sshdVersionText, testConfig } from '../system/sshd.js';
 
 export interface SshdState {
   mainPath: string;
@@ -18,16 +17,7 @@ export interface SshdState {
 }
 
 export function configIO() {
-  return {
-    read(path: string): string | null {
-      try {
-        return readFileSync(path, 'utf8');
-      } catch {
-        return null;
-      }
-    },
-    glob: globPathsSync,
-  };
+  return { read: readConfigText, glob: globPathsSync };
 }
 
 /** Load sshd's configuration and refuse to touch one that sshd itself already rejects. */

@@ -2,7 +2,6 @@
  * The collector plan: the steps `init` checks and applies, in order. Each step looks at the host in
  * check() and changes it only in apply(), through the journal so that a failure can be rolled back.
  */
-import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError, FailError } from '../errors.js';
 import { addKey, listKeys, parseAuthorizedKeys } from '../keys/authorized-keys.js';
@@ -19,13 +18,15 @@ import { loadTemplate } from '../templates.js';
 import {
   createUploadAccount, deleteAccount, fixUploadAccount, missingAccountPieces, repairAccount, restoreAccount, getAccount, groupsOf, listAccounts, NOLOGIN, passwordField, type Account,
 } from '../system/accounts.js';
-import { ensureDir, fileInfoOf, readText, statPath, type Journal } from '../system/files.js';
+import {
+  ensureDir, fileInfoOf, listDir, readText, removeEmptyDir, removeFile, resolveLinks, statPath, writeFileAtomic, type Journal,
+} from '../system/files.js';
 import { isPlainDir } from './dirs.js';
 import { shownPath } from '../text/printable.js';
 import {
   ensureDirBeneath, lstatAt, lstatBeneath, readDirAt, readFileAt, rmdirBeneath, unlinkAt, withDir,
 } from '../system/safe-fs.js';
-import { effectiveConfig, globPathsSync, reload, runningPid, testConfig, isRunning, reloadIfRunning } from '../system/sshd.js';
+import { effectiveConfig, globPathsSync, reload, runningPid, testConfig, isRunning, reloadIfRunning, withCandidateConfig } from '../system/sshd.js';
 import { KEYS_DIR, PROBE_KEYS_PATTERN, keysFileFor } from './layout.js';
 import { chrootProblem, configIO, type SshdState } from './inspect.js';
 import { setEnvVars } from './dotenv.js';
@@ -223,7 +224,7 @@ async function refuseBadChroot(spec: CollectorSpec): Promise<void> {
   const ours = chroots.some((c) => c.user === spec.user && normalizeDir(c.chroot) === spec.root);
   if (!spec.adopt && !ours) {
     // .ssh has its own refusal below, which names the keys inside it.
-    const foreign = foreignEntries((await fs.readdir(spec.root)).filter((n) => n !== '.ssh'), spec.dirs);
+    const foreign = foreignEntries((await listDir(spec.root)).filter((n) => n !== '.ssh'), spec.dirs);
     if (foreign.length) {
       const shown = foreign.slice(0, 5).map((n) => JSON.stringify(n)).join(', ') + (foreign.length > 5 ? ` and ${foreign.length - 5} more` : '');
       throw new UsageError(
@@ -269,7 +270,7 @@ function accountStep(spec: CollectorSpec, journal: Journal): Step {
 
 /** rmdir on rollback: only directories this run made, and only while empty (uploads are never removed). */
 function undoMkdir(journal: Journal, path: string): void {
-  journal.onRollback(() => fs.rmdir(path).catch(() => {}));
+  journal.onRollback(() => removeEmptyDir(path));
 }
 
 function chrootStep(spec: CollectorSpec, journal: Journal): Step {
@@ -405,7 +406,7 @@ function keysFileStep(spec: CollectorSpec, journal: Journal, originalHome: strin
     async apply() {
       const { after } = await wanted();
       for (const dir of ['/etc/ssh/sftp-setup', KEYS_DIR]) {
-        if (!(await statPath(dir))) journal.onRollback(() => fs.rmdir(dir).catch(() => {}));
+        if (!(await statPath(dir))) journal.onRollback(() => removeEmptyDir(dir));
         await ensureDir(dir, 0o755, 0, 0);
       }
       await journal.writeAtomic(path, after, { mode: 0o644, uid: 0, gid: 0 });
@@ -477,7 +478,7 @@ function sshdConfigStep(
   const target = placement.kind === 'dropin' ? placement.path : sshd.mainPath;
   const desired = async (): Promise<{ before: string | null; after: string; realPath: string }> => {
     if (placement.kind === 'dropin') return { before: await readText(target), after: block, realPath: target };
-    const realPath = await fs.realpath(sshd.mainPath); // keep a symlinked sshd_config a symlink
+    const realPath = await resolveLinks(sshd.mainPath); // keep a symlinked sshd_config a symlink
     const before = sshd.mainText;
     return { before, after: upsertMarkedBlock(before, spec.user, block).text, realPath };
   };
@@ -492,31 +493,27 @@ function sshdConfigStep(
     async apply() {
       const { after, realPath } = await desired();
       // Validate the candidate exactly as sshd will read it, before it replaces anything.
-      const dir = await fs.mkdtemp('/run/sftp-setup-candidate-');
-      try {
-        const candidateMain = join(dir, 'sshd_config');
+      await withCandidateConfig(async (write) => {
+        let candidateMain: string;
         if (placement.kind === 'dropin') {
-          const candidate = join(dir, 'dropin.conf');
-          await fs.writeFile(candidate, after, { mode: 0o600 });
-          await fs.writeFile(candidateMain, mainWithCandidate(sshd, target, candidate), { mode: 0o600 });
+          const candidate = await write('dropin.conf', after);
+          candidateMain = await write('sshd_config', mainWithCandidate(sshd, target, candidate));
         } else {
-          await fs.writeFile(candidateMain, after, { mode: 0o600 });
+          candidateMain = await write('sshd_config', after);
         }
         const t = await testConfig(candidateMain);
         if (!t.ok) throw new FailError(`sshd rejects the new configuration: ${t.message.split('\n')[0]}`, 'nothing was installed; please report this with the output of --dry-run');
         await confirmEffective(spec.user, block, candidateMain);
-      } finally {
-        await fs.rm(dir, { recursive: true, force: true });
-      }
+      });
       const info = await statPath(realPath);
       // The Include may name a drop-in directory that does not exist (yet): make it, undo on failure.
       const dropDir = realPath.slice(0, realPath.lastIndexOf('/'));
       if (!(await statPath(dropDir))) {
-        journal.onRollback(() => fs.rmdir(dropDir).catch(() => {}));
+        journal.onRollback(() => removeEmptyDir(dropDir));
         await ensureDir(dropDir, 0o755, 0, 0);
       }
       await ensureDir('/run/sftp-setup', 0o755, 0, 0);
-      await fs.writeFile(RELOAD_PENDING, `${spec.user}\n`);
+      await writeFileAtomic(RELOAD_PENDING, `${spec.user}\n`, { mode: 0o644 });
       // From here on a rollback must make sshd read the old files again; the reload step below reloads now.
       journal.afterRollback('reload sshd', reloadIfRunning);
       touched.value = true;
@@ -575,7 +572,7 @@ function reloadStep(spec: CollectorSpec, block: string, touched: { value: boolea
     async apply() {
       await reload();
       await confirmEffective(spec.user, block);
-      await fs.rm(RELOAD_PENDING, { force: true });
+      await removeFile(RELOAD_PENDING);
       if (!(await runningPid())) throw new FailError('sshd is not running after the reload');
     },
   };

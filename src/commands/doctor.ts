@@ -4,7 +4,6 @@
  * (through init's plan code on the collector), then checks again.
  */
 import chalk from 'chalk';
-import { existsSync } from 'node:fs';
 import { requireRoot, UsageError } from '../errors.js';
 import { formatStep, printJson } from '../report.js';
 import { validateAbsPath, validateUserName } from '../validate.js';
@@ -30,7 +29,7 @@ async function detectRole(o: DoctorOptions): Promise<'collector' | 'camera'> {
   const { matchBlocks, uploadBlocks } = await import('../doctor/collector-context.js');
   try {
     const io = configIO();
-    if (existsSync('/etc/ssh/sshd_config') && uploadBlocks(matchBlocks(loadConfig('/etc/ssh/sshd_config', io), io.read)).length > 0) return 'collector';
+    if (io.read('/etc/ssh/sshd_config') !== null && uploadBlocks(matchBlocks(loadConfig('/etc/ssh/sshd_config', io), io.read)).length > 0) return 'collector';
   } catch {
     /* unreadable config: not evidence either way */
   }

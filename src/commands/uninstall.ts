@@ -19,7 +19,7 @@ import { removeTree, rmdirBeneath } from '../system/safe-fs.js';
 import { printJson } from '../report.js';
 import { printable } from '../text/printable.js';
 import { deleteAccount, getAccount, listAccounts } from '../system/accounts.js';
-import { acquireLock, backupDirFor, Journal, readText, realPath, statPath } from '../system/files.js';
+import { acquireLock, backupDirFor, Journal, readText, resolveLinks, statPath } from '../system/files.js';
 import { unprotectMountStep } from '../collector/mount-step.js';
 import { isRunning, reload, reloadIfRunning, testConfig } from '../system/sshd.js';
 import { validateUserName } from '../validate.js';
@@ -148,7 +148,7 @@ function removalSteps(
       journal.afterRollback('reload sshd', reloadIfRunning);
       for (const f of dropins) await journal.remove(f);
       if (inMain) {
-        const real = await realPath(sshd.mainPath);
+        const real = await resolveLinks(sshd.mainPath);
         const info = (await statPath(real))!;
         await journal.writeAtomic(real, removeMarkedBlock(sshd.mainText, user).text, info);
       }

@@ -4,7 +4,6 @@
  * sequence (put, rm, mv, rm) in every remote directory Allsky uses. Read-only on the camera; the remote
  * probe files are removed again.
  */
-import { promises as fs } from 'node:fs';
 import { connect } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { allskyUploadScript, classifyUploadFailure } from '../camera/upload-script.js';
@@ -12,7 +11,7 @@ import { hostEntries, hostPattern, HOST_KEY_ORDER } from '../camera/known-hosts.
 import { readCameraSetup, type CameraSetup } from '../camera/read.js';
 import { splitWords } from '../lftp/rc.js';
 import { PINNED_HOST_KEY_ARGS, pinsHostKeyChecking } from '../lftp/connect-program.js';
-import { readText, statPath } from '../system/files.js';
+import { modifiedAt, readText, statPath } from '../system/files.js';
 import { runLftpFile, withScratchDir } from '../system/lftp.js';
 import { checkSftpLogin, scanHostKeys, type RunAs } from '../system/ssh-client.js';
 import { refusedGreeting } from './logs.js';
@@ -182,7 +181,7 @@ async function keyChecks(ctx: CameraSetup, asOwner: (c: string) => string, recon
         reason: 'the key the collector was given (the .pub) is not the one ssh offers', fix: asOwner(`sh -c 'ssh-keygen -y -f ${q(key)} > ${q(key)}.pub'`) + ', then authorize the new .pub on the collector',
       }));
   }
-  const age = Date.now() - (await fs.stat(key)).mtimeMs;
+  const age = Date.now() - (await modifiedAt(key));
   if (age > YEAR_MS) {
     out.push(warn('camera.key-age', 'upload key younger than a year', [`${key} last changed ${Math.floor(age / 86400000)} days ago`], { fix: 'sftp-setup keys rotate --via <admin>@<collector>' }));
   }

@@ -3,12 +3,11 @@
  * one that fails), each upload directory present and writable by the account (Allsky's subdirectories
  * included), /dev/log inside the chroot when upload logging is on, and free space.
  */
-import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { remoteDirs } from '../allsky/detect.js';
 import { expandDirs } from '../collector/layout.js';
 import { chrootProblem } from '../collector/inspect.js';
-import { fileInfoOf, statPath, type FileInfo } from '../system/files.js';
+import { fileInfoOf, freeSpace, statPath, type FileInfo } from '../system/files.js';
 import { isPlainDir } from '../collector/dirs.js';
 import { lstatBeneath } from '../system/safe-fs.js';
 import { dirsInTree, type UploadTree } from './tree.js';
@@ -103,9 +102,7 @@ export async function chrootChecks(a: UploadAccount, dirs: string[]): Promise<Do
   } else out.push(skip('chroot.devlog', `${root}/dev/log for upload logging`, 'upload logging (internal-sftp -l/-f) is not configured', { user }));
 
   try {
-    const s = await fs.statfs(root);
-    const free = s.bavail * s.bsize;
-    const pct = s.blocks ? (100 * s.bavail) / s.blocks : 100;
+    const { bytes: free, percent: pct } = await freeSpace(root);
     const ev = [`${(free / 2 ** 20).toFixed(0)} MiB free (${pct.toFixed(0)}%) on the filesystem of ${root}`];
     if (free < 50 * 2 ** 20) out.push(fail('chroot.space', 'free space for uploads', ev, { user, fix: `sudo du -sh ${q(root)}/* # then delete old uploads` }));
     else if (pct < 5) out.push(warn('chroot.space', 'free space for uploads', ev, { user, fix: `sudo du -sh ${q(root)}/* # then delete old uploads` }));

@@ -3,12 +3,11 @@
  * configuration with every Match block, and the upload accounts found in it with their effective settings.
  * Read-only; the slow parts (sshd -V, sshd -t, sshd -T per user, getent) run side by side.
  */
-import { existsSync } from 'node:fs';
 import { configIO } from '../collector/inspect.js';
 import { loadConfigDetailed, type Directive, type LoadResult } from '../sshd/includes.js';
 import { expandTokens, parseEffective, parseSshdVersion, type ParsedVersion } from '../sshd/effective.js';
 import { getAccount, groupsOf, passwordField, type Account } from '../system/accounts.js';
-import { effectiveConfig, isRunning, SSHD, SSHD_CONFIG, sshdVersionText, testConfig, type SshdCheck } from '../system/sshd.js';
+import { effectiveConfig, isRunning, SSHD_CONFIG, sshdInstalled, sshdVersionText, testConfig, type SshdCheck } from '../system/sshd.js';
 
 export interface MatchBlock {
   file: string;
@@ -104,7 +103,7 @@ export function profileOf(forceCommand: string | undefined): UploadAccount['prof
 }
 
 export async function readCollector(only?: string): Promise<CollectorContext> {
-  const installed = existsSync(SSHD);
+  const installed = sshdInstalled();
   if (!installed) return { installed, running: false, accounts: [] };
   const [versionText, valid, running] = await Promise.all([sshdVersionText(), testConfig(SSHD_CONFIG), isRunning()]);
   const io = configIO();

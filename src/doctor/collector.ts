@@ -2,8 +2,8 @@
  * The collector doctor: every check, in the order a person would look (sshd, network, then per upload
  * account: sshd settings, account, chroot, keys, live probe, logs).
  */
-import { readFile } from 'node:fs/promises';
 import { run } from '../system/exec.js';
+import { readTail } from '../system/files.js';
 import { systemdRuns } from '../system/sshd.js';
 import { accountChecks } from './account.js';
 import { collectorEnvCheck } from './collector-env.js';
@@ -27,8 +27,7 @@ export async function readSshdLog(): Promise<{ source?: string; lines?: string[]
     if (r && r.exitCode === 0 && r.stdout.trim()) return { source: 'journalctl -u ssh', lines: r.stdout.split('\n') };
   }
   try {
-    const buf = await readFile('/var/log/auth.log');
-    const text = buf.subarray(Math.max(0, buf.length - LOG_TAIL)).toString('utf8');
+    const text = await readTail('/var/log/auth.log', LOG_TAIL);
     return { source: '/var/log/auth.log', lines: text.split('\n') };
   } catch {
     return {};

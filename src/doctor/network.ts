@@ -2,7 +2,7 @@
  * Network checks on the collector: sshd listens on the port it is configured for (read from the kernel's
  * socket table, no extra process), and ufw, when installed and active, lets that port in.
  */
-import { readFile } from 'node:fs/promises';
+import { readProcText } from '../system/proc.js';
 import { run } from '../system/exec.js';
 import { fail, pass, skip, type DoctorCheck } from './check.js';
 
@@ -21,7 +21,7 @@ export function listeningPorts(tables: string[]): Set<number> {
 export async function listeningCheck(ports: number[], running: boolean): Promise<DoctorCheck> {
   const title = `sshd listens on port ${ports.join(', ')}`;
   if (!running) return skip('sshd.listening', title, 'sshd is not running');
-  const tables = await Promise.all(['/proc/net/tcp', '/proc/net/tcp6'].map((p) => readFile(p, 'utf8').catch(() => '')));
+  const tables = await Promise.all(['/proc/net/tcp', '/proc/net/tcp6'].map((p) => readProcText(p).catch(() => '')));
   const open = listeningPorts(tables);
   const missing = ports.filter((p) => !open.has(p));
   return missing.length

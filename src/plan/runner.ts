@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { leadsProcessGroup } from '../system/proc.js';
 import type { Step, StepReport } from './step.js';
 
 export interface RunPlanOptions {
@@ -61,6 +61,5 @@ function killSeam(applied: number): void {
   const n = process.env.SFTP_SETUP_TEST_KILL_AFTER_STEP;
   if (n === undefined || Number(n) !== applied) return;
   // The group only when we lead it (started under setsid); never a group we merely belong to.
-  const leader = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ')[2] === String(process.pid);
-  process.kill(leader ? -process.pid : process.pid, 'SIGKILL');
+  process.kill(leadsProcessGroup() ? -process.pid : process.pid, 'SIGKILL');
 }

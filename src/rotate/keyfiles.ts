@@ -4,10 +4,9 @@
  * while it runs), and its .pub either matches it or is absent (ssh offers the .pub's key when it exists).
  * Every operation checks what is already done, so a switch stopped half-way is finished by running it again.
  */
-import { promises as fs } from 'node:fs';
 import { inspectPrivateKey } from '../keys/private.js';
 import { fingerprintOfLine } from '../keys/parse.js';
-import { fileError, readText, removeFile, statPath, writeFileAtomic } from '../system/files.js';
+import { linkFile, readText, removeFile, renameFile, statPath, writeFileAtomic } from '../system/files.js';
 import type { RotatePaths } from './state.js';
 
 export interface Owner {
@@ -31,22 +30,6 @@ async function exists(p: string): Promise<boolean> {
   return (await statPath(p)) !== null;
 }
 
-async function link(from: string, to: string): Promise<void> {
-  try {
-    await fs.link(from, to);
-  } catch (err) {
-    throw fileError('link', to, err);
-  }
-}
-
-async function rename(from: string, to: string): Promise<void> {
-  try {
-    await fs.rename(from, to);
-  } catch (err) {
-    throw fileError('rename', from, err);
-  }
-}
-
 /** Write the new key beside the current one: private 0600 and public 0644, owned by the Allsky owner. */
 export async function writeNewKey(p: RotatePaths, privateKey: string, publicLine: string, owner: Owner): Promise<void> {
   await writeFileAtomic(p.newKey, privateKey, { mode: 0o600, uid: owner.uid, gid: owner.gid });
@@ -55,25 +38,25 @@ export async function writeNewKey(p: RotatePaths, privateKey: string, publicLine
 
 /** Put the new key at the key's path, keeping the old one as .old. */
 export async function switchKeys(p: RotatePaths, oldFp: string, between: () => void = () => {}): Promise<void> {
-  if (!(await exists(p.oldPub)) && (await fingerprintOf(p.pub)) === oldFp) await link(p.pub, p.oldPub);
+  if (!(await exists(p.oldPub)) && (await fingerprintOf(p.pub)) === oldFp) await linkFile(p.pub, p.oldPub);
   if (await exists(p.newKey)) {
     if ((await fingerprintOf(p.pub)) === oldFp) await removeFile(p.pub);
-    if (!(await exists(p.oldKey)) && (await fingerprintOf(p.key)) === oldFp) await link(p.key, p.oldKey);
-    await rename(p.newKey, p.key);
+    if (!(await exists(p.oldKey)) && (await fingerprintOf(p.key)) === oldFp) await linkFile(p.key, p.oldKey);
+    await renameFile(p.newKey, p.key);
     between();
   }
-  if (await exists(p.newPub)) await rename(p.newPub, p.pub);
+  if (await exists(p.newPub)) await renameFile(p.newPub, p.pub);
 }
 
 /** The reverse: the old key back at the key's path, the new one back to .new. Same care, same idempotence. */
 export async function unswitchKeys(p: RotatePaths, newFp: string): Promise<void> {
-  if (!(await exists(p.newPub)) && (await fingerprintOf(p.pub)) === newFp) await link(p.pub, p.newPub);
+  if (!(await exists(p.newPub)) && (await fingerprintOf(p.pub)) === newFp) await linkFile(p.pub, p.newPub);
   if (await exists(p.oldKey)) {
     if ((await fingerprintOf(p.pub)) === newFp) await removeFile(p.pub);
-    if (!(await exists(p.newKey)) && (await fingerprintOf(p.key)) === newFp) await link(p.key, p.newKey);
-    await rename(p.oldKey, p.key);
+    if (!(await exists(p.newKey)) && (await fingerprintOf(p.key)) === newFp) await linkFile(p.key, p.newKey);
+    await renameFile(p.oldKey, p.key);
   }
-  if (await exists(p.oldPub)) await rename(p.oldPub, p.pub);
+  if (await exists(p.oldPub)) await renameFile(p.oldPub, p.pub);
 }
 
 export async function removeFiles(paths: string[]): Promise<void> {

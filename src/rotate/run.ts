@@ -9,7 +9,7 @@ import { EXIT } from '../exit-codes.js';
 import { FailError, UsageError } from '../errors.js';
 import { inspectPrivateKey } from '../keys/private.js';
 import { splitKeyLine } from '../keys/parse.js';
-import { acquireLock, backupDirFor, Journal, readText, realPath, statPath } from '../system/files.js';
+import { acquireLock, backupDirFor, Journal, readText, resolveLinks, statPath } from '../system/files.js';
 import { applyPlan } from '../plan/apply.js';
 import type { Step } from '../plan/step.js';
 import { fileStep } from '../camera/plan.js';
@@ -292,7 +292,7 @@ async function waitFor(cam: Camera, opts: RotateOptions, line: string, done: () 
  * path (this run already holds the camera lock): backed up, and all put back if one write fails.
  */
 async function editConfigs(cam: Camera, log: (s: string, st: RotateEvent['status'], d: string) => void): Promise<string> {
-  const real = async (x: string) => realPath(x).catch(() => x);
+  const real = async (x: string) => resolveLinks(x).catch(() => x);
   const target = cam.keyPath;
   const targetDir = await real(dirname(target));
   const journal = new Journal(backupDirFor(join(cam.owner.home, '.sftp-setup', 'backups')));

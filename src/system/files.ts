@@ -1,9 +1,9 @@
 /**
  * File effects: reading, atomic and in-place writes with backups, a journal to undo a run, and a lock.
  */
-import { constants as C, promises as fs, type Stats } from 'node:fs';
+import { constants as C, promises as fs, readFileSync, type Stats } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
-import { FailError } from '../errors.js';
+import { fileError } from './file-error.js';
 import { at, openDirTrusted, openTrustedAt } from './safe-fs.js';
 
 export interface FileInfo {
@@ -26,17 +26,12 @@ export async function readText(path: string): Promise<string | null> {
   }
 }
 
+/** A file that ships with sftp-setup (a template), by its URL beside the code: part of the install, read as is. */
+export function readShippedText(url: URL): string {
+  return readFileSync(url, 'utf8');
+}
+
 /** FileInfo from an lstat (or a descriptor's fstat). */
-/** Whether the running user may write the file (access(2): root may write almost anything). */
-export async function canWrite(path: string): Promise<boolean> {
-  return fs.access(path, C.W_OK).then(() => true, () => false);
-}
-
-/** Where a path really is (a symlinked sshd_config stays a link: we write its target). */
-export async function realPath(path: string): Promise<string> {
-  return fs.realpath(path);
-}
-
 export function fileInfoOf(s: Stats): FileInfo {
   const type = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
   return { type, uid: s.uid, gid: s.gid, mode: s.mode & 0o7777, size: s.size, nlink: s.nlink, ino: s.ino };
@@ -92,19 +87,49 @@ export async function statPath(path: string): Promise<FileInfo | null> {
   }
 }
 
-export function fileError(verb: string, path: string, err: unknown): FailError {
-  const e = err as NodeJS.ErrnoException;
-  const why =
-    e.code === 'EROFS' ? 'the filesystem is read-only'
-    : e.code === 'ENOSPC' ? 'the disk is full'
-    : e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied'
-    : (e.message ?? String(err));
-  const fix =
-    e.code === 'EROFS' ? `remount ${dirname(path)} read-write, then run again`
-    : e.code === 'ENOSPC' ? 'free some space, then run again'
-    : e.code === 'EACCES' || e.code === 'EPERM' ? 'run it as root (sudo) or as the owner of the file'
-    : undefined;
-  return new FailError(`cannot ${verb} ${path}: ${why}`, fix);
+/** The names in a directory (readdir(3), unsorted, links not followed into). */
+export async function listDir(path: string): Promise<string[]> {
+  return fs.readdir(path);
+}
+
+/** The path with every symbolic link on the way resolved (realpath(3)); rejects when it does not exist. */
+export async function resolveLinks(path: string): Promise<string> {
+  return fs.realpath(path);
+}
+
+/** When a file's content last changed, in ms since the epoch (a link is followed). */
+export async function modifiedAt(path: string): Promise<number> {
+  return (await fs.stat(path)).mtimeMs;
+}
+
+/** access(2) W_OK: may this process write the file (its mode, owner and a read-only mount all count)? */
+export async function isWritable(path: string): Promise<boolean> {
+  return fs.access(path, C.W_OK).then(() => true, () => false);
+}
+
+/** The last `bytes` of a file as UTF-8 (a log's recent lines), without reading the rest of it. */
+export async function readTail(path: string, bytes: number): Promise<string> {
+  const h = await fs.open(path, 'r');
+  try {
+    const { size } = await h.stat();
+    const start = Math.max(0, size - bytes);
+    const buf = Buffer.alloc(size - start);
+    let got = 0;
+    while (got < buf.length) {
+      const { bytesRead } = await h.read(buf, got, buf.length - got, start + got);
+      if (bytesRead === 0) break; // truncated meanwhile (log rotation)
+      got += bytesRead;
+    }
+    return buf.subarray(0, got).toString('utf8');
+  } finally {
+    await h.close();
+  }
+}
+
+/** Free space on the filesystem that holds `path`: bytes available to ordinary users, and as a percentage. */
+export async function freeSpace(path: string): Promise<{ bytes: number; percent: number }> {
+  const s = await fs.statfs(path);
+  return { bytes: s.bavail * s.bsize, percent: s.blocks ? (100 * s.bavail) / s.blocks : 100 };
 }
 
 export interface WriteOptions {
@@ -210,6 +235,32 @@ export async function removeFile(path: string): Promise<void> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // its directory is gone too
     throw fileError('remove', path, err);
+  }
+}
+
+/**
+ * rmdir: the directory goes only while it is empty, so an undo never removes what someone put there since
+ * (uploads, keys); any failure (not empty, already gone) is ignored.
+ */
+export async function removeEmptyDir(path: string): Promise<void> {
+  await fs.rmdir(path).catch(() => {});
+}
+
+/** A second name for a file (link(2), atomic); fails when `to` exists. */
+export async function linkFile(from: string, to: string): Promise<void> {
+  try {
+    await fs.link(from, to);
+  } catch (err) {
+    throw fileError('link', to, err);
+  }
+}
+
+/** rename(2), atomic: `to` is replaced if it exists. */
+export async function renameFile(from: string, to: string): Promise<void> {
+  try {
+    await fs.rename(from, to);
+  } catch (err) {
+    throw fileError('rename', from, err);
   }
 }
 

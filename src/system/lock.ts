@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import { dirname } from 'node:path';
 import { FailError } from '../errors.js';
 import { cameraLockPath as cameraLockPathFor, ROOT_LOCK_DIR, judgeLock, lockContent, startTimeOf, unsafeLockDir, type LockStat } from '../lock.js';
-import { fileError } from './files.js';
+import { fileError } from './file-error.js';
 
 const euid = () => process.geteuid?.() ?? 0;
 

@@ -2,6 +2,7 @@
  * The running OpenSSH server: its binary, version, validation, effective configuration and reload.
  */
 import { existsSync, promises as fs, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { FailError } from '../errors.js';
 import { globMatch } from '../sshd/placement.js';
 import { run, runOk } from './exec.js';
@@ -78,7 +79,7 @@ export async function enableAndStart(): Promise<void> {
   if (r.exitCode !== 0) throw new FailError(`systemctl enable --now ssh failed: ${r.stderr.trim()}`, 'journalctl -u ssh -n 50');
 }
 
-/** Start a stopped sshd the way startHint() says: the ssh unit under systemd, else the daemon itself. */
+/** Start sshd: the ssh unit where systemd runs, else the binary itself, after making its /run/sshd. */
 export async function startSshd(): Promise<void> {
   if (systemdRuns()) {
     await runOk('systemctl', ['start', 'ssh']);
@@ -139,6 +140,41 @@ function socketInodes(pid: number): Set<string> {
     /* process gone or re-executing */
   }
   return found;
+}
+
+/** Whether the OpenSSH server is installed. */
+export function sshdInstalled(): boolean {
+  return existsSync(SSHD);
+}
+
+/**
+ * A file of sshd's configuration, read the way sshd reads it (links followed: /etc/ssh is root's); null
+ * when it cannot be read. Synchronous, for the Include expansion in src/sshd/includes.ts.
+ */
+export function readConfigText(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A private scratch directory under /run for a candidate configuration, removed afterwards. `write(name,
+ * text)` puts a file there (mode 0600) and returns its path, for `sshd -t -f` and `sshd -T -f` to read
+ * before the candidate replaces anything.
+ */
+export async function withCandidateConfig<T>(fn: (write: (name: string, text: string) => Promise<string>) => Promise<T>): Promise<T> {
+  const dir = await fs.mkdtemp('/run/sftp-setup-candidate-');
+  try {
+    return await fn(async (name, text) => {
+      const path = join(dir, name);
+      await fs.writeFile(path, text, { mode: 0o600 });
+      return path;
+    });
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** Expand a glob the way sshd's Include does (glob(3), sorted). Wildcards may stand in any component. */

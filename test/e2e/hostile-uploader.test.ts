@@ -127,7 +127,6 @@ for (const d of ['etc', 'root', 'var', 'home', 'srv', 'opt', 'tmp', 'run']) walk
 for (const n of fs.readdirSync('/')) if (n.startsWith('PWNED')) markers.push('/' + n);
 process.stdout.write(JSON.stringify({ entries, markers }));
 `;
-// eslint-disable-next-line @typescript-eslint/no-implied-eval
 const describeHere = new Function('fs', 'crypto', 'abs', `${DESCRIBE}; return describe(fs, crypto, abs);`) as (f: unknown, c: unknown, abs: string) => string;
 
 /** What sftp-setup and sshd legitimately write outside the tree on every run, and the test's own files. */
@@ -168,7 +167,6 @@ function outputProblems(r: RunResult): string[] {
   const out: string[] = [];
   if (text.includes('\x1b')) out.push(`ESC byte at ${JSON.stringify(text.slice(Math.max(0, text.indexOf('\x1b') - 40), text.indexOf('\x1b') + 20))}`);
   if (text.includes('\r')) out.push(`CR at ${JSON.stringify(text.slice(Math.max(0, text.indexOf('\r') - 40), text.indexOf('\r') + 20))}`);
-  // eslint-disable-next-line no-control-regex
   const ctl = /[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f\u0080-\u009f]/.exec(text);
   if (ctl) out.push(`control byte 0x${ctl[0].charCodeAt(0).toString(16)} at ${JSON.stringify(text.slice(Math.max(0, ctl.index - 40), ctl.index + 20))}`);
   for (const line of text.split('\n')) {
