@@ -24,6 +24,8 @@ import { unprotectMountStep } from '../collector/mount-step.js';
 import { isRunning, reload, testConfig } from '../system/sshd.js';
 import { validateUserName } from '../validate.js';
 import { confirm } from '../prompt.js';
+import { leftUploadsLine } from '../collector/uids.js';
+import { readRetired, recordRetired } from '../system/upload-uids.js';
 
 export interface UninstallOptions {
   user: string;
@@ -93,6 +95,9 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
       return (await getAccount(user)) ? { summary: 'delete the account (its files stay)' } : null;
     },
     async apply() {
+      // Its uploads stay (without --purge, or on a mount point --purge does not enter): no new account may get its uid.
+      const gone = await getAccount(user);
+      if (gone) await recordRetired(journal, { uid: gone.uid, gid: gone.gid, user, ...(chroot ? { root: chroot } : {}), at: new Date().toISOString() });
       await journal.record('/etc/passwd');
       await journal.record('/etc/shadow');
       await journal.record('/etc/group');
@@ -166,7 +171,7 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
     reports = await runPlan(steps, { dryRun: o.dryRun, onReport: (r) => out(formatStep(r, o.dryRun)) });
     // init made these directories for the keys files; the last account's uninstall takes them away.
     if (!o.dryRun) for (const dir of [KEYS_DIR, dirname(KEYS_DIR)]) await fs.rmdir(dir).catch(() => {});
-    if (!o.purge && chroot && !o.dryRun) out(`Uploaded files stay in ${printable(chroot)}; --purge deletes them.`);
+    if (!o.purge && chroot && !o.dryRun) out(leftUploadsLine(printable(chroot), account?.uid ?? (await readRetired()).filter((r) => r.user === user && r.root === chroot).pop()?.uid));
     if (o.purge && !chroot && account) {
       out(chalk.yellow(`No sftp-setup Match block names ${user}'s chroot any more: nothing was purged; check ${account.home} by hand.`));
     }
