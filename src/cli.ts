@@ -7,6 +7,8 @@ import { createRequire } from 'node:module';
 import { DEFAULT_DIRS, DEFAULT_ROOT, DEFAULT_USER } from './collector/layout.js';
 import { EXIT } from './exit-codes.js';
 import { DEFAULT_LOCK_WAIT_SECONDS, MAX_LOCK_WAIT_SECONDS, parseWaitSeconds } from './lock.js';
+import { DEFAULT_KEEP_BACKUPS, parseKeepBackups } from './backup-rules.js';
+import { UsageError } from './errors.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -33,7 +35,14 @@ function lockWaitOption(): Option {
 async function runAction(load: () => Promise<(opts: any) => Promise<number>>, opts: unknown): Promise<void> {
   const action = await load();
   const wait = (opts as { wait?: unknown }).wait;
-  if (typeof wait === 'number') (await import('./system/lock.js')).setLockWait(wait);
+  if (typeof wait === 'number') {
+    // A changing command (they all take --wait): its settings from the environment are checked before it starts.
+    const keep = process.env.SFTP_SETUP_KEEP_BACKUPS;
+    if (keep !== undefined && parseKeepBackups(keep) === null) {
+      throw new UsageError(`SFTP_SETUP_KEEP_BACKUPS=${JSON.stringify(keep)} is not a number of backups to keep`, `give a whole number from 1 to 1000, or unset it (default ${DEFAULT_KEEP_BACKUPS})`);
+    }
+    (await import('./system/lock.js')).setLockWait(wait);
+  }
   process.exitCode = await action(opts);
 }
 

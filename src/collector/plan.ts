@@ -264,7 +264,7 @@ function accountStep(spec: CollectorSpec, journal: Journal, uploadRoots: string[
         return;
       }
       if ((await missingAccountPieces(before)).length) {
-        for (const f of ['/etc/group', '/etc/gshadow', '/etc/shadow']) await journal.record(f);
+        for (const f of ['/etc/group', '/etc/gshadow', '/etc/shadow']) await journal.record(f, { accounts: [spec.user] });
         await repairAccount(before);
       }
       const pw = await passwordField(spec.user);

@@ -99,9 +99,9 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
       const gone = await getAccount(user);
       if (gone) await recordRetired(journal, { uid: gone.uid, gid: gone.gid, user, ...(chroot ? { root: chroot } : {}), at: new Date().toISOString() });
       await journal.record('/etc/passwd');
-      await journal.record('/etc/shadow');
+      await journal.record('/etc/shadow', { accounts: [user] });
       await journal.record('/etc/group');
-      await journal.record('/etc/gshadow');
+      await journal.record('/etc/gshadow', { accounts: [user] });
       await deleteAccount(user);
     },
   });

@@ -13,7 +13,7 @@ import {
   cameraLockPath as cameraLockPathFor, DEFAULT_LOCK_WAIT_SECONDS, heldTooLong, ROOT_LOCK_DIR, judgeLock, waitingLine, lockContent, startTimeOf, unsafeLockDir,
   type LockStat,
 } from '../lock.js';
-import { fileError } from './files.js';
+import { fileError } from './file-errors.js';
 
 const euid = () => process.geteuid?.() ?? 0;
 
@@ -108,6 +108,12 @@ export function setLockWait(seconds: number): void {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Work done at the end of every locked run, before the lock goes (files.ts prunes old backups there). */
+const releaseHooks: Array<() => Promise<void>> = [];
+export function beforeLockRelease(hook: () => Promise<void>): void {
+  releaseHooks.push(hook);
+}
+
 export async function acquireLock(path: string, opts: LockOptions = {}): Promise<() => Promise<void>> {
   await safeLockDir(dirname(path), opts);
   const me = euid();
@@ -128,9 +134,13 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
         await h.close();
       }
       return async () => {
-        // Remove it only while it is still the file we made.
-        const now = await fs.lstat(path).catch(() => null);
-        if (now && now.ino === ino) await fs.rm(path, { force: true });
+        try {
+          for (const hook of releaseHooks) await hook();
+        } finally {
+          // Remove it only while it is still the file we made.
+          const now = await fs.lstat(path).catch(() => null);
+          if (now && now.ino === ino) await fs.rm(path, { force: true });
+        }
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw fileError('create lock', path, err);
