@@ -2,10 +2,13 @@
  * Command-line wiring only: commands, options, help text and exit codes. Each command's module is
  * imported when that command runs, so `--help` and a typo stay fast.
  */
-import { Command, CommanderError, Help, Option } from 'commander';
+import { Command, CommanderError, Help, InvalidArgumentError, Option } from 'commander';
 import { createRequire } from 'node:module';
 import { DEFAULT_DIRS, DEFAULT_ROOT, DEFAULT_USER } from './collector/layout.js';
 import { EXIT } from './exit-codes.js';
+import { DEFAULT_LOCK_WAIT_SECONDS, MAX_LOCK_WAIT_SECONDS, parseWaitSeconds } from './lock.js';
+import { DEFAULT_KEEP_BACKUPS, parseKeepBackups } from './backup-rules.js';
+import { UsageError } from './errors.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -15,8 +18,31 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/**
+ * `--wait SECONDS`, declared here once for every command that takes the run lock: how long to wait for
+ * another sftp-setup run to finish before giving up (runAction hands it to the lock).
+ */
+function lockWaitOption(): Option {
+  return new Option('--wait <seconds>', 'wait this long for another sftp-setup run to finish (0: fail at once)')
+    .default(DEFAULT_LOCK_WAIT_SECONDS)
+    .argParser((v: string) => {
+      const n = parseWaitSeconds(v);
+      if (n === null) throw new InvalidArgumentError(`give a whole number of seconds from 0 to ${MAX_LOCK_WAIT_SECONDS}.`);
+      return n;
+    });
+}
+
 async function runAction(load: () => Promise<(opts: any) => Promise<number>>, opts: unknown): Promise<void> {
   const action = await load();
+  const wait = (opts as { wait?: unknown }).wait;
+  if (typeof wait === 'number') {
+    // A changing command (they all take --wait): its settings from the environment are checked before it starts.
+    const keep = process.env.SFTP_SETUP_KEEP_BACKUPS;
+    if (keep !== undefined && parseKeepBackups(keep) === null) {
+      throw new UsageError(`SFTP_SETUP_KEEP_BACKUPS=${JSON.stringify(keep)} is not a number of backups to keep`, `give a whole number from 1 to 1000, or unset it (default ${DEFAULT_KEEP_BACKUPS})`);
+    }
+    (await import('./system/lock.js')).setLockWait(wait);
+  }
   process.exitCode = await action(opts);
 }
 
@@ -69,6 +95,7 @@ Typical use:
     .option('-n, --dry-run', 'print the plan with diffs and change nothing', false)
     .option('--json', 'print a machine-readable report', false)
     .option('-y, --yes', 'do not ask before changing anything', false)
+    .addOption(lockWaitOption())
     .addHelpText(
       'after',
       `
@@ -86,6 +113,7 @@ Example:
     .option('-n, --dry-run', 'print the plan and change nothing', false)
     .option('--json', 'print a machine-readable report', false)
     .option('-y, --yes', 'do not ask before changing anything', false)
+    .addOption(lockWaitOption())
     .addHelpText('after', '\nExample:\n  sudo sftp-setup uninstall --user allsky-upload --dry-run')
     .action((opts) => runAction(async () => (await import('./commands/uninstall.js')).uninstallCommand, opts));
 
@@ -105,6 +133,7 @@ Example:
     .option('--from <cidrs>', 'only accept the key from these addresses (comma-separated CIDRs); updates a key already present')
     .option('-n, --dry-run', 'print the change and make none', false)
     .option('--json', 'print a machine-readable report', false)
+    .addOption(lockWaitOption())
     .addHelpText('after', "\nExample:\n  sudo sftp-setup keys add --user allsky-upload 'ssh-ed25519 AAAA… pi@allsky' \\\n    --from 192.168.1.0/24")
     .action((key, opts) => runAction(async () => (await import('./commands/keys.js')).keysAddCommand, { ...opts, key }));
   keys
@@ -115,6 +144,7 @@ Example:
     .option('--force', 'allow removing the last key', false)
     .option('-n, --dry-run', 'print the change and make none', false)
     .option('--json', 'print a machine-readable report', false)
+    .addOption(lockWaitOption())
     .addHelpText('after', '\nExample:\n  sudo sftp-setup keys remove --user allsky-upload SHA256:abc…')
     .action((selector, opts) => runAction(async () => (await import('./commands/keys.js')).keysRemoveCommand, { ...opts, selector }));
   keys
@@ -126,6 +156,7 @@ Example:
     .option('-n, --dry-run', 'print the plan and change nothing', false)
     .option('--json', 'print a machine-readable report', false)
     .option('-y, --yes', 'do not ask; without --via, stop in a resumable state after printing the collector command', false)
+    .addOption(lockWaitOption())
     .addHelpText('after', '\nExample:\n  sftp-setup keys rotate --via admin@collector.local')
     .action((opts) => runAction(async () => (await import('./commands/rotate.js')).keysRotateCommand, opts));
 
@@ -147,6 +178,7 @@ Example:
     .option('-n, --dry-run', 'print the plan with diffs and change nothing', false)
     .option('--json', 'print a machine-readable report', false)
     .option('-y, --yes', 'do not ask (trusts an unpinned host key on first use, with a warning; never replaces a pinned one)', false)
+    .addOption(lockWaitOption())
     .addHelpText(
       'after',
       `
@@ -172,6 +204,7 @@ Example:
     .option('-n, --dry-run', 'with --fix: print what would be fixed', false)
     .option('--no-probe', 'skip the live SFTP probe')
     .option('--json', 'print a machine-readable report', false)
+    .addOption(lockWaitOption())
     .addHelpText('after', `\nExit codes: ${EXIT.ok} nothing failed, ${EXIT.failed} something failed, ${EXIT.usage} bad input.\n\nExample:\n  sudo sftp-setup doctor\n  sudo sftp-setup doctor --fix --dry-run`)
     .action((opts) => runAction(async () => (await import('./commands/doctor.js')).doctorCommand, opts));
 

@@ -2,9 +2,46 @@
  * What a lock file may be trusted for, decided from what was read (pure; src/system/lock.ts does the
  * reading). A lock blocks a run only when it is a regular file we own, with one link, in a directory only
  * we (or root) can write, holding the pid of a live sftp-setup run. Anything else is never trusted: a
- * stale or garbage lock of ours is taken over, a foreign or non-regular one is refused with the fix.
+ * stale or garbage lock of ours is taken over, a foreign or non-regular one is refused with the fix. A run
+ * waits (up to `--wait`) only for a lock judged held.
  */
 import { posix } from 'node:path';
+
+/**
+ * How long a run waits for another run's lock by default (`--wait`). A changing run holds the lock for about
+ * a second (keys add) to a few seconds (init with its self-test); cameras run `keys add` over `--via` and
+ * `keys rotate` in bursts (a fleet rollout), so a minute lets dozens of them queue up, and still ends a run
+ * stuck behind a forgotten prompt (init asks before it changes anything, holding the lock).
+ */
+export const DEFAULT_LOCK_WAIT_SECONDS = 60;
+/** The longest --wait accepted: a day. */
+export const MAX_LOCK_WAIT_SECONDS = 86_400;
+
+/** `--wait SECONDS`: a whole number of seconds, 0 (do not wait) to a day; null when it is not one. */
+export function parseWaitSeconds(text: string): number | null {
+  if (!/^\d{1,6}$/.test(text.trim())) return null;
+  const n = Number(text.trim());
+  return n <= MAX_LOCK_WAIT_SECONDS ? n : null;
+}
+
+/** The one progress line a run prints when it starts waiting for another one. */
+export function waitingLine(pid: number, lockedAt: Date | null, waitSeconds: number): string {
+  const since = lockedAt ? ` (holding the lock since ${lockedAt.toTimeString().slice(0, 8)})` : '';
+  return `sftp-setup: waiting for the sftp-setup run with pid ${pid}${since} to finish; up to ${waitSeconds} s (--wait)`;
+}
+
+/** Message and fix when the lock is still held after the wait (or at once with --wait 0). */
+export function heldTooLong(pid: number, waitSeconds: number, path: string): { message: string; fix: string } {
+  return waitSeconds > 0
+    ? {
+        message: `another sftp-setup run (pid ${pid}) is still changing this host after ${waitSeconds} s (--wait ${waitSeconds})`,
+        fix: `run again later or with a longer --wait; if no such process runs, remove ${path}`,
+      }
+    : {
+        message: `another sftp-setup run (pid ${pid}) is changing this host (--wait 0: not waiting)`,
+        fix: `wait for it to finish, or give --wait SECONDS; if no such process runs, remove ${path}`,
+      };
+}
 
 /** Where the collector's commands and a root camera run keep their lock: root-owned, 0755, not in /run/lock. */
 export const ROOT_LOCK_DIR = '/run/sftp-setup';

@@ -21,6 +21,11 @@ export const keysFileFor = (user: string) => `${KEYS_DIR}/${user}`;
 export const PROBE_KEYS_PATTERN = '/run/sftp-setup/probe-keys/%u';
 
 export const BACKUP_ROOT = '/var/backups/sftp-setup';
+
+/** sftp-setup's own state on a collector: root-owned, 0755. */
+export const STATE_DIR = '/var/lib/sftp-setup';
+/** The uids (and gids) of removed accounts whose uploads stayed: never handed to a new account (collector/uids.ts). */
+export const RETIRED_IDS = `${STATE_DIR}/retired-uids`;
 /**
  * The collector's lock: in root's own /run/sftp-setup (0755, writable by root only), never in the
  * world-writable /run/lock where any local user could plant a lock, a FIFO or a link (issue 9).

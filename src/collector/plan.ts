@@ -31,7 +31,8 @@ import { KEYS_DIR, PROBE_KEYS_PATTERN, keysFileFor } from './layout.js';
 import { chrootProblem, configIO, type SshdState } from './inspect.js';
 import { setEnvVars } from './dotenv.js';
 import { foreignEntries, homeProblem, normalizeDir, otherChrootProblem, systemDirProblem } from './root-rules.js';
-import { listManagedBlocks } from './managed.js';
+import { listManagedBlocks, managedBlocksFrom } from './managed.js';
+import { freshUploadUid } from '../system/upload-uids.js';
 import { refuseBadCollectorEnv } from './env-file.js';
 
 export interface CollectorSpec {
@@ -136,7 +137,9 @@ export async function buildCollectorPlan(
   }
 
   const steps: Step[] = [];
-  steps.push(accountStep(spec, journal));
+  // Where uploads of other (or former) accounts may sit: a new account's uid must own nothing there.
+  const uploadRoots = [spec.root, ...managedBlocksFrom(sshd.mainPath, sshd.mainText, sshd.directives).flatMap((b) => (b.chroot ? [b.chroot] : []))];
+  steps.push(accountStep(spec, journal, uploadRoots));
   steps.push(chrootStep(spec, journal));
   steps.push(uploadDirsStep(spec, journal));
   steps.push(keysFileStep(spec, journal, account?.home));
@@ -235,13 +238,16 @@ async function refuseBadChroot(spec: CollectorSpec): Promise<void> {
   }
 }
 
-function accountStep(spec: CollectorSpec, journal: Journal): Step {
+function accountStep(spec: CollectorSpec, journal: Journal, uploadRoots: string[]): Step {
+  // Chosen once, in the first check (a dry run shows it), used by apply.
+  let uid: Promise<number> | undefined;
+  const freshUid = () => (uid ??= freshUploadUid(uploadRoots));
   return {
     id: 'account',
     title: `account ${spec.user} (system, shell ${NOLOGIN}, home ${spec.root})`,
     async check() {
       const acc = await getAccount(spec.user);
-      if (!acc) return { summary: `create system account ${spec.user}, password locked with '*'` };
+      if (!acc) return { summary: `create system account ${spec.user} (uid ${await freshUid()}, owning no uploads left behind), password locked with '*'` };
       const fixes: string[] = [];
       if (acc.home.replace(/\/+$/, '') !== spec.root) fixes.push(`home ${acc.home} -> ${spec.root}`);
       if (acc.shell !== NOLOGIN) fixes.push(`shell ${acc.shell} -> ${NOLOGIN}`);
@@ -254,11 +260,11 @@ function accountStep(spec: CollectorSpec, journal: Journal): Step {
       const before = await getAccount(spec.user);
       if (!before) {
         journal.onRollback(() => deleteAccount(spec.user)); // first: useradd may succeed and usermod fail
-        await createUploadAccount(spec.user, spec.root);
+        await createUploadAccount(spec.user, spec.root, await freshUid());
         return;
       }
       if ((await missingAccountPieces(before)).length) {
-        for (const f of ['/etc/group', '/etc/gshadow', '/etc/shadow']) await journal.record(f);
+        for (const f of ['/etc/group', '/etc/gshadow', '/etc/shadow']) await journal.record(f, { accounts: [spec.user] });
         await repairAccount(before);
       }
       const pw = await passwordField(spec.user);

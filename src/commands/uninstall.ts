@@ -23,6 +23,8 @@ import { acquireLock, backupDirFor, Journal, readText, resolveLinks, statPath } 
 import { unprotectMountStep } from '../collector/mount-step.js';
 import { isRunning, reload, reloadIfRunning, testConfig } from '../system/sshd.js';
 import { validateUserName } from '../validate.js';
+import { leftUploadsLine } from '../collector/uids.js';
+import { readRetired, recordRetired } from '../system/upload-uids.js';
 
 export interface UninstallOptions {
   user: string;
@@ -86,7 +88,7 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
   if (applied.declined) return EXIT.failed;
   // init made these directories for the keys files; the last account's uninstall takes them away.
   if (!o.dryRun) await removeKeyDirsIfEmpty();
-  if (!o.purge && chroot && !o.dryRun) out(`Uploaded files stay in ${printable(chroot)}; --purge deletes them.`);
+  if (!o.purge && chroot && !o.dryRun) out(leftUploadsLine(printable(chroot), account?.uid ?? (await readRetired()).filter((r) => r.user === user && r.root === chroot).pop()?.uid));
   if (o.purge && !chroot && account) {
     out(chalk.yellow(`No sftp-setup Match block names ${user}'s chroot any more: nothing was purged; check ${account.home} by hand.`));
   }
@@ -117,10 +119,13 @@ function removalSteps(
       return (await getAccount(user)) ? { summary: 'delete the account (its files stay)' } : null;
     },
     async apply() {
+      // Its uploads stay (without --purge, or on a mount point --purge does not enter): no new account may get its uid.
+      const gone = await getAccount(user);
+      if (gone) await recordRetired(journal, { uid: gone.uid, gid: gone.gid, user, ...(chroot ? { root: chroot } : {}), at: new Date().toISOString() });
       await journal.record('/etc/passwd');
-      await journal.record('/etc/shadow');
+      await journal.record('/etc/shadow', { accounts: [user] });
       await journal.record('/etc/group');
-      await journal.record('/etc/gshadow');
+      await journal.record('/etc/gshadow', { accounts: [user] });
       await deleteAccount(user);
     },
   });

@@ -58,6 +58,13 @@ export function groupsOf(name: string): Promise<string[]> {
   });
 }
 
+/** Every gid NSS lists (getent group). */
+export async function listGroupIds(): Promise<number[]> {
+  const r = await run('getent', ['group']);
+  if (r.exitCode !== 0) throw new FailError(`getent group failed: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
+  return r.stdout.split('\n').map((l) => Number(l.split(':')[2])).filter((n) => Number.isInteger(n));
+}
+
 export async function groupId(name: string): Promise<number | undefined> {
   const r = await run('getent', ['group', name]);
   if (r.exitCode !== 0) return undefined;
@@ -69,10 +76,12 @@ export const NOLOGIN = '/usr/sbin/nologin';
 /**
  * A system account whose home is the chroot root, created without /etc/skel files (they would show up in
  * the chroot), with the password field '*': locked for passwords, yet key logins pass with UsePAM yes or no.
+ * `uid` is chosen by the caller (a number that owns no uploads left behind); its user group gets the same
+ * number when it is free.
  */
-export async function createUploadAccount(name: string, home: string): Promise<void> {
-  await runOk('useradd', ['--system', '--user-group', '--home-dir', home, '--no-create-home', '--shell', NOLOGIN,
-    '--comment', 'SFTP uploads (sftp-setup)', name]);
+export async function createUploadAccount(name: string, home: string, uid?: number): Promise<void> {
+  await runOk('useradd', ['--system', ...(uid !== undefined ? ['--uid', String(uid)] : []), '--user-group', '--home-dir', home, '--no-create-home',
+    '--shell', NOLOGIN, '--comment', 'SFTP uploads (sftp-setup)', name]);
   try {
     await runOk('usermod', ['--password', '*', name]);
   } finally {

@@ -3,8 +3,12 @@
  */
 import { constants as C, promises as fs, readFileSync, type Stats } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
+import { ACCOUNT_LINES_SUFFIX, accountLines, SECRET_FILES } from '../backup-rules.js';
 import { fileError } from './file-error.js';
+import { keepBackups, pruneBackups } from './backups.js';
+import { beforeLockRelease } from './lock.js';
 import { at, openDirTrusted, openTrustedAt } from './safe-fs.js';
+import { printable } from '../text/printable.js';
 
 export interface FileInfo {
   type: 'file' | 'dir' | 'symlink' | 'other';
@@ -131,6 +135,8 @@ export async function freeSpace(path: string): Promise<{ bytes: number; percent:
   const s = await fs.statfs(path);
   return { bytes: s.bavail * s.bsize, percent: s.blocks ? (100 * s.bavail) / s.blocks : 100 };
 }
+
+export { fileError };
 
 export interface WriteOptions {
   mode: number;
@@ -287,10 +293,20 @@ export async function ensureDir(path: string, mode: number, uid: number, gid: nu
   }
 }
 
+/** Journals of this process whose backups stand (written, not rolled back): pruned when the run lets go of its lock. */
+const standing = new Set<Journal>();
+
+export interface RecordOptions {
+  /** for /etc/shadow and /etc/gshadow: the accounts (and groups) whose lines the copy on disk keeps */
+  accounts?: string[];
+}
+
 /**
  * Everything a run changed, so that a failure can put it all back. Each path is recorded once, before its
  * first change, with its original content and metadata (or absence). A copy is also kept on disk under the
- * backup directory, so that a person can restore by hand after a crash.
+ * backup directory (0700, copies 0600), so that a person can restore by hand after a crash; for files
+ * that hold every user's password hash (SECRET_FILES) only the changed accounts' lines, as
+ * FILE.account-lines. Rollback works from the full content, kept in memory.
  */
 export class Journal {
   private readonly originals = new Map<string, { content: Buffer; info: FileInfo } | null>();
@@ -308,7 +324,7 @@ export class Journal {
     return this.backupDir;
   }
 
-  async record(path: string): Promise<void> {
+  async record(path: string, opts: RecordOptions = {}): Promise<void> {
     if (this.originals.has(path)) return;
     const info = await statPath(path);
     const content = info
@@ -321,20 +337,28 @@ export class Journal {
       this.undos.push({ path, run: () => removeFile(path) });
       return;
     }
-    await this.recordContent(path, content, info!);
+    await this.recordContent(path, content, info!, opts);
   }
 
   /**
    * Record a file whose content the caller read itself (through a descriptor, in a tree it does not
    * trust): kept for rollback and copied under the backup directory, like record().
    */
-  async recordContent(path: string, content: Buffer, info: FileInfo): Promise<void> {
+  async recordContent(path: string, content: Buffer, info: FileInfo, opts: RecordOptions = {}): Promise<void> {
     if (this.originals.has(path)) return;
     this.originals.set(path, { content, info });
-    const copy = join(this.backupDir, path);
+    const secret = SECRET_FILES.has(path);
+    const copy = join(this.backupDir, secret ? path + ACCOUNT_LINES_SUFFIX : path);
     try {
       await fs.mkdir(dirname(copy), { recursive: true, mode: 0o700 });
-      await fs.writeFile(copy, content, { mode: info.mode & 0o700 });
+      const h = await fs.open(copy, C.O_WRONLY | C.O_CREAT | C.O_TRUNC | C.O_NOFOLLOW, 0o600);
+      try {
+        await h.chmod(0o600);
+        await h.writeFile(secret ? accountLines(content.toString('utf8'), opts.accounts ?? []) : content);
+      } finally {
+        await h.close();
+      }
+      standing.add(this);
     } catch (err) {
       await fs.rm(copy, { force: true }).catch(() => {}); // no half-written backup that looks whole
       throw fileError('back up', path, err);
@@ -387,6 +411,7 @@ export class Journal {
    * afterRollback() actions. Best effort: returns the problems.
    */
   async rollback(): Promise<string[]> {
+    standing.delete(this); // its backups are the state before a failed run: kept, and no reason to prune
     const problems: string[] = [];
     for (const undo of [...this.undos].reverse()) {
       try {
@@ -425,6 +450,20 @@ export function backupDirFor(root: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   return join(root, `${stamp}-${process.pid}`);
 }
+
+/**
+ * Letting go of the lock is where every changing run ends, so old backups are pruned there, still under the
+ * lock (no other run writes or prunes meanwhile), for each journal of this run whose changes stand. A
+ * prune that fails only says so: the run's own work is done.
+ */
+beforeLockRelease(async () => {
+  for (const j of standing) {
+    await pruneBackups(dirname(j.backupDirPath), keepBackups(), j.backupDirPath).catch((err: Error) => {
+      process.stderr.write(`sftp-setup: could not prune old backups in ${printable(dirname(j.backupDirPath))}: ${printable(err.message)}\n`);
+    });
+  }
+  standing.clear();
+});
 
 /** One run at a time: see ./lock.ts. */
 export { acquireLock } from './lock.js';

@@ -2,13 +2,17 @@
  * One run at a time: an exclusive lock file holding our pid and start time, in a directory no other user
  * can write. Opened with O_NOFOLLOW|O_NONBLOCK and judged from fstat (src/lock.ts), so a symlink, FIFO,
  * directory, foreign file or garbage never blocks or hangs a run: a lock of ours whose holder is gone (or
- * is not an sftp-setup run) is taken over, anything not ours is refused with the path and the fix.
+ * is not an sftp-setup run) is taken over, anything not ours is refused with the path and the fix, and a
+ * lock held by a live sftp-setup run is waited for (one line on stderr), up to `--wait` seconds.
  */
 import { constants as C, promises as fs, statSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname } from 'node:path';
 import { FailError } from '../errors.js';
-import { cameraLockPath as cameraLockPathFor, ROOT_LOCK_DIR, judgeLock, lockContent, startTimeOf, unsafeLockDir, type LockStat } from '../lock.js';
+import {
+  cameraLockPath as cameraLockPathFor, DEFAULT_LOCK_WAIT_SECONDS, heldTooLong, ROOT_LOCK_DIR, judgeLock, waitingLine, lockContent, startTimeOf, unsafeLockDir,
+  type LockStat,
+} from '../lock.js';
 import { fileError } from './file-error.js';
 
 const euid = () => process.geteuid?.() ?? 0;
@@ -60,6 +64,8 @@ export interface LockOptions {
   dirMode?: number;
   /** who may own the lock directory (default: this user); its parent may also be root's */
   dirOwners?: number[];
+  /** how long to wait for a lock another sftp-setup run holds (default: setLockWait, or 60 s) */
+  waitMs?: number;
 }
 
 /** Make the lock directory if needed, then refuse unless it and its parent are safe. */
@@ -92,11 +98,32 @@ async function safeLockDir(dir: string, opts: LockOptions): Promise<void> {
   }
 }
 
+/** How long acquireLock waits for a held lock when the caller does not say (set from `--wait`). */
+let lockWaitMs = DEFAULT_LOCK_WAIT_SECONDS * 1000;
+
+/** Set how long this process waits for a lock another run holds (`--wait SECONDS`; 0: fail at once). */
+export function setLockWait(seconds: number): void {
+  lockWaitMs = Math.max(0, seconds) * 1000;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Work done at the end of every locked run, before the lock goes (files.ts prunes old backups there). */
+const releaseHooks: Array<() => Promise<void>> = [];
+export function beforeLockRelease(hook: () => Promise<void>): void {
+  releaseHooks.push(hook);
+}
+
 export async function acquireLock(path: string, opts: LockOptions = {}): Promise<() => Promise<void>> {
   await safeLockDir(dirname(path), opts);
   const me = euid();
-  let emptyLooks = 0;
-  for (let attempt = 0; attempt < 3; attempt++) {
+  const waitMs = opts.waitMs ?? lockWaitMs;
+  const deadline = performance.now() + waitMs;
+  let announced = false;
+  let takeovers = 0;
+  // An empty lock of ours, looked at again for a while: counted per file, since waiting runs see many locks come and go.
+  let empty = { ino: -1, looks: 0 };
+  for (;;) {
     try {
       const h = await fs.open(path, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW | C.O_NONBLOCK, 0o600);
       let ino: number;
@@ -107,9 +134,13 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
         await h.close();
       }
       return async () => {
-        // Remove it only while it is still the file we made.
-        const now = await fs.lstat(path).catch(() => null);
-        if (now && now.ino === ino) await fs.rm(path, { force: true });
+        try {
+          for (const hook of releaseHooks) await hook();
+        } finally {
+          // Remove it only while it is still the file we made.
+          const now = await fs.lstat(path).catch(() => null);
+          if (now && now.ino === ino) await fs.rm(path, { force: true });
+        }
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw fileError('create lock', path, err);
@@ -141,10 +172,12 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
     }
     // An empty file of ours may be a lock its holder has created and not yet written its pid into (two
     // runs started together): look again a little later before calling it garbage and taking it over.
-    if (seen.isFile() && seen.uid === me && content === '' && emptyLooks++ < 20) {
-      attempt--;
-      await new Promise((r) => setTimeout(r, 25));
-      continue;
+    if (seen.isFile() && seen.uid === me && content === '') {
+      if (empty.ino !== seen.ino) empty = { ino: seen.ino, looks: 0 };
+      if (empty.looks++ < 20) {
+        await sleep(25);
+        continue;
+      }
     }
     const pid = /^(\d{1,10})\b/.exec(content ?? '')?.[1];
     const holder = pid && Number(pid) > 1
@@ -152,17 +185,26 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
       : undefined;
     const verdict = judgeLock({ stat: toLockStat(seen), euid: me, content, holder, self: process.argv[1], ownPid: process.pid });
     if (verdict.kind === 'held') {
-      throw new FailError(
-        `another sftp-setup run (pid ${verdict.pid}) is changing this host`,
-        `wait for it to finish; if no such process runs, remove ${path}`,
-      );
+      // Only a live sftp-setup run of ours is waited for; it removes the lock when it ends (or dies, and
+      // the lock turns stale). Polled with a little jitter so that queued runs do not all wake together.
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        const e = heldTooLong(verdict.pid, Math.round(waitMs / 1000), path);
+        throw new FailError(e.message, e.fix);
+      }
+      if (!announced) {
+        announced = true;
+        process.stderr.write(waitingLine(verdict.pid, seen.mtime, Math.round(waitMs / 1000)) + '\n');
+      }
+      await sleep(Math.min(left, 100 + Math.random() * 100));
+      continue;
     }
     if (verdict.kind === 'foreign') {
       throw new FailError(`will not use the lock ${path}: ${verdict.why}`, `remove it (rm ${path}) if no sftp-setup run is active, then run again`);
     }
     // Stale or garbage, and ours: take it over, unless it was replaced meanwhile.
+    if (++takeovers > 3) throw new FailError(`cannot take the lock ${path}`, `remove ${path} if no sftp-setup run is active`);
     const again = await lstatOrNull(path);
     if (again && again.ino === seen.ino && again.dev === seen.dev) await fs.rm(path, { force: true });
   }
-  throw new FailError(`cannot take the lock ${path}`, `remove ${path} if no sftp-setup run is active`);
 }

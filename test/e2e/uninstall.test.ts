@@ -45,10 +45,11 @@ describe('uninstall', () => {
   });
 
   it('removes the block, the keys file and the account; the uploads stay; sshd -t passes; logins are refused', async () => {
+    const uid = (await p.collector.sh(`id -u ${USER}`)).trim();
     const r = await cli(p.collector, ['uninstall', '--yes', '--user', USER]);
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toMatch(/Uploaded files stay in \/var\/lib\/allsky-uploads; --purge deletes them\./);
+    expect(r.stdout).toContain(`Uploaded files stay in /var/lib/allsky-uploads, owned by uid ${uid} (no account now); --purge deletes them.`);
     expect((await p.collector.run(['sshd', '-t'])).exitCode).toBe(0);
     expect((await p.collector.run(['getent', 'passwd', USER])).exitCode).toBe(2);
     expect((await p.collector.run(['test', '-e', keysFileFor(USER)])).exitCode).toBe(1);

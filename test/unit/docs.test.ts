@@ -61,7 +61,7 @@ describe('bash completion', () => {
     const script = bashCompletion(buildProgram());
     expect(script).toMatch(/^ {4}''\) opts='-V --version -h --help'; words='init uninstall keys allsky-config doctor demo help';/m);
     expect(script).toMatch(/^ {4}'keys'\) opts='-h --help'; words='list add remove rotate help';/m);
-    expect(script).toMatch(/^ {4}'keys add'\) opts='--user --from -n --dry-run --json -h --help'; words=''; compopt -o filenames 2>\/dev\/null; COMPREPLY=\(\$\(compgen -f -- "\$cur"\)\); ;;$/m);
+    expect(script).toMatch(/^ {4}'keys add'\) opts='--user --from -n --dry-run --json --wait -h --help'; words=''; compopt -o filenames 2>\/dev\/null; COMPREPLY=\(\$\(compgen -f -- "\$cur"\)\); ;;$/m);
     expect(script).toContain(`'init:--profile') COMPREPLY=($(compgen -W 'allsky dropbox' -- "$cur")); return ;;`);
     expect(script).toContain(`'doctor:--role') COMPREPLY=($(compgen -W 'collector camera' -- "$cur")); return ;;`);
     expect(script).toContain(`'init:--root') compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;`);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { cameraLockPath, isSftpSetupCmdline, judgeLock, lockContent, parseLockContent, startTimeOf, unsafeLockDir, type LockSeen } from '../../src/lock.js';
+import {
+  cameraLockPath, heldTooLong, isSftpSetupCmdline, judgeLock, lockContent, parseLockContent, parseWaitSeconds, startTimeOf, unsafeLockDir, waitingLine, type LockSeen,
+} from '../../src/lock.js';
 
 const file = { type: 'file' as const, uid: 0, mode: 0o100600, nlink: 1 };
 const run = (pid: number) => ({ alive: true, cmdline: `node\0/usr/local/bin/sftp-setup\0init\0`, start: '4242' });
@@ -84,5 +86,25 @@ describe('cameraLockPath', () => {
     expect(cameraLockPath(1000, { XDG_RUNTIME_DIR: '/run/user/0' }, '/home/pi', { ...rt, uid: 0 })).toBe('/home/pi/.cache/sftp-setup/camera.lock');
     expect(cameraLockPath(1000, { XDG_RUNTIME_DIR: '/tmp' }, '/home/pi', { ...rt, mode: 0o41777 })).toBe('/home/pi/.cache/sftp-setup/camera.lock');
     expect(cameraLockPath(1000, { XDG_RUNTIME_DIR: 'rel' }, '/home/pi', rt)).toBe('/home/pi/.cache/sftp-setup/camera.lock');
+  });
+});
+
+describe('waiting for the lock (--wait)', () => {
+  it('--wait takes whole seconds from 0 to a day, nothing else', () => {
+    expect(parseWaitSeconds('0')).toBe(0);
+    expect(parseWaitSeconds('60')).toBe(60);
+    expect(parseWaitSeconds('86400')).toBe(86400);
+    for (const t of ['', '-1', '1.5', '1e3', '86401', ' ', 'x', '0x10', '9999999']) expect(parseWaitSeconds(t), t).toBeNull();
+  });
+  it('one progress line naming the holder, since when, and the bound', () => {
+    const at = new Date(2026, 0, 2, 3, 4, 5);
+    expect(waitingLine(77, at, 60)).toBe('sftp-setup: waiting for the sftp-setup run with pid 77 (holding the lock since 03:04:05) to finish; up to 60 s (--wait)');
+    expect(waitingLine(77, null, 5)).toBe('sftp-setup: waiting for the sftp-setup run with pid 77 to finish; up to 5 s (--wait)');
+  });
+  it('an exceeded bound names the pid and --wait; --wait 0 says it did not wait', () => {
+    const late = heldTooLong(77, 60, '/run/sftp-setup/lock');
+    expect(late.message).toBe('another sftp-setup run (pid 77) is still changing this host after 60 s (--wait 60)');
+    expect(late.fix).toMatch(/longer --wait; if no such process runs, remove \/run\/sftp-setup\/lock$/);
+    expect(heldTooLong(77, 0, '/run/sftp-setup/lock').message).toMatch(/pid 77\) is changing this host \(--wait 0: not waiting\)/);
   });
 });
