@@ -13,7 +13,7 @@ import { parseConfig } from '../sshd/parse.js';
 import { compareEffective, parseEffective } from '../sshd/effective.js';
 import { findConflicts } from '../sshd/conflicts.js';
 import { findMarkedBlock, globMatch, planPlacement, upsertMarkedBlock, type Placement } from '../sshd/placement.js';
-import { loadConfigDetailed, resolveIncludePath } from '../sshd/includes.js';
+import { loadConfigDetailed } from '../sshd/includes.js';
 import { renderMatchBlock, sftpProfileFlags, templateName } from '../sshd/render.js';
 import { loadTemplate } from '../templates.js';
 import {
@@ -25,12 +25,15 @@ import { shownPath } from '../text/printable.js';
 import {
   ensureDirBeneath, lstatAt, lstatBeneath, readDirAt, readFileAt, rmdirBeneath, unlinkAt, withDir,
 } from '../system/safe-fs.js';
-import { effectiveConfig, globPathsSync, reload, runningPid, testConfig, isRunning } from '../system/sshd.js';
+import { effectiveConfig, reload, runningPid, isRunning } from '../system/sshd.js';
 import { KEYS_DIR, PROBE_KEYS_PATTERN, keysFileFor } from './layout.js';
 import { chrootProblem, configIO, type SshdState } from './inspect.js';
 import { setEnvVars } from './dotenv.js';
 import { foreignEntries, homeProblem, normalizeDir, otherChrootProblem, systemDirProblem } from './root-rules.js';
-import { listManagedBlocks } from './managed.js';
+import { listManagedBlocks, managedBlocksFrom } from './managed.js';
+import { buildLimitsStep, confirmLimits } from './limits-step.js';
+import { installValidated, RELOAD_PENDING } from './sshd-install.js';
+import type { LimitsPlan } from '../sshd/limits.js';
 import { refuseBadCollectorEnv } from './env-file.js';
 
 export interface CollectorSpec {
@@ -55,7 +58,6 @@ export interface CollectorPlan {
 
 const SHELLS_THAT_DENY = new Set([NOLOGIN, '/sbin/nologin', '/bin/false', '/usr/bin/false']);
 const SKEL_FILES = ['.bashrc', '.profile', '.bash_logout', '.bash_history', '.selected_editor', '.sudo_as_admin_successful'];
-const RELOAD_PENDING = '/run/sftp-setup/reload-pending';
 
 /** Keywords of our block that `sshd -T -C user=…` must show with our values. */
 const CONFIRMED = [
@@ -143,7 +145,17 @@ export async function buildCollectorPlan(
   steps.push(cleanupStep(spec, journal));
   const { step: configStep, touched } = sshdConfigStep(spec, sshd, placement, block, journal, markSshdTouched);
   steps.push(configStep);
-  steps.push(reloadStep(spec, block, touched));
+  // Sized for every account we manage once this one is in: the burst grows with each camera.
+  const limits = await buildLimitsStep({
+    sshd, journal,
+    users: [...managedBlocksFrom(sshd.mainPath, sshd.mainText, sshd.directives).map((b) => b.user), spec.user],
+    touched: () => {
+      markSshdTouched();
+      touched.value = true;
+    },
+  });
+  steps.push(limits.step);
+  steps.push(reloadStep(spec, block, touched, limits.plan));
   if (spec.collectorEnv) steps.push(collectorEnvStep(spec.collectorEnv, spec.root, journal));
 
   const hostKeyFingerprints: string[] = [];
@@ -493,61 +505,20 @@ function sshdConfigStep(
     },
     async apply() {
       const { after, realPath } = await desired();
-      // Validate the candidate exactly as sshd will read it, before it replaces anything.
-      const dir = await fs.mkdtemp('/run/sftp-setup-candidate-');
-      try {
-        const candidateMain = join(dir, 'sshd_config');
-        if (placement.kind === 'dropin') {
-          const candidate = join(dir, 'dropin.conf');
-          await fs.writeFile(candidate, after, { mode: 0o600 });
-          await fs.writeFile(candidateMain, mainWithCandidate(sshd, target, candidate), { mode: 0o600 });
-        } else {
-          await fs.writeFile(candidateMain, after, { mode: 0o600 });
-        }
-        const t = await testConfig(candidateMain);
-        if (!t.ok) throw new FailError(`sshd rejects the new configuration: ${t.message.split('\n')[0]}`, 'nothing was installed; please report this with the output of --dry-run');
-        await confirmEffective(spec.user, block, candidateMain);
-      } finally {
-        await fs.rm(dir, { recursive: true, force: true });
-      }
-      const info = await statPath(realPath);
-      // The Include may name a drop-in directory that does not exist (yet): make it, undo on failure.
-      const dropDir = realPath.slice(0, realPath.lastIndexOf('/'));
-      if (!(await statPath(dropDir))) {
-        journal.onRollback(() => fs.rmdir(dropDir).catch(() => {}));
-        await ensureDir(dropDir, 0o755, 0, 0);
-      }
-      await ensureDir('/run/sftp-setup', 0o755, 0, 0);
-      await fs.writeFile(RELOAD_PENDING, `${spec.user}\n`);
-      markSshdTouched();
-      touched.value = true;
-      await journal.writeAtomic(realPath, after, { mode: info?.mode ?? 0o644, uid: info?.uid ?? 0, gid: info?.gid ?? 0 });
+      await installValidated(
+        { kind: placement.kind, target, realPath, after },
+        {
+          mainPath: sshd.mainPath, mainText: sshd.mainText, journal, note: spec.user,
+          confirm: (candidateMain) => confirmEffective(spec.user, block, candidateMain),
+          touched: () => {
+            markSshdTouched();
+            touched.value = true;
+          },
+        },
+      );
     },
   };
   return { step, touched };
-}
-
-/**
- * The main file as sshd would read it with the candidate drop-in in place: each Include that picks up the
- * drop-in's path is spelled out as the list of files its glob matches, our path replaced by the candidate.
- * Reading order, and so which value wins, stays exactly what it will be after installing.
- */
-function mainWithCandidate(sshd: SshdState, target: string, candidate: string): string {
-  const lines = parseConfig(sshd.mainText, sshd.mainPath);
-  return lines
-    .map((l) => {
-      if (l.keyword !== 'include') return l.raw;
-      const files: string[] = [];
-      for (const arg of l.args) {
-        const pattern = resolveIncludePath(arg);
-        const matched = new Set(globPathsSync(pattern));
-        if (globMatch(pattern, target)) matched.add(target);
-        for (const f of [...matched].sort()) files.push(f === target ? candidate : f);
-      }
-      const nl = l.raw.endsWith('\r\n') ? '\r\n' : l.raw.endsWith('\n') ? '\n' : '';
-      return files.length ? `Include ${files.map((f) => `"${f}"`).join(' ')}${nl}` : `#${l.raw}`;
-    })
-    .join('');
 }
 
 /** sshd -T -C user=… must show our values: the authority on what applies, whatever the files say. */
@@ -563,7 +534,7 @@ export async function confirmEffective(user: string, block: string, configPath?:
   }
 }
 
-function reloadStep(spec: CollectorSpec, block: string, touched: { value: boolean }): Step {
+function reloadStep(spec: CollectorSpec, block: string, touched: { value: boolean }, limits: LimitsPlan | null): Step {
   return {
     id: 'reload',
     title: 'sshd reloaded and applying the block (sshd -T)',
@@ -576,6 +547,7 @@ function reloadStep(spec: CollectorSpec, block: string, touched: { value: boolea
     async apply() {
       await reload();
       await confirmEffective(spec.user, block);
+      if (limits?.text) await confirmLimits(limits);
       await fs.rm(RELOAD_PENDING, { force: true });
       if (!(await runningPid())) throw new FailError('sshd is not running after the reload');
     },

@@ -21,6 +21,8 @@ import { printable } from '../text/printable.js';
 import { deleteAccount, getAccount, listAccounts } from '../system/accounts.js';
 import { acquireLock, backupDirFor, Journal, readText, statPath } from '../system/files.js';
 import { unprotectMountStep } from '../collector/mount-step.js';
+import { buildLimitsStep } from '../collector/limits-step.js';
+import { removeStaleCandidates } from '../collector/sshd-install.js';
 import { isRunning, reload, testConfig } from '../system/sshd.js';
 import { validateUserName } from '../validate.js';
 import { confirm } from '../prompt.js';
@@ -59,6 +61,7 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
     if (!o.dryRun) {
       // A run killed after its last step converges here: its stale lock is taken over, empty key dirs go.
       const release = await acquireLock(LOCK_PATH);
+      await removeStaleCandidates();
       for (const dir of [KEYS_DIR, dirname(KEYS_DIR)]) await fs.rmdir(dir).catch(() => {});
       await release();
     }
@@ -78,6 +81,7 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
   if (o.purge && chroot) await refuseUnsafePurge(user, chroot, blocks);
 
   const release = o.dryRun ? async () => {} : await acquireLock(LOCK_PATH);
+  if (!o.dryRun) await removeStaleCandidates(); // a killed run's, now that we hold the lock
   const journal = new Journal(backupDirFor(BACKUP_ROOT));
   let sshdTouched = false;
   let reports: StepReport[] = [];
@@ -133,6 +137,8 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
       if (await isRunning()) await reload();
     },
   });
+  // sshd's connection limits follow the accounts that remain (none: our drop-in goes).
+  steps.push((await buildLimitsStep({ sshd, journal, users: blocks.map((b) => b.user).filter((u) => u !== user), touched: () => (sshdTouched = true), reloadAfter: true })).step);
   steps.push({
     id: 'keys',
     title: `keys file ${keysFileFor(user)}`,

@@ -46,6 +46,15 @@ export async function effectiveConfig(
   return r.stdout;
 }
 
+/** `sshd -T` without -C: the global settings (connection limits and the like), no Match block applied. */
+export async function globalConfig(configPath = SSHD_CONFIG): Promise<string> {
+  const r = await run(SSHD, ['-T', '-f', configPath]);
+  if (r.exitCode !== 0) {
+    throw new FailError(`sshd -T failed: ${(r.stderr || r.stdout).trim()}`, `run: sudo ${SSHD} -t`);
+  }
+  return r.stdout;
+}
+
 /** Is systemd the init here? (Not inside throwaway hosts, which hide it on purpose.) */
 export function systemdRuns(): boolean {
   return existsSync('/run/systemd/system');
