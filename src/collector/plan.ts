@@ -12,7 +12,7 @@ import { parseConfig } from '../sshd/parse.js';
 import { compareEffective, parseEffective } from '../sshd/effective.js';
 import { findConflicts } from '../sshd/conflicts.js';
 import { findMarkedBlock, globMatch, planPlacement, upsertMarkedBlock, type Placement } from '../sshd/placement.js';
-import { loadConfigDetailed, resolveIncludePath } from '../sshd/includes.js';
+import { loadConfigDetailed } from '../sshd/includes.js';
 import { renderMatchBlock, sftpProfileFlags, templateName } from '../sshd/render.js';
 import { loadTemplate } from '../templates.js';
 import {
@@ -26,13 +26,16 @@ import { shownPath } from '../text/printable.js';
 import {
   ensureDirBeneath, lstatAt, lstatBeneath, readDirAt, readFileAt, rmdirBeneath, unlinkAt, withDir,
 } from '../system/safe-fs.js';
-import { effectiveConfig, globPathsSync, reload, runningPid, testConfig, isRunning, reloadIfRunning, withCandidateConfig } from '../system/sshd.js';
+import { effectiveConfig, reload, runningPid, isRunning } from '../system/sshd.js';
 import { KEYS_DIR, PROBE_KEYS_PATTERN, keysFileFor } from './layout.js';
 import { chrootProblem, configIO, type SshdState } from './inspect.js';
 import { setEnvVars } from './dotenv.js';
 import { foreignEntries, homeProblem, normalizeDir, otherChrootProblem, systemDirProblem } from './root-rules.js';
 import { listManagedBlocks, managedBlocksFrom } from './managed.js';
 import { freshUploadUid } from '../system/upload-uids.js';
+import { buildLimitsStep, confirmLimits } from './limits-step.js';
+import { installValidated, RELOAD_PENDING } from './sshd-install.js';
+import type { LimitsPlan } from '../sshd/limits.js';
 import { refuseBadCollectorEnv } from './env-file.js';
 
 export interface CollectorSpec {
@@ -57,7 +60,6 @@ export interface CollectorPlan {
 
 const SHELLS_THAT_DENY = new Set([NOLOGIN, '/sbin/nologin', '/bin/false', '/usr/bin/false']);
 const SKEL_FILES = ['.bashrc', '.profile', '.bash_logout', '.bash_history', '.selected_editor', '.sudo_as_admin_successful'];
-const RELOAD_PENDING = '/run/sftp-setup/reload-pending';
 
 /** Keywords of our block that `sshd -T -C user=…` must show with our values. */
 const CONFIRMED = [
@@ -146,7 +148,16 @@ export async function buildCollectorPlan(
   steps.push(cleanupStep(spec, journal));
   const { step: configStep, touched } = sshdConfigStep(spec, sshd, placement, block, journal);
   steps.push(configStep);
-  steps.push(reloadStep(spec, block, touched));
+  // Sized for every account we manage once this one is in: the burst grows with each camera.
+  const limits = await buildLimitsStep({
+    sshd, journal,
+    users: [...managedBlocksFrom(sshd.mainPath, sshd.mainText, sshd.directives).map((b) => b.user), spec.user],
+    touched: () => {
+      touched.value = true;
+    },
+  });
+  steps.push(limits.step);
+  steps.push(reloadStep(spec, block, touched, limits.plan));
   if (spec.collectorEnv) steps.push(collectorEnvStep(spec.collectorEnv, spec.root, journal));
 
   const hostKeyFingerprints: string[] = [];
@@ -498,58 +509,19 @@ function sshdConfigStep(
     },
     async apply() {
       const { after, realPath } = await desired();
-      // Validate the candidate exactly as sshd will read it, before it replaces anything.
-      await withCandidateConfig(async (write) => {
-        let candidateMain: string;
-        if (placement.kind === 'dropin') {
-          const candidate = await write('dropin.conf', after);
-          candidateMain = await write('sshd_config', mainWithCandidate(sshd, target, candidate));
-        } else {
-          candidateMain = await write('sshd_config', after);
-        }
-        const t = await testConfig(candidateMain);
-        if (!t.ok) throw new FailError(`sshd rejects the new configuration: ${t.message.split('\n')[0]}`, 'nothing was installed; please report this with the output of --dry-run');
-        await confirmEffective(spec.user, block, candidateMain);
-      });
-      const info = await statPath(realPath);
-      // The Include may name a drop-in directory that does not exist (yet): make it, undo on failure.
-      const dropDir = realPath.slice(0, realPath.lastIndexOf('/'));
-      if (!(await statPath(dropDir))) {
-        journal.onRollback(() => removeEmptyDir(dropDir));
-        await ensureDir(dropDir, 0o755, 0, 0);
-      }
-      await ensureDir('/run/sftp-setup', 0o755, 0, 0);
-      await writeFileAtomic(RELOAD_PENDING, `${spec.user}\n`, { mode: 0o644 });
-      // From here on a rollback must make sshd read the old files again; the reload step below reloads now.
-      journal.afterRollback('reload sshd', reloadIfRunning);
-      touched.value = true;
-      await journal.writeAtomic(realPath, after, { mode: info?.mode ?? 0o644, uid: info?.uid ?? 0, gid: info?.gid ?? 0 });
+      await installValidated(
+        { kind: placement.kind, target, realPath, after },
+        {
+          mainPath: sshd.mainPath, mainText: sshd.mainText, journal, note: spec.user,
+          confirm: (candidateMain) => confirmEffective(spec.user, block, candidateMain),
+          touched: () => {
+            touched.value = true;
+          },
+        },
+      );
     },
   };
   return { step, touched };
-}
-
-/**
- * The main file as sshd would read it with the candidate drop-in in place: each Include that picks up the
- * drop-in's path is spelled out as the list of files its glob matches, our path replaced by the candidate.
- * Reading order, and so which value wins, stays exactly what it will be after installing.
- */
-function mainWithCandidate(sshd: SshdState, target: string, candidate: string): string {
-  const lines = parseConfig(sshd.mainText, sshd.mainPath);
-  return lines
-    .map((l) => {
-      if (l.keyword !== 'include') return l.raw;
-      const files: string[] = [];
-      for (const arg of l.args) {
-        const pattern = resolveIncludePath(arg);
-        const matched = new Set(globPathsSync(pattern));
-        if (globMatch(pattern, target)) matched.add(target);
-        for (const f of [...matched].sort()) files.push(f === target ? candidate : f);
-      }
-      const nl = l.raw.endsWith('\r\n') ? '\r\n' : l.raw.endsWith('\n') ? '\n' : '';
-      return files.length ? `Include ${files.map((f) => `"${f}"`).join(' ')}${nl}` : `#${l.raw}`;
-    })
-    .join('');
 }
 
 /** sshd -T -C user=… must show our values: the authority on what applies, whatever the files say. */
@@ -565,7 +537,7 @@ export async function confirmEffective(user: string, block: string, configPath?:
   }
 }
 
-function reloadStep(spec: CollectorSpec, block: string, touched: { value: boolean }): Step {
+function reloadStep(spec: CollectorSpec, block: string, touched: { value: boolean }, limits: LimitsPlan | null): Step {
   return {
     id: 'reload',
     title: 'sshd reloaded and applying the block (sshd -T)',
@@ -578,6 +550,7 @@ function reloadStep(spec: CollectorSpec, block: string, touched: { value: boolea
     async apply() {
       await reload();
       await confirmEffective(spec.user, block);
+      if (limits?.text) await confirmLimits(limits);
       await removeFile(RELOAD_PENDING);
       if (!(await runningPid())) throw new FailError('sshd is not running after the reload');
     },

@@ -21,7 +21,8 @@ import { printable } from '../text/printable.js';
 import { deleteAccount, getAccount, listAccounts } from '../system/accounts.js';
 import { acquireLock, backupDirFor, Journal, readText, resolveLinks, statPath } from '../system/files.js';
 import { unprotectMountStep } from '../collector/mount-step.js';
-import { isRunning, reload, reloadIfRunning, testConfig } from '../system/sshd.js';
+import { buildLimitsStep } from '../collector/limits-step.js';
+import { isRunning, reload, reloadIfRunning, removeStaleCandidates, testConfig } from '../system/sshd.js';
 import { validateUserName } from '../validate.js';
 import { leftUploadsLine } from '../collector/uids.js';
 import { readRetired, recordRetired } from '../system/upload-uids.js';
@@ -60,6 +61,7 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
     if (!o.dryRun) {
       // A run killed after its last step converges here: its stale lock is taken over, empty key dirs go.
       const release = await acquireLock(LOCK_PATH);
+      await removeStaleCandidates();
       await removeKeyDirsIfEmpty();
       await release();
     }
@@ -80,10 +82,14 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
 
   const journal = new Journal(backupDirFor(BACKUP_ROOT));
   let purged: { removed: number; skipped: string[] } | undefined;
-  const steps = removalSteps({ user, sshd, dropins, inMain, chroot }, o.purge, journal, (r) => (purged = r));
+  const remaining = blocks.map((b) => b.user).filter((u) => u !== user);
   const applied = await applyPlan({
     subject: `upload account ${user}`, doing: 'Removing', already: 'removed', done: 'Removed.',
-    lockPath: LOCK_PATH, journal, steps, dryRun: o.dryRun, yes: o.yes, json: o.json, out,
+    lockPath: LOCK_PATH, journal, dryRun: o.dryRun, yes: o.yes, json: o.json, out,
+    steps: async () => {
+      if (!o.dryRun) await removeStaleCandidates(); // a killed run's, now that we hold the lock
+      return removalSteps({ user, sshd, dropins, inMain, chroot, remaining }, o.purge, journal, (r) => (purged = r));
+    },
   });
   if (applied.declined) return EXIT.failed;
   // init made these directories for the keys files; the last account's uninstall takes them away.
@@ -103,12 +109,12 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
  * The removal, in order. The account goes first: a run killed after any step leaves the block or the keys
  * file, the markers that let the next run prove the rest is ours and finish.
  */
-function removalSteps(
-  t: { user: string; sshd: SshdState; dropins: string[]; inMain: boolean; chroot?: string },
+async function removalSteps(
+  t: { user: string; sshd: SshdState; dropins: string[]; inMain: boolean; chroot?: string; remaining: string[] },
   purge: boolean,
   journal: Journal,
   onPurged: (r: { removed: number; skipped: string[] }) => void,
-): Step[] {
+): Promise<Step[]> {
   const { user, sshd, dropins, inMain, chroot } = t;
   const steps: Step[] = [];
 
@@ -162,6 +168,8 @@ function removalSteps(
       if (await isRunning()) await reload();
     },
   });
+  // sshd's connection limits follow the accounts that remain (none: our drop-in goes).
+  steps.push((await buildLimitsStep({ sshd, journal, users: t.remaining, touched: () => {}, reloadAfter: true })).step);
   steps.push({
     id: 'keys',
     title: `keys file ${keysFileFor(user)}`,

@@ -14,6 +14,7 @@ import { readCollector, type CollectorContext } from './collector-context.js';
 import { keysChecks, readKeyFiles } from './keys.js';
 import { liveChecks } from './live.js';
 import { logChecks } from './logs.js';
+import { maxStartupsCheck } from './max-startups.js';
 import { firewallCheck, listeningCheck } from './network.js';
 import { sshdAccountChecks, sshdChecks } from './sshd.js';
 import { treeChecks, walkUploadTree, type UploadTree } from './tree.js';
@@ -49,6 +50,7 @@ export async function collectorDoctor(opts: { user?: string; probe: boolean; col
   const port = ports[0] ?? 22;
   const [listen, fw] = await Promise.all([listeningCheck(ports.length ? ports : [22], ctx.running), firewallCheck(port)]);
   checks.push(listen, fw);
+  checks.push(maxStartupsCheck(ctx));
   if (ctx.accounts.length === 0) {
     checks.push(skip('account.exists', 'upload accounts', 'no Match block with ChrootDirectory and ForceCommand internal-sftp found; create one with: sudo sftp-setup init'));
     return { ctx, checks, dirs };

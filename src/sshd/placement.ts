@@ -109,6 +109,20 @@ export function planPlacement(opts: {
   if (version.major < 8 || (version.major === 8 && version.minor < 4)) {
     return { kind: 'main', reason: `OpenSSH ${version.major}.${version.minor} ignores Match blocks in included files (fixed in 8.4)` };
   }
+  const found = globalDropin(opts, dropinFileName(user));
+  if (found) return { kind: 'dropin', path: found.path, reason: found.reason };
+  return { kind: 'main', reason: `${mainPath} has no Include (before its first Match) that would read a drop-in file` };
+}
+
+/**
+ * Where a drop-in named `name` is read in global context: <dir>/<name> for the first Include of the main
+ * file, before any Match block, whose pattern (a plain directory, a wildcard in the file name) picks it up.
+ */
+export function globalDropin(
+  opts: { mainText: string; mainPath: string; directives?: Directive[] },
+  name: string,
+): { path: string; reason: string } | null {
+  const { mainPath } = opts;
   // Only the main file's own lines matter; directives (when given) say the same but may be filtered.
   const mainLines = opts.directives
     ? opts.directives.filter((d) => d.file === mainPath && d.depth === 0)
@@ -121,13 +135,13 @@ export function planPlacement(opts: {
       const slash = pattern.lastIndexOf('/');
       const dir = pattern.slice(0, slash);
       if (slash <= 0 || hasGlob(dir) || !hasGlob(pattern.slice(slash + 1))) continue;
-      const candidate = `${dir}/${dropinFileName(user)}`;
+      const candidate = `${dir}/${name}`;
       if (globMatch(pattern, candidate)) {
-        return { kind: 'dropin', path: candidate, reason: `${mainPath} line ${line.lineNo} includes ${arg} before any Match block` };
+        return { path: candidate, reason: `${mainPath} line ${line.lineNo} includes ${arg} before any Match block` };
       }
     }
   }
-  return { kind: 'main', reason: `${mainPath} has no Include (before its first Match) that would read a drop-in file` };
+  return null;
 }
 
 const NEWLINE_NOTE = ' (a newline was added before this line)';

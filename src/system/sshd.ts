@@ -47,6 +47,15 @@ export async function effectiveConfig(
   return r.stdout;
 }
 
+/** `sshd -T` without -C: the global settings (connection limits and the like), no Match block applied. */
+export async function globalConfig(configPath = SSHD_CONFIG): Promise<string> {
+  const r = await run(SSHD, ['-T', '-f', configPath]);
+  if (r.exitCode !== 0) {
+    throw new FailError(`sshd -T failed: ${(r.stderr || r.stdout).trim()}`, `run: sudo ${SSHD} -t`);
+  }
+  return r.stdout;
+}
+
 /** Is systemd the init here? (Not inside throwaway hosts, which hide it on purpose.) */
 export function systemdRuns(): boolean {
   return existsSync('/run/systemd/system');
@@ -174,6 +183,13 @@ export async function withCandidateConfig<T>(fn: (write: (name: string, text: st
     });
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A run killed while validating leaves its candidate directory in /run; callers hold the lock. */
+export async function removeStaleCandidates(): Promise<void> {
+  for (const name of await fs.readdir('/run').catch(() => [] as string[])) {
+    if (name.startsWith('sftp-setup-candidate-')) await fs.rm(join('/run', name), { recursive: true, force: true }).catch(() => {});
   }
 }
 

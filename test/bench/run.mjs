@@ -8,6 +8,7 @@
  *
  *   BENCH_RUNS=5 npm run bench      # runs per fresh/re-run measure (default 3)
  *   BENCH_STARTUP_RUNS=30           # runs for --help vs node -e 0 (default 20)
+ *   BENCH_BURST_ROUNDS=3            # rounds of the burst benchmark (test/bench/burst.mjs; 0 skips it)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -104,6 +105,13 @@ if (existsSync(`${repo}/test/bench/upload-latency.ts`)) {
   latency = { skipped: 'test/bench/upload-latency.ts is not there' };
 }
 
+const BURST_ROUNDS = Number(process.env.BENCH_BURST_ROUNDS ?? 3);
+let bursts;
+if (BURST_ROUNDS > 0) {
+  const { measureBursts } = await import('./burst.mjs');
+  bursts = await measureBursts({ rounds: BURST_ROUNDS, note });
+}
+
 const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.length ? median(v) : undefined]));
 const ratio = (a, b) => (a !== undefined && b !== undefined ? `${(a / b).toFixed(2)}×` : '—');
 const help = median(startup.help);
@@ -126,5 +134,15 @@ const line = (r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.
 console.log(`\n${line(table[0])}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
 for (const r of table.slice(1)) console.log(line(r));
 console.log(`upload latency: ${JSON.stringify(latency)}`);
+if (bursts) {
+  const pct = (a, b) => `${a}/${b} (${Math.round((100 * a) / b)}%)`;
+  console.log(`\nburst: K cameras start one plain sftp upload each at once (one address), ${bursts.rounds} rounds, ${bursts.accounts} accounts; 3 admin ssh logins per burst`);
+  console.log('K    sshd defaults: failed  admins refused    init\'s limits: failed  admins refused');
+  for (const k of [...new Set(bursts.rows.map((r) => r.k))]) {
+    const [d, i] = ['default', 'init'].map((l) => bursts.rows.find((r) => r.k === k && r.limits === l));
+    console.log(`${String(k).padEnd(4)} ${pct(d.failed, d.sessions).padStart(22)}  ${pct(d.adminsRefused, d.admins).padStart(14)}    ${pct(i.failed, i.sessions).padStart(21)}  ${pct(i.adminsRefused, i.admins).padStart(14)}`);
+  }
+  console.log(`init per account (--no-verify): ${fmt(bursts.initMs.first)} for the 1st, ${fmt(bursts.initMs.last)} for the ${bursts.accounts}th`);
+}
 console.log(`\nmachine: ${(await run('nproc', [])).stdout.trim()} cores, node ${process.version}`);
-console.log(JSON.stringify({ medians: m, startup: { help, bare }, samples, latency }));
+console.log(JSON.stringify({ medians: m, startup: { help, bare }, samples, latency, bursts }));

@@ -4,7 +4,7 @@
  * that it passes again. Real sshd, real sftp from the camera host.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, makeKey, snapshot, startPair, type Pair } from './helpers.js';
+import { CLI, cli, makeKey, snapshot, startPair, type Pair } from './helpers.js';
 
 const U = 'allsky-upload';
 const ROOT = '/var/lib/allsky-uploads';
@@ -165,6 +165,33 @@ describe('doctor on the collector', () => {
     expect(c.fix).toMatch(/40-other.conf line 1/);
     await p.collector.sh('rm /etc/ssh/sshd_config.d/40-other.conf');
     await reloadSshd();
+    await healthy(['--no-probe']);
+  });
+
+  it('MaxStartups of the user\'s: reported while sftp-setup\'s file overrides it; once init leaves it out, too low: the fix names the line', async () => {
+    const check = async () => (await doctor(['--no-probe'])).report.checks.find((x) => x.id === 'sshd.max-startups')!;
+    const LIMITS = '/etc/ssh/sshd_config.d/00-sftp-setup-limits.conf';
+    expect(await check()).toMatchObject({ status: 'pass', evidence: expect.arrayContaining([`MaxStartups 12:30:102 (sftp-setup, ${LIMITS})`]) });
+    // Before the Include: sshd applies the last MaxStartups it reads, sftp-setup's.
+    await p.collector.sh("sed -i '1i MaxStartups 2' /etc/ssh/sshd_config");
+    await reloadSshd();
+    let c = await check();
+    expect(c.status).toBe('warn');
+    expect(c.evidence).toContain('MaxStartups 2 at /etc/ssh/sshd_config line 1 is yours but not in effect: sftp-setup\'s file sets it too');
+    expect(c.fix).toBe(`sudo sftp-setup init --user ${U} --root ${ROOT} --no-verify`);
+    const init = await p.collector.run(['sh', '-c', c.fix!.replace('sudo sftp-setup', `node ${CLI}`)]);
+    expect(init.stdout).toMatch(/MaxStartups 2:30:2 kept \(yours: \/etc\/ssh\/sshd_config line 1\), too low for 2 uploads at once: sftp-setup would set 12:30:102/);
+    c = await check();
+    expect(c.status).toBe('warn');
+    expect(c.evidence[0]).toBe('MaxStartups 2:30:2 (yours: /etc/ssh/sshd_config line 1)');
+    const want = /^change \/etc\/ssh\/sshd_config line 1 to "(MaxStartups 12:30:102)" \(or delete it and run sudo sftp-setup init --user allsky-upload --root \/var\/lib\/allsky-uploads --no-verify\), then: sudo \/usr\/sbin\/sshd -t && sudo systemctl reload ssh$/.exec(c.fix ?? '');
+    expect(want, c.fix).not.toBeNull();
+    await p.collector.sh(`sed -i '1s/.*/${want![1]}/' /etc/ssh/sshd_config`);
+    await reloadSshd();
+    expect((await check()).status).toBe('pass');
+    await p.collector.sh("sed -i '1d' /etc/ssh/sshd_config");
+    await p.collector.run(['sh', '-c', c.fix!.replace(/.*\(or delete it and run sudo sftp-setup/, `node ${CLI}`).replace(/\).*/, '')]);
+    expect(await p.collector.sh(`grep ^MaxStartups ${LIMITS}`)).toBe('MaxStartups 12:30:102\n');
     await healthy(['--no-probe']);
   });
 

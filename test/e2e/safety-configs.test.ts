@@ -37,6 +37,8 @@ interface Variant {
   sh?: string;
   /** checked after a successful init */
   after?: string;
+  /** init's output must say this */
+  says?: RegExp;
 }
 
 const variants: Variant[] = [
@@ -51,6 +53,12 @@ const variants: Variant[] = [
   {
     name: 'symlinked sshd_config (stays a symlink)', files: { '/etc/ssh/real/sshd_config': lines(BASE) },
     sh: 'rm -f /etc/ssh/sshd_config && ln -s real/sshd_config /etc/ssh/sshd_config', after: 'test -L /etc/ssh/sshd_config',
+  },
+  {
+    name: 'connection limits of the user\'s (MaxStartups after the Include, PerSourceNetBlockSize): kept and reported',
+    files: { '/etc/ssh/sshd_config': lines([...BASE, 'MaxStartups 30:10:60', 'PerSourceNetBlockSize 24']) },
+    says: /MaxStartups 30:10:60 kept \(yours: \/etc\/ssh\/sshd_config line 8\); PerSourceMaxStartups 10; .*PerSourceNetBlockSize 24:\d+ \(yours/,
+    after: 'sshd -T | grep -qx "maxstartups 30:10:60" && ! grep -q "^MaxStartups" /etc/ssh/sshd_config.d/00-sftp-setup-limits.conf && sshd -T | grep -qx "persourcemaxstartups 10"',
   },
   { name: 'sshd_config.d missing', files: { '/etc/ssh/sshd_config': lines(BASE) }, sh: 'rm -rf /etc/ssh/sshd_config.d' },
   { name: 'a different Port', files: { '/etc/ssh/sshd_config': lines(['Port 2222', ...BASE]) } },
@@ -93,6 +101,7 @@ describe('unusual sshd configurations', () => {
         expect(r.stdout).not.toMatch(/\bFAIL\b/);
         expect(r.stdout).toMatch(/pass\s+key login/);
         if (v.after) await host.sh(v.after);
+        if (v.says) expect(r.stdout.replace(/\n\s+/g, ' ')).toMatch(v.says);
         await host.sh('/usr/sbin/sshd -t');
       } else {
         figures.refused++;

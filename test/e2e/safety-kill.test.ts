@@ -12,7 +12,8 @@ import { collectorHost, halfWritten, runKillable, sshHashes, state, timeInside, 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx2kQw9gJ1rdxYl0H5qzqvLr0m3gVQm8f1Q0fMZ3m9K safety@test';
 const INIT = ['init', '--yes', '--key', KEY];
 const UNINSTALL = ['uninstall', '--yes', '--user', 'allsky-upload'];
-const INIT_STEPS = 6; // applied on a fresh host: account, chroot, upload-dirs, keys, sshd-config, reload (cleanup finds nothing)
+const INIT_STEPS = 7; // applied on a fresh host: account, chroot, upload-dirs, keys, sshd-config, sshd-limits, reload (cleanup finds nothing)
+const UNINSTALL_STEPS = 4; // account, sshd-config, sshd-limits, keys (no protected mount)
 const figures = { kills: 0, sshdChecks: 0, sshdFailures: 0, staleLocksLeft: 0 };
 
 let refInit: string;
@@ -108,7 +109,7 @@ describe('killed at any moment', () => {
   };
   // After a kill past its last step, uninstall has nothing left to remove and says so (exit 2).
   const uninstalled = (r: { exitCode: number; stderr: string }) => r.exitCode === 0 || /no upload account/.test(r.stderr);
-  for (let n = 1; n <= 3; n++) {
+  for (let n = 1; n <= UNINSTALL_STEPS; n++) {
     it(`uninstall killed after applied step ${n} converges`, async () => {
       await killedThenConverged({ setup: init, args: UNINSTALL, kill: { step: n }, reference: () => refUninstall, rerunOk: uninstalled });
     });
