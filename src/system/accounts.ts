@@ -1,7 +1,14 @@
 /**
- * Local accounts: look-ups through getent (so NSS sources count) and changes through the shadow tools.
+ * Local accounts: look-ups as NSS answers them, and changes through the shadow tools.
+ *
+ * getent costs a process per look-up. Where /etc/nsswitch.conf lets the files answer for NSS (src/nss.ts:
+ * `files` first for a look-up, `files` alone for a listing), they are read directly; otherwise getent asks
+ * every source. On Debian's default (`passwd: files systemd`) look-ups of our accounts read the files, and
+ * listings of every account still go through getent, which alone knows systemd's dynamic users.
  */
+import { promises as fs } from 'node:fs';
 import { FailError } from '../errors.js';
+import { filesFirst, filesOnly, nssSources, parseGroup, parsePasswd, shadowPassword, type NssDatabase } from '../nss.js';
 import { run, runOk } from './exec.js';
 
 export interface Account {
@@ -12,18 +19,40 @@ export interface Account {
   shell: string;
 }
 
-// Look-ups are repeated by several plan steps; each costs a process. Changes below forget what was cached.
+// Look-ups are repeated by several plan steps; each costs a process or a read. Changes below forget them.
 const cache = new Map<string, Promise<unknown>>();
 function cached<T>(key: string, load: () => Promise<T>): Promise<T> {
   if (!cache.has(key)) cache.set(key, load());
   return cache.get(key) as Promise<T>;
 }
 
+const readOrNull = (path: string) => fs.readFile(path, 'utf8').catch(() => null);
+
+/** The sources nsswitch.conf names for a database (null: missing or not plain, so ask getent). */
+function sources(db: NssDatabase): Promise<string[] | null> {
+  return cached('nsswitch', () => readOrNull('/etc/nsswitch.conf')).then((conf) => nssSources(conf as string | null, db));
+}
+
+/** The file of a database when it may answer this kind of question, else null. */
+async function nssFile(db: NssDatabase, listing: boolean): Promise<string | null> {
+  const s = await sources(db);
+  if (!(listing ? filesOnly(s) : filesFirst(s))) return null;
+  return cached(`file:${db}`, () => readOrNull(`/etc/${db}`));
+}
+
+// getent passwd/group KEY looks a number up as an id, anything else as a name.
+const isId = (key: string) => /^\d+$/.test(key);
+
 export function getAccount(name: string): Promise<Account | null> {
   return cached(`passwd:${name}`, () => lookupAccount(name));
 }
 
 async function lookupAccount(name: string): Promise<Account | null> {
+  const text = await nssFile('passwd', false);
+  if (text !== null) {
+    const hit = parsePasswd(text).find((a) => (isId(name) ? a.uid === Number(name) : a.name === name));
+    if (hit) return hit;
+  }
   const r = await run('getent', ['passwd', name]);
   if (r.exitCode !== 0) return null;
   const f = r.stdout.trim().split('\n')[0]!.split(':');
@@ -33,6 +62,8 @@ async function lookupAccount(name: string): Promise<Account | null> {
 /** Every account NSS lists (getent passwd), for rules that must know every home directory. */
 export function listAccounts(): Promise<Account[]> {
   return cached('passwd:*', async () => {
+    const text = await nssFile('passwd', true);
+    if (text !== null) return parsePasswd(text);
     const r = await run('getent', ['passwd']);
     if (r.exitCode !== 0) throw new FailError(`getent passwd failed: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
     return r.stdout.split('\n').filter((l) => l.includes(':')).map((l) => {
@@ -45,14 +76,26 @@ export function listAccounts(): Promise<Account[]> {
 /** The password field from /etc/shadow: '!' and '*' both lock, but only '*' passes `UsePAM no`. */
 export function passwordField(name: string): Promise<string | undefined> {
   return cached(`shadow:${name}`, async () => {
+    const text = await nssFile('shadow', false);
+    const field = text !== null ? shadowPassword(text, name) : undefined;
+    if (field !== undefined) return field;
     const r = await run('getent', ['shadow', name]);
     if (r.exitCode !== 0) return undefined;
     return r.stdout.split(':')[1];
   });
 }
 
+/** `id -Gn`: the names of the account's primary and supplementary groups; empty when one has no name. */
 export function groupsOf(name: string): Promise<string[]> {
   return cached(`groups:${name}`, async () => {
+    const acc = (await nssFile('group', true)) !== null ? await getAccount(name) : null;
+    if (acc && !isId(name)) {
+      const groups = parseGroup((await nssFile('group', true))!);
+      const primary = groups.find((g) => g.gid === acc.gid);
+      if (!primary) return [];
+      const others = groups.filter((g) => g.gid !== acc.gid && g.members.includes(name));
+      return [...new Set([primary, ...others].map((g) => g.name))];
+    }
     const r = await run('id', ['-Gn', name]);
     return r.exitCode === 0 ? r.stdout.trim().split(/\s+/) : [];
   });
@@ -60,15 +103,25 @@ export function groupsOf(name: string): Promise<string[]> {
 
 /** Every gid NSS lists (getent group). */
 export async function listGroupIds(): Promise<number[]> {
+  const text = await nssFile('group', true);
+  if (text !== null) return parseGroup(text).map((g) => g.gid);
   const r = await run('getent', ['group']);
   if (r.exitCode !== 0) throw new FailError(`getent group failed: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
   return r.stdout.split('\n').map((l) => Number(l.split(':')[2])).filter((n) => Number.isInteger(n));
 }
 
-export async function groupId(name: string): Promise<number | undefined> {
-  const r = await run('getent', ['group', name]);
+/** A group's gid by name, or whether a gid exists (`key` a number): getent group KEY. */
+async function lookupGroup(key: string): Promise<number | undefined> {
+  const text = await nssFile('group', false);
+  const hit = text !== null ? parseGroup(text).find((g) => (isId(key) ? g.gid === Number(key) : g.name === key)) : undefined;
+  if (hit) return hit.gid;
+  const r = await run('getent', ['group', key]);
   if (r.exitCode !== 0) return undefined;
   return Number(r.stdout.split(':')[2]);
+}
+
+export function groupId(name: string): Promise<number | undefined> {
+  return lookupGroup(name);
 }
 
 export const NOLOGIN = '/usr/sbin/nologin';
@@ -95,7 +148,7 @@ export async function createUploadAccount(name: string, home: string, uid?: numb
  */
 export async function missingAccountPieces(acc: Account): Promise<string[]> {
   const missing: string[] = [];
-  if ((await run('getent', ['group', String(acc.gid)])).exitCode !== 0) missing.push(`its group ${acc.gid}`);
+  if ((await lookupGroup(String(acc.gid))) === undefined) missing.push(`its group ${acc.gid}`);
   if ((await passwordField(acc.name)) === undefined) missing.push('its /etc/shadow entry');
   return missing;
 }
@@ -103,7 +156,7 @@ export async function missingAccountPieces(acc: Account): Promise<string[]> {
 /** Put back what missingAccountPieces names: the group (same name and gid), the shadow entries. */
 export async function repairAccount(acc: Account): Promise<void> {
   try {
-    if ((await run('getent', ['group', String(acc.gid)])).exitCode !== 0) {
+    if ((await lookupGroup(String(acc.gid))) === undefined) {
       await runOk('groupadd', ['--system', '--gid', String(acc.gid), acc.name]);
     }
     // pwconv/grpconv add the shadow entries that passwd/group lines lack, and touch nothing else.
