@@ -125,6 +125,11 @@ describe('parsePublicKey rejects', () => {
     ['a certificate', () => `ssh-ed25519-cert-v01@openssh.com ${b64()} x`, /cert|says/],
     ['garbage', () => 'hello world', /not an OpenSSH public key line/],
     ['RFC 4716 format', () => '---- BEGIN SSH2 PUBLIC KEY ----\nAAAA\n---- END SSH2 PUBLIC KEY ----', /RFC 4716/, /ssh-keygen -i/],
+    // sshd refuses these (sshkey_from_blob): a point of another size, bytes after the point.
+    ['an ed25519 point of 31 bytes', () => `ssh-ed25519 ${Buffer.concat([sshString('ssh-ed25519'), sshString(Buffer.alloc(31, 9))]).toString('base64')} x`, /malformed/],
+    ['an ed25519 point of 33 bytes', () => `ssh-ed25519 ${Buffer.concat([sshString('ssh-ed25519'), sshString(Buffer.alloc(33, 0))]).toString('base64')} x`, /malformed/],
+    ['bytes after the ed25519 point', () => `ssh-ed25519 ${Buffer.concat([Buffer.from(b64(), 'base64'), sshString('x')]).toString('base64')} x`, /malformed/],
+    ['an ed25519 blob without its point', () => `ssh-ed25519 ${sshString('ssh-ed25519').toString('base64')} x`, /malformed/],
   ])('%s', (_name, input, message, fix) => {
     const e = usageError(() => parsePublicKey(input(), 'camera.pub'));
     expect(e.message).toMatch(/^camera\.pub /);

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateEd25519 } from '../../src/keys/generate.js';
+import { generateEd25519, opensshEd25519PrivateKey } from '../../src/keys/generate.js';
 import { parsePublicKey } from '../../src/keys/parse.js';
 import { inspectPrivateKey } from '../../src/keys/private.js';
 import { usageError } from './helpers.js';
@@ -39,6 +39,30 @@ describe('generateEd25519', () => {
       publicLine: g.publicLine,
       fingerprint: g.fingerprint,
     });
+  });
+  it('makes a key whose seed signs for its public point (ssh-keygen -Y sign, then check with the .pub)', () => {
+    const g = generateEd25519('sign@test');
+    const f = join(dir, 'gen-sign');
+    writeFileSync(f, g.privateKey, { mode: 0o600 });
+    writeFileSync(`${f}.pub`, `${g.publicLine}\n`);
+    writeFileSync(`${f}.msg`, 'message\n');
+    execFileSync('ssh-keygen', ['-q', '-Y', 'sign', '-f', f, '-n', 'test', `${f}.msg`], { stdio: 'ignore' });
+    const ok = execFileSync('sh', ['-c', 'ssh-keygen -Y check-novalidate -n test -f "$1.pub" -s "$1.msg.sig" < "$1.msg"', 'sh', f], { encoding: 'utf8' });
+    expect(ok).toMatch(/Good "test" signature/);
+  });
+  it('writes the private key byte for byte as ssh-keygen does, given its check number', () => {
+    for (const comment of ['x@test', 'a longer comment for other padding', '']) {
+      const f = join(dir, `kg-${comment.length}`);
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', f]);
+      const text = readFileSync(f, 'utf8');
+      const blob = Buffer.from(text.replace(/-----[A-Z ]+-----|\s/g, ''), 'base64');
+      // magic (15), "none" x2 (8 + 8), "" (4), count (4), public blob (4 + 51), private length (4): the check number.
+      const priv = blob.subarray(15 + 8 + 8 + 4 + 4 + 55 + 4);
+      const check = priv.subarray(0, 4);
+      const pub = priv.subarray(8 + 15 + 4, 8 + 15 + 4 + 32);
+      const seed = priv.subarray(8 + 15 + 4 + 32 + 4, 8 + 15 + 4 + 32 + 4 + 32);
+      expect(opensshEd25519PrivateKey(Buffer.from(seed), Buffer.from(pub), comment, Buffer.from(check))).toBe(text);
+    }
   });
   it('makes a different key each time, and allows an empty comment', () => {
     const a = generateEd25519('');
