@@ -10,11 +10,12 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { isPlainDir } from '../collector/dirs.js';
+import { generateEd25519 } from '../keys/generate.js';
 import { shownPath } from '../text/printable.js';
 import { getAccount } from './accounts.js';
 import { run, type RunResult } from './exec.js';
-import { ensureDir, readText, writeFileAtomic } from './files.js';
-import { at, createFileAt, dirTimeNs, readDirAt, restoreDirTimes, unlinkAt, withDir } from './safe-fs.js';
+import { ensureDir, writeFileAtomic } from './files.js';
+import { at, createFileAt, dirTimeNs, lstatAt, readDirAt, restoreDirTimes, unlinkAt, withDir } from './safe-fs.js';
 
 export const PROBE_KEYS_DIR = '/run/sftp-setup/probe-keys';
 const PROBE_NAME = '.sftp-setup-probe';
@@ -48,19 +49,30 @@ export interface ProbeResult {
  * a directory swapped for a link is not entered).
  */
 export async function cleanStaleProbe(user: string, chroot: string, dirs: string[]): Promise<void> {
-  await fs.rm(join(PROBE_KEYS_DIR, user), { force: true });
   // A run killed mid-probe or mid-validation leaves its temporary directory (probe private key, candidate
   // config) in /run; callers hold the lock, so no other run of ours is using one.
   for (const name of await fs.readdir('/run').catch(() => [] as string[])) {
     if (/^sftp-setup-(probe|candidate)-/.test(name)) await fs.rm(join('/run', name), { recursive: true, force: true }).catch(() => {});
   }
-  for (const d of dirs.filter(isPlainDir)) {
+  await cleanProbeFiles(user, chroot, dirs);
+}
+
+/** The probe key of `user` and names of ours in the chroot's root (a refused put) and its upload directories. */
+async function cleanProbeFiles(user: string, chroot: string, dirs: string[]): Promise<void> {
+  await fs.rm(join(PROBE_KEYS_DIR, user), { force: true });
+  for (const d of ['', ...dirs.filter(isPlainDir)]) {
     await withDir(chroot, d, async (dir) => {
       for (const e of await readDirAt(dir)) if (PROBE_LEFTOVER.test(e.name)) await unlinkAt(dir, e.name).catch(() => {});
     }).catch(() => {});
   }
 }
 
+/**
+ * One SSH connection (a ControlMaster) carries every check: one SFTP session runs them all, refused ones
+ * first with sftp's `-` prefix (an error does not end the batch; the outcome is read from what the session
+ * printed or left behind), then Allsky's upload sequence in each directory; a shell command and a port
+ * forward go over the same connection meanwhile.
+ */
 export async function probeAccount(target: ProbeTarget): Promise<ProbeResult[]> {
   // Defence in depth: callers pass only plain names; anything else never reaches a batch or a path.
   const t: ProbeTarget = { ...target, dirs: target.dirs.filter(isPlainDir) };
@@ -73,16 +85,17 @@ export async function probeAccount(target: ProbeTarget): Promise<ProbeResult[]> 
   const stamps = await saveTimes([{ root: t.chroot, rel: '' }, ...t.dirs.map((d) => ({ root: t.chroot, rel: d })), { root: PROBE_KEYS_DIR, rel: '' }]);
   const results: ProbeResult[] = [];
   try {
-    const [kg] = await Promise.all([
-      run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'sftp-setup-probe', '-f', key]),
-      ensureDir('/run/sftp-setup', 0o755, 0, 0).then(() => ensureDir(PROBE_KEYS_DIR, 0o755, 0, 0)),
-    ]);
-    if (kg.exitCode !== 0) throw new Error(`ssh-keygen failed: ${kg.stderr.trim()}`);
-    const pub = (await readText(`${key}.pub`))!.trim();
+    // Node's crypto makes the key in about a millisecond; ssh-keygen would be a process.
+    const probeKey = generateEd25519('sftp-setup-probe');
     const from = [...new Set(['127.0.0.1', '::1', t.addr])].join(',');
-    await writeFileAtomic(keysFile, `restrict,from="${from}" ${pub}\n`, { mode: 0o644, uid: 0, gid: 0 });
-    await fs.writeFile(join(tmp, 'known_hosts'), t.hostKeys.map((k) => `sftp-setup-probe ${k}\n`).join(''));
-    await fs.writeFile(join(tmp, 'payload'), 'sftp-setup probe\n');
+    await Promise.all([
+      fs.writeFile(key, probeKey.privateKey, { mode: 0o600 }),
+      fs.writeFile(join(tmp, 'known_hosts'), t.hostKeys.map((k) => `sftp-setup-probe ${k}\n`).join('')),
+      fs.writeFile(join(tmp, 'payload'), PAYLOAD),
+      ensureDir('/run/sftp-setup', 0o755, 0, 0)
+        .then(() => ensureDir(PROBE_KEYS_DIR, 0o755, 0, 0))
+        .then(() => writeFileAtomic(keysFile, `restrict,from="${from}" ${probeKey.publicLine}\n`, { mode: 0o644, uid: 0, gid: 0 })),
+    ]);
 
     // Shared by ssh (-p PORT) and sftp (-P PORT).
     const common = [
@@ -111,94 +124,103 @@ export async function probeAccount(target: ProbeTarget): Promise<ProbeResult[]> 
       });
     const ssh = (args: string[]) => run('ssh', [...sshOpts, '-o', 'ControlMaster=no', ...args], { timeoutMs: 15000 });
 
-    // Sessions are costly on a small Pi, so everything that must succeed goes into one batch; each thing
-    // that must be refused needs a session of its own (a batch stops at its first error).
-    const readName = t.dirs[0] ? `/${t.dirs[0]}/${tag}.read` : undefined;
-    const allowed = async (): Promise<ProbeResult[]> => {
-      const batch = ['pwd'];
-      if (t.profile === 'allsky') batch.push('ls -1a /');
-      for (const d of t.dirs) batch.push(...dirBatch(d, tag, t.profile));
-      const r = await sftp(batch.join('\n'));
-      const out: ProbeResult[] = [];
-      const pwdOk = /Remote working directory: \/\s*$/m.test(r.stdout);
-      out.push({ id: 'chroot', title: 'session starts at the chroot /', ok: pwdOk, detail: pwdOk ? 'pwd is /' : oneLine(r) });
-      if (t.profile === 'allsky') {
-        const lsAt = batch.indexOf('ls -1a /');
-        const seen = listing(r.stdout, batch[lsAt + 1]);
-        const want = [...new Set(t.dirs.map((d) => d.split('/')[0]!))].sort();
-        const ok = seen !== null && JSON.stringify(seen) === JSON.stringify(want);
-        const shown = seen === null ? '(the listing could not be read)' : seen.map(shownPath).join(' ') || '(nothing)';
-        out.push({ id: 'nothing-outside', title: 'only the upload tree is visible', ok, detail: `/ holds: ${shown}` });
-      }
-      if (r.exitCode === 0) {
-        out.push({ id: 'dirs', title: `${t.dirs.length} upload directories: ${dirTitle(t.profile)}`, ok: true, detail: 'all accepted' });
-        return out;
-      }
-      // Something failed: find which directory, one session each.
-      for (const d of t.dirs) {
-        const one = await sftp(dirBatch(d, tag, t.profile).join('\n'));
-        const detail = one.exitCode === 0 ? 'all accepted' : oneLine(one) + (await diskFullHint(t.chroot, d));
-        out.push({ id: `dir:${d}`, title: `/${d}: ${dirTitle(t.profile)}`, ok: one.exitCode === 0, detail });
-      }
-      return out;
-    };
-    const refused = (id: string, title: string, batch: string, what: string) => async (): Promise<ProbeResult> => {
-      const r = await sftp(batch);
-      return { id, title, ok: r.exitCode !== 0, detail: r.exitCode !== 0 ? 'refused' : `${what} was allowed` };
-    };
     // A file as an upload leaves it (the account's, mode 0644), made directly so that the read-back and
-    // remove checks need not wait for the upload batch. Without it (a full disk) those checks cannot say
+    // remove checks need not wait for the uploads. Without it (a full disk) those checks cannot say
     // anything: they fail, and the directory checks name the cause.
+    const readName = t.dirs[0] ? `${tag}.read` : undefined;
     let readFile: string | undefined;
     if (readName) {
       // Made by root inside the directory it holds open, under this run's own name, O_EXCL|O_NOFOLLOW:
       // a link or file planted at that name makes it fail, never write through it.
       const acc = await getAccount(t.user);
       const made = await withDir(t.chroot, t.dirs[0]!, (dir) =>
-        createFileAt(dir, `${tag}.read`, 'sftp-setup probe\n', { mode: 0o644, ...(acc ? { uid: acc.uid, gid: acc.gid } : {}) }),
+        createFileAt(dir, readName, PAYLOAD, { mode: 0o644, ...(acc ? { uid: acc.uid, gid: acc.gid } : {}) }),
       ).then(() => true, () => false);
-      if (made) readFile = readName;
+      if (made) readFile = `/${t.dirs[0]}/${readName}`;
     }
-    const cannotCheck = (id: string, title: string): Promise<ProbeResult> =>
-      Promise.resolve({ id, title, ok: false, detail: `no test file could be made in /${t.dirs[0]} (is its disk full?)` });
-    const [allowedResults, ...others] = await Promise.all([
-      allowed(),
-      refused('no-etc', "the host's /etc is not reachable", 'ls /etc', 'listing /etc')(),
-      refused('root-readonly', 'the chroot root is not writable', `put payload /${tag}`, 'writing to /')(),
-      (async (): Promise<ProbeResult> => {
-        const r = await ssh([dest, 'id']);
-        const ok = r.exitCode !== 0 && !/uid=/.test(r.stdout);
-        return { id: 'no-shell', title: 'shell commands are refused', ok, detail: ok ? ((r.stdout + r.stderr).trim().split('\n')[0] || 'refused') : r.stdout.trim() };
-      })(),
-      (async (): Promise<ProbeResult> => {
-        const r = await ssh(['-W', `127.0.0.1:${t.port}`, dest]);
-        return { id: 'no-forward', title: 'port forwarding is refused', ok: r.exitCode !== 0, detail: r.exitCode !== 0 ? 'refused' : 'forward opened' };
-      })(),
-      ...(readName
-        ? [readFile
-            ? refused('no-read', 'uploaded files cannot be read back', `get ${readFile} readback`, 'reading a file')()
-            : cannotCheck('no-read', 'uploaded files cannot be read back')]
-        : []),
-      ...(readName && t.profile === 'dropbox'
-        ? [readFile
-            ? refused('no-remove', 'uploaded files cannot be removed (drop box)', `rm ${readFile}`, 'removing a file')()
-            : cannotCheck('no-remove', 'uploaded files cannot be removed (drop box)')]
-        : []),
+
+    // The batch. `-` commands never end it; each listing is followed by a no-op holding this run's tag (a
+    // local directory that cannot exist), so that no name can forge where the listing ends, and `done`
+    // shows that every check before it ran with the session still up.
+    const mark = (n: string) => `-lcd ${tmp}/${tag}.${n}`;
+    const done = mark('done');
+    const batch = ['-pwd'];
+    if (t.profile === 'allsky') batch.push('-ls -1a /', mark('root'));
+    batch.push('-ls -1a /etc', mark('etc'), `-put payload /${tag}`);
+    if (readFile) batch.push(`-get ${readFile} readback`);
+    if (readFile && t.profile === 'dropbox') batch.push(`-rm ${readFile}`);
+    batch.push(done);
+    for (const d of t.dirs) batch.push(...dirBatch(d, tag, t.profile));
+
+    const [r, noShell, noForward] = await Promise.all([
+      // The no-ops' own complaints are no evidence: left out of what is shown.
+      sftp(batch.join('\n')).then((x) => ({ ...x, stderr: x.stderr.split('\n').filter((l) => !l.includes(`${tmp}/${tag}.`)).join('\n') })),
+      ssh([dest, 'id']),
+      ssh(['-W', `127.0.0.1:${t.port}`, dest]),
     ]);
-    results.push(...allowedResults, ...others);
+    const checked = r.stdout.split('\n').includes(`sftp> ${done}`);
+    const verdict = (id: string, title: string, allowed: boolean, what: string): ProbeResult =>
+      checked
+        ? { id, title, ok: !allowed, detail: allowed ? `${what} was allowed` : 'refused' }
+        : { id, title, ok: false, detail: `the session ended before this was checked: ${oneLine(r)}` };
+
+    const pwdOk = /Remote working directory: \/\s*$/m.test(r.stdout);
+    results.push({ id: 'chroot', title: 'session starts at the chroot /', ok: pwdOk, detail: pwdOk ? 'pwd is /' : oneLine(r) });
+    if (t.profile === 'allsky') {
+      const seen = listing(r.stdout, mark('root'), '-ls -1a /');
+      const want = [...new Set(t.dirs.map((d) => d.split('/')[0]!))].sort();
+      const ok = seen !== null && JSON.stringify(seen) === JSON.stringify(want);
+      const shown = seen === null ? '(the listing could not be read)' : seen.map(shownPath).join(' ') || '(nothing)';
+      results.push({ id: 'nothing-outside', title: 'only the upload tree is visible', ok, detail: `/ holds: ${shown}` });
+    }
+    if (r.exitCode === 0) {
+      results.push({ id: 'dirs', title: `${t.dirs.length} upload directories: ${dirTitle(t.profile)}`, ok: true, detail: 'all accepted' });
+    } else {
+      // Something failed: find which directory, one session each (over the same connection).
+      for (const d of t.dirs) {
+        const one = await sftp(dirBatch(d, tag, t.profile).join('\n'));
+        const detail = one.exitCode === 0 ? 'all accepted' : oneLine(one) + (await diskFullHint(t.chroot, d));
+        results.push({ id: `dir:${d}`, title: `/${d}: ${dirTitle(t.profile)}`, ok: one.exitCode === 0, detail });
+      }
+    }
+    // /etc: anything listed between the command and the tagged no-op after it (a refusal prints nothing there).
+    const etc = outputOf(r.stdout, '-ls -1a /etc', mark('etc'));
+    results.push(verdict('no-etc', "the host's /etc is not reachable", etc === null || etc.length > 0, 'listing /etc'));
+    const rootWrite = await withDir(t.chroot, '', (dir) => lstatAt(dir, tag)).catch(() => null);
+    results.push(verdict('root-readonly', 'the chroot root is not writable', rootWrite !== null, 'writing to /'));
+    const shellOk = noShell.exitCode !== 0 && !/uid=/.test(noShell.stdout);
+    results.push({ id: 'no-shell', title: 'shell commands are refused', ok: shellOk, detail: shellOk ? ((noShell.stdout + noShell.stderr).trim().split('\n')[0] || 'refused') : noShell.stdout.trim() });
+    results.push({ id: 'no-forward', title: 'port forwarding is refused', ok: noForward.exitCode !== 0, detail: noForward.exitCode !== 0 ? 'refused' : 'forward opened' });
+    if (readName) {
+      const noRead = 'uploaded files cannot be read back';
+      // A refused read still leaves sftp's local file, empty: only the whole content proves a read.
+      const back = readFile ? await fs.readFile(join(tmp, 'readback'), 'utf8').catch(() => '') : '';
+      results.push(readFile ? verdict('no-read', noRead, back === PAYLOAD, 'reading a file') : cannotCheck('no-read', noRead, t.dirs[0]!));
+      if (t.profile === 'dropbox') {
+        const noRemove = 'uploaded files cannot be removed (drop box)';
+        const kept = readFile ? await withDir(t.chroot, t.dirs[0]!, (dir) => lstatAt(dir, readName)).catch(() => null) : null;
+        results.push(readFile ? verdict('no-remove', noRemove, kept === null, 'removing a file') : cannotCheck('no-remove', noRemove, t.dirs[0]!));
+      }
+    }
     return results;
   } finally {
-    // Closing the shared connection and putting the tree back are independent: do both at once.
+    // Closing the shared connection (its socket is in tmp) and putting the tree back are independent: do
+    // both at once, and remove tmp only after the connection is closed.
     await Promise.all([
       run('ssh', ['-F', '/dev/null', '-o', `ControlPath=${ctl}`, '-O', 'exit', 'sftp-setup-probe'], { timeoutMs: 5000 }).catch(() => {}),
       (async () => {
-        await fs.rm(keysFile, { force: true }).catch(() => {});
-        await cleanStaleProbe(t.user, t.chroot, t.dirs).catch(() => {});
+        await cleanProbeFiles(t.user, t.chroot, t.dirs).catch(() => {});
         await restoreDirTimes(stamps).catch(() => {});
       })(),
     ]);
     await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
   }
+}
+
+const PAYLOAD = 'sftp-setup probe\n';
+
+function cannotCheck(id: string, title: string, dir: string): ProbeResult {
+  return { id, title, ok: false, detail: `no test file could be made in /${dir} (is its disk full?)` };
 }
 
 /**
@@ -218,15 +240,13 @@ function dirTitle(profile: 'allsky' | 'dropbox'): string {
 }
 
 /**
- * The names printed between "sftp> ls -1a /" and the prompt of the batch's next command (`next`, which
- * holds this run's random tag, so no name can forge it); null when that prompt is not where it must be.
- * Only root can name things in the chroot's root, but a name with a line break must not fool the check.
+ * The lines sftp printed for batch command `cmd`: between its echo and the echo of `next` (a command
+ * holding this run's random tag, so that no name can forge it); null when those are not where they must be.
  */
-export function listing(stdout: string, next?: string): string[] | null {
+export function outputOf(stdout: string, cmd: string, next: string): string[] | null {
   const lines = stdout.split('\n');
-  const start = lines.indexOf('sftp> ls -1a /');
+  const start = lines.indexOf(`sftp> ${cmd}`);
   if (start < 0) return null;
-  const out: string[] = [];
   let end = lines.length;
   for (let i = start + 1; i < lines.length; i++) {
     if (lines[i]!.startsWith('sftp> ')) {
@@ -234,8 +254,20 @@ export function listing(stdout: string, next?: string): string[] | null {
       break;
     }
   }
-  if (next !== undefined ? lines[end] !== `sftp> ${next}` : end !== lines.length) return null;
-  for (const l of lines.slice(start + 1, end)) {
+  if (lines[end] !== `sftp> ${next}`) return null;
+  return lines.slice(start + 1, end);
+}
+
+/**
+ * The names `ls -1a /` printed (the batch command `cmd`), up to the echo of `next`; null when that echo
+ * is not where it must be. Only root can name things in the chroot's root, but a name with a line break
+ * must not fool the check.
+ */
+export function listing(stdout: string, next: string, cmd = 'ls -1a /'): string[] | null {
+  const lines = outputOf(stdout, cmd, next);
+  if (lines === null) return null;
+  const out: string[] = [];
+  for (const l of lines) {
     const name = l.replace(/^\/+/, '');
     if (name && name !== '.' && name !== '..') out.push(name);
   }

@@ -456,8 +456,9 @@ export async function removeTree(path: string): Promise<{ removed: number; skipp
 }
 
 /**
- * Set directories' modification times back to the nanosecond (fs.utimes goes through a double and loses
- * the nanoseconds). Each directory is opened beneath its trusted root without following links and handed
+ * Set directories' modification times back to the nanosecond. Node cannot: fs.utimes and fs.futimes take
+ * seconds as a double, and libuv keeps only whole microseconds of it; touch(1) sets one time per run, so it
+ * runs once per directory whose time changed, all from one shell. Each directory is opened beneath its trusted root without following links and handed
  * to touch(1) as an inherited descriptor: touch acts on /proc/self/fd/N, the directory we hold, whatever
  * the tree holds at that name by then. Only our own timestamps reach the shell, never a name.
  */
@@ -466,7 +467,13 @@ export async function restoreDirTimes(stamps: Array<{ root: string; rel: string;
   try {
     for (const s of stamps) {
       const h = await openDirBeneath(s.root, s.rel).catch(() => null);
-      if (h) opened.push({ h, stamp: `${s.mtimeNs / 1_000_000_000n}.${String(s.mtimeNs % 1_000_000_000n).padStart(9, '0')}` });
+      if (!h) continue;
+      // A directory whose time is already right costs no process.
+      if ((await h.stat({ bigint: true }).catch(() => null))?.mtimeNs === s.mtimeNs) {
+        await h.close().catch(() => {});
+        continue;
+      }
+      opened.push({ h, stamp: `${s.mtimeNs / 1_000_000_000n}.${String(s.mtimeNs % 1_000_000_000n).padStart(9, '0')}` });
     }
     if (opened.length === 0) return;
     const script = 'i=3; for t in "$@"; do touch -c -m -d "@$t" "/proc/self/fd/$i"; i=$((i+1)); done';
