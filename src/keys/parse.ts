@@ -4,15 +4,10 @@
  * know, are checked here against their wire layout.
  */
 import { createPublicKey } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { UsageError } from '../errors.js';
 import { optionsPrefixLength } from './options.js';
+import { sshpk } from './sshpk.js';
 import { decodeBase64Strict, sha256Fingerprint, WireReader } from './wire.js';
-
-// sshpk is loaded on the first key that needs it: it costs more start-up time than most commands run.
-const require = createRequire(import.meta.url);
-let sshpkModule: typeof import('sshpk') | undefined;
-const sshpk = () => (sshpkModule ??= require('sshpk') as typeof import('sshpk'));
 
 export interface ParsedKey {
   /** Wire type name, e.g. ssh-ed25519. */
@@ -86,15 +81,53 @@ export function splitKeyLine(line: string): KeyParts | undefined {
   return { options, type: m[1]!, base64: m[2] ?? '', comment: (m[3] ?? '').trim() };
 }
 
-/** sshd refuses points off the curve; node's JWK import performs the same check. */
-function onP256(q: Buffer): boolean {
-  const jwk = { kty: 'EC', crv: 'P-256', x: q.subarray(1, 33).toString('base64url'), y: q.subarray(33).toString('base64url') };
+/** Coordinate sizes of the NIST curves by OpenSSH's name for them. */
+const CURVES: Record<string, { crv: string; size: number }> = {
+  nistp256: { crv: 'P-256', size: 32 },
+  nistp384: { crv: 'P-384', size: 48 },
+  nistp521: { crv: 'P-521', size: 66 },
+};
+
+/** sshd refuses points off the curve; node's JWK import performs the same check. `q` is 04 || X || Y. */
+function onCurve(curve: string, q: Buffer): boolean {
+  const c = CURVES[curve];
+  if (!c || q.length !== 1 + 2 * c.size || q[0] !== 4) return false;
+  const jwk = { kty: 'EC', crv: c.crv, x: q.subarray(1, 1 + c.size).toString('base64url'), y: q.subarray(1 + c.size).toString('base64url') };
   try {
     createPublicKey({ key: jwk, format: 'jwk' });
     return true;
   } catch {
     return false;
   }
+}
+
+/**
+ * The classic key types as sshd reads them (sshkey_from_blob), without sshpk, whose loading costs more than
+ * listing the keys does: ed25519 a 32-byte point; ECDSA its curve's name and a point on that curve; RSA two
+ * non-negative integers (e, n), its size the bits of n; nothing after them. Returns the size in bits.
+ */
+function decodeClassic(type: string, r: WireReader): number {
+  const malformed = () => new KeyDecodeError('the key data is malformed');
+  let bits: number;
+  if (type === 'ssh-ed25519') {
+    const pk = r.bytes();
+    if (!pk || pk.length !== 32) throw malformed();
+    bits = 256;
+  } else if (type === 'ssh-rsa') {
+    const e = r.bytes();
+    const n = r.bytes();
+    if (!e || !n || [e, n].some((x) => x.length === 0 || (x[0]! & 0x80) !== 0)) throw malformed();
+    const start = n.findIndex((b) => b !== 0);
+    if (start < 0) throw malformed();
+    bits = (n.length - start) * 8 - Math.clz32(n[start]!) + 24;
+  } else {
+    const curve = r.string();
+    const q = r.bytes();
+    if (curve === undefined || `ecdsa-sha2-${curve}` !== type || !q || !onCurve(curve, q)) throw malformed();
+    bits = curve === 'nistp521' ? 521 : CURVES[curve]!.size * 8;
+  }
+  if (!r.atEnd) throw malformed();
+  return bits;
 }
 
 function decodeSk(type: string, r: WireReader): number {
@@ -104,7 +137,7 @@ function decodeSk(type: string, r: WireReader): number {
   } else {
     const curve = r.string();
     const q = r.bytes();
-    if (curve !== 'nistp256' || !q || q.length !== 65 || q[0] !== 4 || !onP256(q)) {
+    if (curve !== 'nistp256' || !q || !onCurve(curve, q)) {
       throw new KeyDecodeError('the ecdsa public point is malformed');
     }
   }
@@ -130,13 +163,9 @@ export function decodeKey(type: string, base64: string, comment = ''): ParsedKey
   let bits: number;
   if (type.startsWith('sk-') && (ACCEPTED_TYPES as readonly string[]).includes(type)) {
     bits = decodeSk(type, r);
-  } else if (type === 'ssh-ed25519') {
-    // sshd's rule (sshkey_from_blob): a 32-byte point and nothing after it. The common key type needs no
-    // sshpk, whose loading costs more than listing the keys does.
-    const pk = r.bytes();
-    if (!pk || pk.length !== 32 || !r.atEnd) throw new KeyDecodeError('the key data is malformed');
-    bits = 256;
-  } else if (/^(ssh-ed25519|ssh-rsa|ssh-dss|ecdsa-sha2-nistp(256|384|521))$/.test(type)) {
+  } else if (/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521))$/.test(type)) {
+    bits = decodeClassic(type, r);
+  } else if (type === 'ssh-dss') {
     try {
       bits = sshpk().parseKey(`${type} ${base64}`, 'ssh').size;
     } catch {

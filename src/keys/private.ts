@@ -2,9 +2,9 @@
  * Looking at a private key without its passphrase: is it encrypted (lftp cannot use it unattended), and
  * which public key belongs to it (to compare with the collector's authorized_keys).
  */
-import sshpk from 'sshpk';
 import { UsageError } from '../errors.js';
 import { publicLineOf } from './parse.js';
+import { sshpk } from './sshpk.js';
 import { decodeBase64Strict, sha256Fingerprint, WireReader } from './wire.js';
 
 export interface PrivateKeyInfo {
@@ -51,7 +51,7 @@ export function inspectPrivateKey(text: string, source: string): PrivateKeyInfo 
     if (cipher !== 'none') return { encrypted: true, ...fromPublicBlob(publicBlob!) };
     try {
       // Unencrypted: read the whole key, so a damaged private part is caught here and not at upload time.
-      const key = sshpk.parsePrivateKey(t, 'ssh');
+      const key = sshpk().parsePrivateKey(t, 'ssh');
       return { encrypted: false, ...fromPublicBlob(key.toPublic().toBuffer('rfc4253'), key.comment ?? '') };
     } catch {
       // sshpk does not know security-key types; their private part lives on the token anyway.
@@ -65,7 +65,7 @@ export function inspectPrivateKey(text: string, source: string): PrivateKeyInfo 
   if (pem) {
     if (/^Proc-Type:\s*4,ENCRYPTED/m.test(t)) return { encrypted: true };
     try {
-      const key = sshpk.parsePrivateKey(t, 'pem');
+      const key = sshpk().parsePrivateKey(t, 'pem');
       return { encrypted: false, ...fromPublicBlob(key.toPublic().toBuffer('rfc4253')) };
     } catch {
       return bad('is a damaged PEM private key');

@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fingerprintOfLine, keySource, parsePublicKey, splitKeyLine } from '../../src/keys/parse.js';
+import { createRequire } from 'node:module';
+import { decodeKey, fingerprintOfLine, keySource, parsePublicKey, splitKeyLine } from '../../src/keys/parse.js';
 import { usageError } from './helpers.js';
 
 let dir: string;
@@ -15,6 +16,18 @@ function sshString(s: string | Buffer): Buffer {
   const len = Buffer.alloc(4);
   len.writeUInt32BE(b.length);
   return Buffer.concat([len, b]);
+}
+
+/** The strings of a public key line's blob: type and its parts. */
+function splitBlob(line: string): Buffer[] {
+  const blob = Buffer.from(line.split(' ')[1]!, 'base64');
+  const out: Buffer[] = [];
+  for (let i = 0; i < blob.length;) {
+    const n = blob.readUInt32BE(i);
+    out.push(blob.subarray(i + 4, i + 4 + n));
+    i += 4 + n;
+  }
+  return out;
 }
 
 function keygenFingerprint(line: string): string {
@@ -106,6 +119,16 @@ describe('parsePublicKey accepts', () => {
   });
 });
 
+describe('the classic key types, read without sshpk', () => {
+  it('give the sizes sshpk gives for the keys ssh-keygen makes', () => {
+    const sshpk = createRequire(import.meta.url)('sshpk') as typeof import('sshpk');
+    for (const name of ['ed25519', 'ecdsa256', 'ecdsa384', 'ecdsa521', 'rsa3072', 'rsa2048']) {
+      const [type, b64] = pub[name]!.split(' ');
+      expect(decodeKey(type!, b64!).bits, name).toBe(sshpk.parseKey(`${type} ${b64}`, 'ssh').size);
+    }
+  });
+});
+
 describe('parsePublicKey rejects', () => {
   const b64 = () => pub.ed25519!.split(' ')[1]!;
   it.each<[string, () => string, RegExp, RegExp?]>([
@@ -130,6 +153,25 @@ describe('parsePublicKey rejects', () => {
     ['an ed25519 point of 33 bytes', () => `ssh-ed25519 ${Buffer.concat([sshString('ssh-ed25519'), sshString(Buffer.alloc(33, 0))]).toString('base64')} x`, /malformed/],
     ['bytes after the ed25519 point', () => `ssh-ed25519 ${Buffer.concat([Buffer.from(b64(), 'base64'), sshString('x')]).toString('base64')} x`, /malformed/],
     ['an ed25519 blob without its point', () => `ssh-ed25519 ${sshString('ssh-ed25519').toString('base64')} x`, /malformed/],
+    ['an ECDSA point off the curve', () => {
+      const blob = Buffer.from(pub.ecdsa256!.split(' ')[1]!, 'base64');
+      blob[blob.length - 1] ^= 1;
+      return `ecdsa-sha2-nistp256 ${blob.toString('base64')} x`;
+    }, /malformed/],
+    ['an ECDSA blob naming another curve', () => {
+      const [, , q] = splitBlob(pub.ecdsa256!);
+      return `ecdsa-sha2-nistp256 ${Buffer.concat([sshString('ecdsa-sha2-nistp256'), sshString('nistp384'), sshString(q!)]).toString('base64')} x`;
+    }, /malformed/],
+    ['a compressed ECDSA point', () => {
+      const [, , q] = splitBlob(pub.ecdsa256!);
+      const compressed = Buffer.concat([Buffer.from([2 + (q![64]! & 1)]), q!.subarray(1, 33)]);
+      return `ecdsa-sha2-nistp256 ${Buffer.concat([sshString('ecdsa-sha2-nistp256'), sshString('nistp256'), sshString(compressed)]).toString('base64')} x`;
+    }, /malformed/],
+    ['an RSA modulus with its high bit set (negative, for sshd)', () => {
+      const [, e, n] = splitBlob(pub.rsa3072!);
+      return `ssh-rsa ${Buffer.concat([sshString('ssh-rsa'), sshString(e!), sshString(n!.subarray(1))]).toString('base64')} x`;
+    }, /malformed/],
+    ['bytes after the RSA modulus', () => `ssh-rsa ${Buffer.concat([Buffer.from(pub.rsa3072!.split(' ')[1]!, 'base64'), Buffer.from([0, 0, 0, 0])]).toString('base64')}`, /malformed/],
   ])('%s', (_name, input, message, fix) => {
     const e = usageError(() => parsePublicKey(input(), 'camera.pub'));
     expect(e.message).toMatch(/^camera\.pub /);
