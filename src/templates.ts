@@ -1,4 +1,4 @@
-/** Handlebars templates ship in templates/ beside src/ and dist/. */
+/** The templates (the Match block's) ship in templates/ beside src/ and dist/. */
 import { readShippedText } from './system/files.js';
 
 // Directly in src/ on purpose: the Debian package bundles every module into dist/cli.js, and this URL must

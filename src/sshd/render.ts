@@ -1,8 +1,7 @@
 /**
- * Renders our Match block from the handlebars template (the caller reads the template file and
- * passes its text, keeping this module free of I/O), and builds internal-sftp's request allow-list.
+ * Renders our Match block from its template (the caller reads the template file and passes its text,
+ * keeping this module free of I/O), and builds internal-sftp's request allow-list.
  */
-import Handlebars from 'handlebars';
 import { UsageError } from '../errors.js';
 
 export const templateName = 'sshd-match.conf.hbs';
@@ -39,7 +38,21 @@ function headerLines(header: string): string {
   return lines.map((l) => (l.trimStart().startsWith('#') ? l : l === '' ? '#' : `# ${l}`)).join('\n');
 }
 
-const compiled = new Map<string, Handlebars.TemplateDelegate>();
+/**
+ * Fill a template's `{{name}}` placeholders, verbatim (a config file: no HTML escaping; quoting is done by
+ * quoteArg). The template keeps Handlebars syntax, but only plain placeholders: anything else between
+ * braces, or a name without a value, is an error, never silently left in the file. Handlebars itself
+ * (with its compiler, a quarter of a megabyte to load on every init) is not needed for that.
+ */
+export function fillTemplate(template: string, values: Record<string, string>): string {
+  return template.replace(/\{\{([^{}]*)\}\}|\{\{|\}\}/g, (whole, inner: string | undefined) => {
+    const name = inner?.trim();
+    if (name === undefined || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`template: unsupported ${JSON.stringify(whole)}`);
+    const value = Object.hasOwn(values, name) ? values[name] : undefined;
+    if (value === undefined) throw new Error(`template: no value for {{${name}}}`);
+    return value;
+  });
+}
 
 export function renderMatchBlock(template: string, opts: MatchBlockOptions): string {
   if (!USER_RE.test(opts.user)) {
@@ -48,13 +61,7 @@ export function renderMatchBlock(template: string, opts: MatchBlockOptions): str
   if (/[\r\n]/.test(opts.sftpFlags)) {
     throw new UsageError('internal-sftp flags contain a line break', 'pass the flags on one line');
   }
-  let fn = compiled.get(template);
-  if (!fn) {
-    // noEscape: this is a config file, not HTML; quoting is done by quoteArg.
-    fn = Handlebars.compile(template, { noEscape: true, strict: true });
-    compiled.set(template, fn);
-  }
-  const text = fn({
+  const text = fillTemplate(template, {
     header: headerLines(opts.header),
     user: opts.user,
     chroot: quoteArg(opts.chroot, 'chroot directory'),

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { parseConfig } from '../../src/sshd/parse.js';
-import { quoteArg, renderMatchBlock, SFTP_PROFILES, sftpProfileFlags, templateName } from '../../src/sshd/render.js';
+import { fillTemplate, quoteArg, renderMatchBlock, SFTP_PROFILES, sftpProfileFlags, templateName } from '../../src/sshd/render.js';
 
 const template = readFileSync(new URL(`../../templates/${templateName}`, import.meta.url), 'utf8');
 const base = {
@@ -12,6 +12,19 @@ const base = {
   sftpFlags: sftpProfileFlags('allsky'),
   header: 'Managed by sftp-setup; changes here are overwritten',
 };
+
+describe('fillTemplate', () => {
+  it('fills plain placeholders verbatim, values included as they are (no HTML escaping, no second pass)', () => {
+    expect(fillTemplate('a {{x}} b {{ y }}\n', { x: '<&"\'>', y: '{{x}}' })).toBe('a <&"\'> b {{x}}\n');
+  });
+  it('refuses what it does not do, and a name without a value: never a half-filled file', () => {
+    for (const t of ['{{#if x}}a{{/if}}', '{{{x}}}', '{{!c}}', '{{x.y}}', '{{> p}}', 'a {{ b', 'a }} b', '{{}}']) {
+      expect(() => fillTemplate(t, { x: '1', b: '2' }), t).toThrow(/template: unsupported/);
+    }
+    expect(() => fillTemplate('{{missing}}', {})).toThrow(/no value for \{\{missing\}\}/);
+    expect(() => fillTemplate('{{constructor}}', {})).toThrow(/no value/);
+  });
+});
 
 describe('renderMatchBlock', () => {
   it('renders the block exactly', () => {
