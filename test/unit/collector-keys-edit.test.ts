@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { planAdd } from '../../src/collector/keys-edit.js';
 import { expandDirs } from '../../src/collector/layout.js';
@@ -44,5 +45,12 @@ describe('planAdd (keys add)', () => {
 describe('expandDirs', () => {
   it('adds parents, parents first', () => {
     expect(expandDirs(['images/videos/thumbnails', 'keograms'])).toEqual(['images', 'keograms', 'images/videos', 'images/videos/thumbnails']);
+  });
+  it('orders the names of one depth as English collation does for lower-case names, digits, "." and "-", whatever the locale', () => {
+    const name = fc.stringMatching(/^[a-z0-9][a-z0-9.-]{0,6}$/);
+    fc.assert(fc.property(fc.uniqueArray(name, { maxLength: 8 }), (names) => {
+      expect(expandDirs(names)).toEqual([...names].sort((a, b) => a.localeCompare(b, 'en')));
+    }));
+    expect(expandDirs(['images', 'Allsky', 'b_x', 'b1'])).toEqual(['Allsky', 'b1', 'b_x', 'images']);
   });
 });
