@@ -94,6 +94,8 @@ export async function buildCollectorPlan(
   sshd: SshdState,
   journal: Journal,
 ): Promise<CollectorPlan> {
+  // Every account's home, for the --root check below: asked for now, while the files are read.
+  listAccounts().catch(() => {});
   const account = await getAccount(spec.user);
   await refuseConflictingAccount(spec, account);
   await refuseBadChroot(spec);

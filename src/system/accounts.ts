@@ -133,13 +133,9 @@ export const NOLOGIN = '/usr/sbin/nologin';
  * number when it is free.
  */
 export async function createUploadAccount(name: string, home: string, uid?: number): Promise<void> {
+  // The password field in the same useradd (not a usermod after it): one process, and no moment with '!'.
   await runOk('useradd', ['--system', ...(uid !== undefined ? ['--uid', String(uid)] : []), '--user-group', '--home-dir', home, '--no-create-home',
-    '--shell', NOLOGIN, '--comment', 'SFTP uploads (sftp-setup)', name]);
-  try {
-    await runOk('usermod', ['--password', '*', name]);
-  } finally {
-    cache.clear();
-  }
+    '--shell', NOLOGIN, '--password', '*', '--comment', 'SFTP uploads (sftp-setup)', name]).finally(() => cache.clear());
 }
 
 /**
