@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /**
- * `npm run package`: the Debian package, pkg/sftp-setup_<version>_all.deb, from the compiled dist/ tree.
+ * `npm run package`: the Debian package, pkg/sftp-setup_<version>_all.deb, from the build's bundle.
  *
- *   /usr/lib/sftp-setup/dist/cli.js       the whole CLI and its dependencies in one bundled file
- *   /usr/lib/sftp-setup/bin/sftp-setup    the repository's launcher, which imports ../dist/cli.js
+ *   /usr/lib/sftp-setup/dist/cli.cjs      the bundle `npm run build` made (scripts/bundle.mjs): the CLI and its
+ *   /usr/lib/sftp-setup/dist/cli-*.cjs      dependencies, each command's code in a file loaded when it runs
+ *   /usr/lib/sftp-setup/bin/sftp-setup    the repository's launcher, which requires ../dist/cli.cjs
+ *   /usr/lib/sftp-setup/bin/package.json  makes the launcher CommonJS, as in the repository
  *   /usr/lib/sftp-setup/templates/…       read at run time, relative to the bundle (as in a clone)
  *   /usr/lib/sftp-setup/package.json      the version (--version) and "type": "module"
  *   /usr/bin/sftp-setup                   symlink to the launcher
@@ -12,9 +14,10 @@
  *   /usr/share/doc/sftp-setup/{copyright,changelog.gz}
  *
  * The package keeps the repository's relative layout (bin/, dist/, templates/, package.json side by side), so
- * the code's own look-ups relative to its module work unchanged; the build checks that those are the only
- * ones. The launcher stays a separate file, as in an npm install: an extensionless file is not loaded as an
- * ES module by every Node.js 18, and the launcher only uses import(), which works either way.
+ * the code's own look-ups relative to its module work unchanged; the bundle checks that those are the only
+ * ones. There is one build: the package holds the very files the clone runs (when there is no bundle, or tsc
+ * wrote dist/ after it, this script bundles first, as npm run build does). The launcher stays a separate file,
+ * as in an npm install.
  * Writes only pkg/ in the repository (or the directory given with --out DIR) and a temporary staging
  * directory, which it removes.
  */
@@ -23,9 +26,8 @@ import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { builtinModules } from 'node:module';
 import { gzipSync } from 'node:zlib';
-import * as esbuild from 'esbuild-wasm';
+import { ensureBundle } from './bundle.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'));
@@ -46,68 +48,15 @@ for (const f of ['dist/cli.js', 'dist/docs/man-page.js', 'dist/docs/completion.j
   }
 }
 
-// ---- the bundle -------------------------------------------------------------------------------------------
+// ---- the bundle: the build's own (scripts/bundle.mjs) ------------------------------------------------------
 
-/**
- * keys/parse.js loads sshpk lazily through a require made with createRequire, which a bundler cannot follow
- * (the bundle has no node_modules beside it). For the bundle it becomes a plain require(), which esbuild
- * resolves, builds in, and still evaluates only on that first call.
- */
-const LAZY_REQUIRE = 'const require = createRequire(import.meta.url);';
-const lazyRequirePlugin = {
-  name: 'lazy-require',
-  setup(build) {
-    build.onLoad({ filter: /[\\/]dist[\\/]keys[\\/]parse\.js$/ }, (args) => {
-      const text = readFileSync(args.path, 'utf8');
-      if (text.split(LAZY_REQUIRE).length !== 2) throw new Error(`${args.path}: expected one "${LAZY_REQUIRE}"`);
-      return { contents: text.replace(LAZY_REQUIRE, ''), loader: 'js' };
-    });
-  },
-};
-
-/** dist/cli.js and everything it imports, with the same exports (main, which the launcher calls). */
-async function bundle() {
-  const result = await esbuild.build({
-    entryPoints: [join(repo, 'dist/cli.js')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node18',
-    // The CommonJS dependencies require Node's built-in modules, which an ES module can only do with a real
-    // require.
-    banner: { js: `import { createRequire as bundleCreateRequire } from 'node:module';\nconst require = bundleCreateRequire(import.meta.url);` },
-    legalComments: 'none',
-    write: false,
-    metafile: true,
-    logLevel: 'warning',
-    plugins: [lazyRequirePlugin],
-    outfile: 'cli.js',
-  });
-  if (result.errors.length || result.warnings.length) fail(`esbuild reported ${result.errors.length} errors and ${result.warnings.length} warnings`);
-  const code = result.outputFiles[0].text;
-  auditLookups(code);
-  return { code, inputs: Object.keys(result.metafile.inputs) };
+let built;
+try {
+  built = await ensureBundle();
+} catch (err) {
+  fail(err.message);
 }
-
-/**
- * Everything the bundle finds relative to itself at run time must exist beside it in the package: the only
- * look-ups allowed are the three the layout provides.
- */
-function auditLookups(code) {
-  const allowed = [
-    /const require = bundleCreateRequire\(import\.meta\.url\);/,
-    /new URL\(`\.\.\/templates\/\$\{\w+\}`,\s*import\.meta\.url\)/,
-    /\w+\(import\.meta\.url\)\("\.\.\/package\.json"\)/,
-    /new URL\("\.\.\/bin\/sftp-setup",\s*import\.meta\.url\)/,
-  ];
-  const uses = [...code.matchAll(/.{0,60}import\.meta\.url.{0,20}/g)].map((m) => m[0]);
-  const unexplained = uses.filter((u) => !allowed.some((a) => a.test(u)));
-  if (unexplained.length) fail(`the bundle looks up files relative to itself that the package may not have:\n  ${unexplained.join('\n  ')}`);
-  for (const a of allowed) if (!uses.some((u) => a.test(u))) fail(`expected look-up ${a} not found in the bundle: update this script's layout`);
-  const runtime = [...code.matchAll(/\b__require\("([^"]+)"\)/g)].map((m) => m[1]);
-  const missing = [...new Set(runtime.filter((m) => !builtinModules.includes(m.replace(/^node:/, ''))))];
-  if (missing.length) fail(`the bundle requires modules at run time that it does not contain: ${missing.join(', ')}`);
-}
+const { files: bundleFiles, inputs } = built;
 
 // ---- the other files --------------------------------------------------------------------------------------
 
@@ -176,13 +125,13 @@ function copyright(packages) {
     const lines = p.text.split('\n').filter((l) => /^\s*(copyright\b|\(c\)|©)/i.test(l) && !/copyright (notice|holders?\b|owner)/i.test(l));
     return lines.length ? lines.map((l) => l.trim()) : [`the authors of ${p.name}`];
   };
-  const stanzas = packages.map((p) => `Files: ${LIB}/dist/cli.js
+  const stanzas = packages.map((p) => `Files: ${LIB}/dist/*
 Comment: built-in npm package ${p.name} ${p.version}
 Copyright: ${holders(p).join('\n ')}
 License: ${p.license}${p.text ? `\n${paragraph(p.text)}` : ''}`);
   return `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: ${pkg.name}
-Comment: ${LIB}/dist/cli.js is ${pkg.name} with the npm packages it uses built in; the
+Comment: ${LIB}/dist/ is ${pkg.name} with the npm packages it uses built in; the
  stanzas after the first give each one's copyright and license, from the package itself.
 
 Files: *
@@ -201,8 +150,8 @@ function changelog(date) {
   const stamp = date.toUTCString().replace(/^(\w+), (\d+) (\w+) (\d+) ([\d:]+) GMT$/, '$1, $2 $3 $4 $5 +0000');
   return `${pkg.name} (${pkg.version}) unstable; urgency=medium
 
-  * Release ${pkg.version}, built from the npm project: the CLI bundled in one file, a man page and
-    bash completion generated from the command definitions.
+  * Release ${pkg.version}, built from the npm project: the CLI bundled (a chunk per command), a man
+    page and bash completion generated from the command definitions.
 
  -- ${MAINTAINER}  ${stamp}
 `;
@@ -265,7 +214,6 @@ function finishTree(dir) {
 }
 
 const date = buildDate();
-const { code, inputs } = await bundle();
 const program = buildProgram();
 const man = manPage({
   program,
@@ -277,9 +225,10 @@ const man = manPage({
 const stage = mkdtempSync(join(tmpdir(), 'sftp-setup-deb-'));
 try {
   chmodSync(stage, 0o755);
-  put(stage, `${LIB}/dist/cli.js`, code);
+  for (const f of bundleFiles) put(stage, `${LIB}/dist/${f}`, readFileSync(join(repo, 'dist', f)));
   // Debian's nodejs package puts node at /usr/bin/node.
   put(stage, `${LIB}/bin/sftp-setup`, readFileSync(join(repo, 'bin/sftp-setup'), 'utf8').replace(/^#!.*\n/, '#!/usr/bin/node\n'), 0o755);
+  put(stage, `${LIB}/bin/package.json`, readFileSync(join(repo, 'bin/package.json')));
   put(stage, `${LIB}/package.json`, JSON.stringify({ name: pkg.name, version: pkg.version, type: 'module', private: true }, null, 2) + '\n');
   for (const t of readdirSync(join(repo, 'templates'))) put(stage, `${LIB}/templates/${t}`, readFileSync(join(repo, 'templates', t)));
   mkdirSync(join(stage, 'usr/bin'), { recursive: true });

@@ -5,7 +5,7 @@
  * and extracted under temporary directories that the test removes.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,7 +69,7 @@ describe('the Debian package', () => {
     expect(depends).toEqual(expect.arrayContaining(['nodejs (>= 18.19)', 'openssh-client', 'lftp', 'util-linux', 'mount', 'iproute2']));
     expect(await field('Recommends')).toBe('openssh-server');
     expect(await field('Maintainer')).toMatch(/^.+ <[^ >]+@[^ >]+>$/);
-    const bundle = readFileSync(join(root, LIB, 'dist/cli.js')).length;
+    const bundle = readdirSync(join(root, LIB, 'dist')).reduce((n, f) => n + readFileSync(join(root, LIB, 'dist', f)).length, 0);
     expect(Number(await field('Installed-Size'))).toBeGreaterThan(bundle / 1024);
     const info = await run('dpkg-deb', ['--info', deb]);
     expect(info.stdout).toMatch(/^ Description: \S.{0,79}\n(  \S.{0,79}\n|  \.\n)+$/m);
@@ -84,9 +84,17 @@ describe('the Debian package', () => {
     });
     expect(entries.every((e) => e.owner === 'root/root')).toBe(true);
     const files = Object.fromEntries(entries.filter((e) => !e.mode.startsWith('d')).map((e) => [e.path, e.mode]));
+    // The bundle (scripts/bundle.mjs): dist/cli.cjs and the files it loads, all dist/cli-*.cjs, as the build made them.
+    const bundled = (JSON.parse(readFileSync(join(repo, 'dist/bundle.json'), 'utf8')) as { files: string[] }).files;
+    expect(bundled).toContain('cli.cjs');
+    expect(bundled.every((f) => /^cli(-[a-zA-Z0-9-]+)?\.cjs$/.test(f))).toBe(true);
+    for (const f of bundled) {
+      expect(files[`./${LIB}/dist/${f}`]).toBe('-rw-r--r--');
+      delete files[`./${LIB}/dist/${f}`];
+    }
     expect(files).toEqual({
       [`./${LIB}/bin/sftp-setup`]: '-rwxr-xr-x',
-      [`./${LIB}/dist/cli.js`]: '-rw-r--r--',
+      [`./${LIB}/bin/package.json`]: '-rw-r--r--',
       [`./${LIB}/package.json`]: '-rw-r--r--',
       [`./${LIB}/templates/sshd-match.conf.hbs`]: '-rw-r--r--',
       './usr/bin/sftp-setup -> ../lib/sftp-setup/bin/sftp-setup': 'lrwxrwxrwx',
@@ -97,10 +105,14 @@ describe('the Debian package', () => {
     });
     expect(entries.filter((e) => e.mode.startsWith('d')).every((e) => e.mode === 'drwxr-xr-x')).toBe(true);
     expect(readFileSync(join(root, LIB, 'bin/sftp-setup'), 'utf8')).toMatch(/^#!\/usr\/bin\/node\n/);
-    // One bundled file: it imports Node's built-in modules only, nothing from a node_modules directory.
-    const imported = [...readFileSync(join(root, LIB, 'dist/cli.js'), 'utf8').matchAll(/^import\b[^\n]*\bfrom ["']([^"']+)["']/gm)].map((m) => m[1]!);
-    expect(imported.length).toBeGreaterThan(0);
-    expect(imported.filter((m) => !builtinModules.includes(m.replace(/^node:/, '')))).toEqual([]);
+    // The bundle loads Node's built-in modules and its own files only, nothing from a node_modules directory:
+    // a chunk it requires is one of its files, or in one (the table in dist/cli.cjs says which).
+    const entry = readFileSync(join(root, LIB, 'dist/cli.cjs'), 'utf8');
+    const packs = JSON.parse(/^const __sftpPacks = (\{[^;]*\});$/m.exec(entry)![1]!) as Record<string, string>;
+    const own = (m: string) => bundled.some((f) => m === `./${f}` || packs[m] === `./${f}`);
+    const required = bundled.flatMap((f) => [...readFileSync(join(root, LIB, 'dist', f), 'utf8').matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1]!));
+    expect(required.length).toBeGreaterThan(0);
+    expect(required.filter((m) => !builtinModules.includes(m.replace(/^node:/, '')) && !own(m))).toEqual([]);
     const copyright = readFileSync(join(root, 'usr/share/doc/sftp-setup/copyright'), 'utf8');
     expect(copyright).toMatch(/^Format: https:\/\/www\.debian\.org\/doc\/packaging-manuals\/copyright-format\/1\.0\/\n/);
     expect(copyright).toMatch(/\n\nFiles: \*\nCopyright: .+\nLicense: MIT\n\n/);
