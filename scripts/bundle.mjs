@@ -100,10 +100,12 @@ export function isCurrent() {
 /**
  * Which file each chunk goes into. A file costs a run a look-up, a read and a compile however small it is,
  * and esbuild makes dozens of small chunks, so they are packed: what the entry needs goes into dist/cli.cjs;
- * code that two of the commands cli.ts loads can reach goes into cli-shared.cjs; code only one of them can
- * reach goes into that command's file; the heavy dependencies only the demo and the prompts use (execa,
- * @inquirer) stay in files of their own.
+ * code that two of the commands cli.ts loads can reach goes into cli-base.cjs when `keys list` needs it
+ * (the command run most often by hand, and the lightest: it should not parse the others' code), else into
+ * cli-shared.cjs; code only one of them can reach goes into that command's file; the heavy dependencies
+ * only the demo and the prompts use (execa, @inquirer) stay in files of their own.
  */
+const LIGHT = 'commands/keys-list.js';
 function packOf(metafile) {
   const outputs = Object.fromEntries(Object.entries(metafile.outputs).map(([k, v]) => [basename(k), v]));
   const edges = (n) => outputs[n].imports.filter((i) => i.path.startsWith('dist/') || i.path.includes('/dist/')).map((i) => ({ to: basename(i.path), dynamic: i.kind === 'dynamic-import' }));
@@ -115,12 +117,17 @@ function packOf(metafile) {
   };
   const always = closure(ENTRY, false);
   const commands = [...new Set(edges(ENTRY).filter((e) => e.dynamic).map((e) => e.to))];
+  const lightRoot = commands.find((c) => outputs[c].entryPoint.endsWith(LIGHT));
+  if (!lightRoot) throw new Error(`cli.js no longer loads ${LIGHT}: update LIGHT in scripts/bundle.mjs`);
+  const light = closure(lightRoot, false);
   const reach = new Map(commands.map((c) => [c, closure(c, true)]));
   const heavy = (n) => Object.keys(outputs[n].inputs).some((i) => /node_modules\/(execa|@inquirer)\//.test(i));
   const pack = new Map();
   for (const n of Object.keys(outputs)) {
     const users = commands.filter((c) => reach.get(c).has(n));
-    pack.set(n, always.has(n) ? ENTRY : heavy(n) ? n : users.length >= 2 ? 'cli-shared.cjs' : users.length === 1 ? `cli-${outputs[users[0]].entryPoint.replace(/^.*\//, '').replace(/\.js$/, '')}.cjs` : n);
+    const name = (c) => outputs[c].entryPoint.replace(/^.*\//, '').replace(/\.js$/, '');
+    const shared = light.has(n) ? 'cli-base.cjs' : 'cli-shared.cjs';
+    pack.set(n, always.has(n) ? ENTRY : heavy(n) ? n : users.length >= 2 ? shared : users.length === 1 ? `cli-${name(users[0])}.cjs` : n);
   }
   return { pack, sources: Object.fromEntries(Object.entries(outputs).map(([n, o]) => [n, Object.keys(o.inputs).filter((i) => !i.includes('node_modules')).map((i) => i.replace(/^.*dist\//, ''))])) };
 }
@@ -130,6 +137,8 @@ function packOf(metafile) {
  * every chunk's pack and hands anything else to Node's require); dist/cli.cjs holds that table and requires
  * the entry chunk.
  */
+const URL_CONST = 'const __sftpUrl = require("node:url").pathToFileURL(__filename).href;';
+
 function writePacks(chunks, pack, sources) {
   const files = new Map();
   const factory = (c) => `// ${c.name}: ${sources[c.name].join(', ') || 'shared helpers'}\n${JSON.stringify(`./${c.name}`)}: function (module, exports, require) {\n${c.text}},\n`;
@@ -138,13 +147,14 @@ function writePacks(chunks, pack, sources) {
   const out = [];
   for (const [name, body] of files) {
     if (name === ENTRY) continue;
-    out.push({ name, text: `"use strict";\n// sftp-setup bundle (scripts/bundle.mjs): chunks required through dist/cli.cjs\nmodule.exports = {\n${body}};\n` });
+    out.push({ name, text: `"use strict";\n// sftp-setup bundle (scripts/bundle.mjs): chunks required through dist/cli.cjs\n${URL_CONST}\nmodule.exports = {\n${body}};\n` });
   }
   out.push({
     name: ENTRY,
     text: `"use strict";
 // sftp-setup bundle (scripts/bundle.mjs). Every chunk is a function, evaluated on its first require; this table
 // names the file that holds each one.
+${URL_CONST}
 const __sftpPacks = ${JSON.stringify(table, null, 1)};
 const __sftpDefs = Object.create(null);
 const __sftpModules = Object.create(null);
@@ -199,9 +209,11 @@ export async function bundle() {
       target: 'node18',
       // import() would start the ES module loader: a require of the chunk does the same in CommonJS.
       supported: { 'dynamic-import': false },
-      define: { 'import.meta.url': '__bundleUrl' },
+      // Every file of the bundle is in dist/: its own URL (computed once per file) is what the module's was for
+      // the look-ups relative to it.
+      define: { 'import.meta.url': '__sftpUrl' },
       // ES modules are strict, and every chunk was written as one.
-      banner: `"use strict";\nconst __bundleUrl = require("node:url").pathToFileURL(__filename).href;`,
+      banner: '"use strict";',
       logLevel: 'warning',
     });
     if (t.warnings.length) throw new Error(`esbuild warned about ${f.name}: ${t.warnings.map((w) => w.text).join('; ')}`);

@@ -124,7 +124,7 @@ Example:
     .option('--user <name>', 'upload account name', DEFAULT_USER)
     .option('--json', 'print a machine-readable list', false)
     .addHelpText('after', '\nExample:\n  sudo sftp-setup keys list --user allsky-upload')
-    .action((opts) => runAction(async () => (await import('./commands/keys.js')).keysListCommand, opts));
+    .action((opts) => runAction(async () => (await import('./commands/keys-list.js')).keysListCommand, opts));
   keys
     .command('add')
     .description('authorize a key for an upload account (collector)')

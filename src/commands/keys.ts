@@ -1,13 +1,13 @@
 /**
- * `sftp-setup keys list|add|remove` on the collector: the keys an upload account accepts, kept in the
- * root-owned file outside the chroot. `keys add` is also what a camera runs here over SSH (`allsky-config
+ * `sftp-setup keys add|remove` on the collector (`keys list` is keys-list.ts): the keys an upload account
+ * accepts, kept in the root-owned file outside the chroot. `keys add` is also what a camera runs here over SSH (`allsky-config
  * --via`, `keys rotate`), with the key on stdin, so its output is short and its exit codes exact:
  * 0 added, updated or already present; 1 the host is not in a state to use it; 2 bad input.
  */
 import chalk from 'chalk';
 import { FailError, requireRoot, UsageError } from '../errors.js';
 import { BACKUP_ROOT, LOCK_PATH, keysFileFor } from '../collector/layout.js';
-import { findManagedBlock, requireManaged } from '../collector/managed.js';
+import { requireManaged } from '../collector/managed.js';
 import { planAdd } from '../collector/keys-edit.js';
 import { listKeys, removeKey, type KeyInfo } from '../keys/authorized-keys.js';
 import { unifiedDiff } from '../plan/diff.js';
@@ -36,42 +36,8 @@ export interface KeysRemoveOptions extends CommonOptions {
   dryRun?: boolean;
 }
 
-const DAY_MS = 86_400_000;
-
-
 function label(k: Pick<KeyInfo, 'fingerprint' | 'comment'>): string {
   return p(k.comment ? `${k.fingerprint} (${k.comment})` : k.fingerprint);
-}
-
-function ageDays(addedAt: string | undefined, now: Date): number | undefined {
-  if (!addedAt) return undefined;
-  const t = Date.parse(addedAt);
-  return Number.isNaN(t) ? undefined : Math.max(0, Math.floor((now.getTime() - t) / DAY_MS));
-}
-
-export async function keysListCommand(o: CommonOptions): Promise<number> {
-  const user = validateUserName(o.user, '--user');
-  const path = keysFileFor(user);
-  const text = await readText(path);
-  if (text === null && !findManagedBlock(user)) requireManaged(user);
-  const now = new Date();
-  const { entries, problems } = listKeys(text ?? '');
-  const keys = entries.map((e) => ({ ...e, ageDays: ageDays(e.addedAt, now) }));
-  if (o.json) {
-    printJson({ user, file: path, keys, problems });
-    return 0;
-  }
-  const out = (s: string) => process.stdout.write(s + '\n');
-  out(chalk.bold(`${keys.length} key${keys.length === 1 ? '' : 's'} for ${user}`) + ` (${path})`);
-  for (const k of keys) {
-    out(`  ${p(k.fingerprint)}  ${p(k.type)} ${k.bits}  ${k.comment ? p(k.comment) : chalk.dim('(no comment)')}`);
-    const when = k.addedAt ? `added ${k.addedAt.slice(0, 10)}, ${k.ageDays} day${k.ageDays === 1 ? '' : 's'} ago` : 'date added unknown';
-    out(p(`      ${k.from ? `from ${k.from.join(',')}` : 'from anywhere'}; options ${k.options || '(none)'}; ${when}`));
-  }
-  for (const x of problems) {
-    out(chalk.yellow(p(`  line ${x.line} is not a usable key (${x.problem}): ${x.text}`)));
-  }
-  return 0;
 }
 
 export async function keysAddCommand(o: KeysAddOptions): Promise<number> {

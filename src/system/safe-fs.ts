@@ -10,7 +10,6 @@
  */
 import { constants as C, lstatSync, promises as fs, type Dirent, type Stats } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { run } from './exec.js';
 
 type Handle = fs.FileHandle;
 
@@ -477,6 +476,8 @@ export async function restoreDirTimes(stamps: Array<{ root: string; rel: string;
     }
     if (opened.length === 0) return;
     const script = 'i=3; for t in "$@"; do touch -c -m -d "@$t" "/proc/self/fd/$i"; i=$((i+1)); done';
+    // exec.js (and child_process) loads here, not with this module: keys list reads files and runs nothing.
+    const { run } = await import('./exec.js');
     await run('sh', ['-c', script, 'sh', ...opened.map((o) => o.stamp)], { fds: opened.map((o) => o.h.fd) }).catch(() => {});
   } finally {
     for (const o of opened) await o.h.close().catch(() => {});

@@ -1,0 +1,48 @@
+/**
+ * `sftp-setup keys list` on the collector: the keys an upload account accepts. A module of its own, with
+ * only what a listing needs, so that the command that runs most often by hand loads the least: no plan,
+ * journal or lock, and the sshd configuration only when the keys file is missing.
+ */
+import chalk from 'chalk';
+import { keysFileFor } from '../collector/layout.js';
+import { listKeys } from '../keys/authorized-keys.js';
+import { printJson } from '../report.js';
+import { printable as p } from '../text/printable.js';
+import { readText } from '../system/files.js';
+import { validateUserName } from '../validate.js';
+
+const DAY_MS = 86_400_000;
+
+function ageDays(addedAt: string | undefined, now: Date): number | undefined {
+  if (!addedAt) return undefined;
+  const t = Date.parse(addedAt);
+  return Number.isNaN(t) ? undefined : Math.max(0, Math.floor((now.getTime() - t) / DAY_MS));
+}
+
+export async function keysListCommand(o: { user: string; json?: boolean }): Promise<number> {
+  const user = validateUserName(o.user, '--user');
+  const path = keysFileFor(user);
+  const text = await readText(path);
+  if (text === null) {
+    const { findManagedBlock, requireManaged } = await import('../collector/managed.js');
+    if (!findManagedBlock(user)) requireManaged(user);
+  }
+  const now = new Date();
+  const { entries, problems } = listKeys(text ?? '');
+  const keys = entries.map((e) => ({ ...e, ageDays: ageDays(e.addedAt, now) }));
+  if (o.json) {
+    printJson({ user, file: path, keys, problems });
+    return 0;
+  }
+  const out = (s: string) => process.stdout.write(s + '\n');
+  out(chalk.bold(`${keys.length} key${keys.length === 1 ? '' : 's'} for ${user}`) + ` (${path})`);
+  for (const k of keys) {
+    out(`  ${p(k.fingerprint)}  ${p(k.type)} ${k.bits}  ${k.comment ? p(k.comment) : chalk.dim('(no comment)')}`);
+    const when = k.addedAt ? `added ${k.addedAt.slice(0, 10)}, ${k.ageDays} day${k.ageDays === 1 ? '' : 's'} ago` : 'date added unknown';
+    out(p(`      ${k.from ? `from ${k.from.join(',')}` : 'from anywhere'}; options ${k.options || '(none)'}; ${when}`));
+  }
+  for (const x of problems) {
+    out(chalk.yellow(p(`  line ${x.line} is not a usable key (${x.problem}): ${x.text}`)));
+  }
+  return 0;
+}
