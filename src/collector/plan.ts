@@ -551,8 +551,9 @@ function reloadStep(spec: CollectorSpec, block: string, touched: { value: boolea
     },
     async apply() {
       await reload();
-      await confirmEffective(spec.user, block);
-      if (limits?.text) await confirmLimits(limits);
+      // Two sshd -T of the reloaded files, side by side; the block's verdict first.
+      const checks = await Promise.allSettled([confirmEffective(spec.user, block), limits?.text ? confirmLimits(limits) : undefined]);
+      for (const c of checks) if (c.status === 'rejected') throw c.reason;
       await removeFile(RELOAD_PENDING);
       if (!(await runningPid())) throw new FailError('sshd is not running after the reload');
     },

@@ -46,9 +46,11 @@ export async function installValidated(change: SshdFileChange, ctx: InstallConte
     } else {
       candidateMain = await write('sshd_config', change.after ?? '');
     }
-    const t = await testConfig(candidateMain);
-    if (!t.ok) throw new FailError(`sshd rejects the new configuration: ${t.message.split('\n')[0]}`, 'nothing was installed; please report this with the output of --dry-run');
-    await ctx.confirm(candidateMain);
+    // Both read the candidate and change nothing: side by side, and sshd -t's verdict first.
+    const [t, confirmed] = await Promise.allSettled([testConfig(candidateMain), ctx.confirm(candidateMain)]);
+    if (t.status === 'rejected') throw t.reason;
+    if (!t.value.ok) throw new FailError(`sshd rejects the new configuration: ${t.value.message.split('\n')[0]}`, 'nothing was installed; please report this with the output of --dry-run');
+    if (confirmed.status === 'rejected') throw confirmed.reason;
   });
   if (ctx.note !== undefined) {
     await ensureDir('/run/sftp-setup', 0o755, 0, 0);
