@@ -7,7 +7,7 @@
  *   /usr/lib/sftp-setup/bin/sftp-setup    the repository's launcher, which requires ../dist/cli.cjs
  *   /usr/lib/sftp-setup/bin/package.json  makes the launcher CommonJS, as in the repository
  *   /usr/lib/sftp-setup/templates/…       read at run time, relative to the bundle (as in a clone)
- *   /usr/lib/sftp-setup/package.json      the version (--version) and "type": "module"
+ *   /usr/lib/sftp-setup/package.json      name and version (tsc's dist/cli.js reads it; the bundle has it written in)
  *   /usr/bin/sftp-setup                   symlink to the launcher
  *   /usr/share/man/man1/sftp-setup.1.gz   generated from the commands' definitions (the same as --help)
  *   /usr/share/bash-completion/completions/sftp-setup
