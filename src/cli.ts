@@ -66,6 +66,7 @@ Typical use:
     .option('--no-verify', 'skip the end-to-end self-test')
     .option('--collector-env <file>', 'also point the collector application\'s .env at the uploaded image')
     .option('--protect-mount', 'mount the upload tree nosuid,nodev,noexec (a bind mount in /etc/fstab, mounted now)', false)
+    .option('--ca', 'also accept camera certificates signed by this collector\'s CA, for this account\'s name only (see: ca init)', false)
     .option('-n, --dry-run', 'print the plan with diffs and change nothing', false)
     .option('--json', 'print a machine-readable report', false)
     .option('-y, --yes', 'do not ask before changing anything', false)
@@ -128,6 +129,17 @@ Example:
     .option('-y, --yes', 'do not ask; without --via, stop in a resumable state after printing the collector command', false)
     .addHelpText('after', '\nExample:\n  sftp-setup keys rotate --via admin@collector.local')
     .action((opts) => runAction(async () => (await import('./commands/rotate.js')).keysRotateCommand, opts));
+
+  const ca = program.command('ca').description('the certificate authority for cameras and this collector\'s host keys (collector)');
+  ca
+    .command('init')
+    .description('create the CA (root-only, outside every chroot) and sign the host keys; again to re-sign (run as root)')
+    .option('--name <host>', 'a name or address cameras use for this collector (repeatable; default: host name, NAME.local, its addresses)', collect, [])
+    .option('-n, --dry-run', 'print the plan with diffs and change nothing', false)
+    .option('--json', 'print a machine-readable report', false)
+    .option('-y, --yes', 'do not ask before changing anything', false)
+    .addHelpText('after', '\nExample:\n  sudo sftp-setup ca init --name collector.local --name 192.168.1.10')
+    .action((opts) => runAction(async () => (await import('./commands/ca.js')).caInitCommand, opts));
 
   program
     .command('allsky-config')

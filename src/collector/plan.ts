@@ -26,12 +26,13 @@ import {
   ensureDirBeneath, lstatAt, lstatBeneath, readDirAt, readFileAt, rmdirBeneath, unlinkAt, withDir,
 } from '../system/safe-fs.js';
 import { effectiveConfig, globPathsSync, reload, runningPid, testConfig, isRunning, reloadIfRunning } from '../system/sshd.js';
-import { KEYS_DIR, PROBE_KEYS_PATTERN, keysFileFor } from './layout.js';
+import { CA, KEYS_DIR, PROBE_KEYS_PATTERN, keysFileFor, principalsFileFor } from './layout.js';
 import { chrootProblem, configIO, type SshdState } from './inspect.js';
 import { setEnvVars } from './dotenv.js';
 import { foreignEntries, homeProblem, normalizeDir, otherChrootProblem, systemDirProblem } from './root-rules.js';
 import { listManagedBlocks } from './managed.js';
 import { refuseBadCollectorEnv } from './env-file.js';
+import { caMaterialSteps, principalsStep, trustsUserCa } from './ca-steps.js';
 
 export interface CollectorSpec {
   user: string;
@@ -44,6 +45,8 @@ export interface CollectorSpec {
   profile: 'allsky' | 'dropbox';
   adopt: boolean;
   collectorEnv?: string;
+  /** accept camera certificates from the user CA (init --ca): TrustedUserCAKeys, principals, RevokedKeys */
+  ca?: boolean;
 }
 
 export interface CollectorPlan {
@@ -64,15 +67,20 @@ const CONFIRMED = [
   // the second line of defence behind each key's `restrict` (issue 9)
   'disableforwarding', 'allowstreamlocalforwarding', 'allowagentforwarding', 'permittunnel', 'permituserrc',
   'permitopen', 'permitlisten',
+  // certificates (init --ca): all three are allowed inside Match (sshd_config(5), OpenSSH 9.2 and 10)
+  'trustedusercakeys', 'authorizedprincipalsfile', 'revokedkeys',
 ];
 
-export function renderBlockFor(spec: Pick<CollectorSpec, 'user' | 'root' | 'profile'>): string {
+export function renderBlockFor(spec: Pick<CollectorSpec, 'user' | 'root' | 'profile' | 'ca'>): string {
   return renderMatchBlock(loadTemplate(templateName), {
     user: spec.user,
     chroot: spec.root,
     authorizedKeysFile: [keysFileFor('%u'), PROBE_KEYS_PATTERN],
     sftpFlags: sftpProfileFlags(spec.profile),
     header: `Managed by sftp-setup: upload account ${spec.user}. Change it with "sftp-setup init", not by hand.`,
+    // RevokedKeys here, not global: a KRL sshd cannot read refuses every key it applies to, and inside the
+    // Match that is only this account's (never the administrator's own login).
+    certificates: spec.ca ? { trustedUserCaKeys: `${CA.userKey}.pub`, authorizedPrincipalsFile: principalsFileFor('%u'), revokedKeys: CA.krl } : undefined,
   });
 }
 
@@ -86,10 +94,12 @@ export function expectedEffective(block: string): Record<string, string> {
 }
 
 export async function buildCollectorPlan(
-  spec: CollectorSpec,
+  given: CollectorSpec,
   sshd: SshdState,
   journal: Journal,
 ): Promise<CollectorPlan> {
+  // An account that accepts certificates keeps doing so when init (or doctor --fix) runs again without --ca.
+  const spec = given.ca || !trustsUserCa(sshd.directives, given.user) ? given : { ...given, ca: true };
   const account = await getAccount(spec.user);
   await refuseConflictingAccount(spec, account);
   await refuseBadChroot(spec);
@@ -140,6 +150,8 @@ export async function buildCollectorPlan(
   steps.push(uploadDirsStep(spec, journal));
   steps.push(keysFileStep(spec, journal, account?.home));
   steps.push(cleanupStep(spec, journal));
+  // The CA's files, the empty KRL first of all, exist before sshd is told to read them.
+  if (spec.ca) steps.push(...caMaterialSteps(journal), principalsStep(spec.user, journal));
   const { step: configStep, touched } = sshdConfigStep(spec, sshd, placement, block, journal);
   steps.push(configStep);
   steps.push(reloadStep(spec, block, touched));
@@ -531,7 +543,7 @@ function sshdConfigStep(
  * drop-in's path is spelled out as the list of files its glob matches, our path replaced by the candidate.
  * Reading order, and so which value wins, stays exactly what it will be after installing.
  */
-function mainWithCandidate(sshd: SshdState, target: string, candidate: string): string {
+export function mainWithCandidate(sshd: SshdState, target: string, candidate: string): string {
   const lines = parseConfig(sshd.mainText, sshd.mainPath);
   return lines
     .map((l) => {
