@@ -119,6 +119,25 @@ Example:
     .addHelpText('after', '\nExample:\n  sudo sftp-setup keys remove --user allsky-upload SHA256:abc…')
     .action((selector, opts) => runAction(async () => (await import('./commands/keys.js')).keysRemoveCommand, { ...opts, selector }));
   keys
+    .command('sign')
+    .description('certify a camera\'s key for an upload account with the CA: no authorized_keys entry needed (collector)')
+    .argument('<key>', 'the camera\'s public key line, its .pub file, or - for stdin')
+    .option('--user <name>', 'upload account name (the only principal)', DEFAULT_USER)
+    .option('--id <name>', 'key id sshd logs at each login (default: the key\'s comment)')
+    .option('--valid <interval>', 'validity as ssh-keygen -V reads it (START:END, e.g. -1d:+26w)', 'always:+52w')
+    .option('-n, --dry-run', 'print what would be signed and sign nothing', false)
+    .option('--json', 'print a machine-readable report with the certificate', false)
+    .addHelpText('after', "\nExample:\n  sudo sftp-setup keys sign --user allsky-upload ~/roof.pub > roof-cert.pub")
+    .action((key, opts) => runAction(async () => (await import('./commands/keys-cert.js')).keysSignCommand, { ...opts, key }));
+  keys
+    .command('revoke')
+    .description('revoke a certificate (by serial or -cert.pub) or a key and all its certificates, at once (collector)')
+    .argument('<what>', 'a serial number, a -cert.pub or .pub file, a key line, or - for stdin')
+    .option('-n, --dry-run', 'print the change and make none', false)
+    .option('--json', 'print a machine-readable report', false)
+    .addHelpText('after', '\nExample:\n  sudo sftp-setup keys revoke 7')
+    .action((what, opts) => runAction(async () => (await import('./commands/keys-cert.js')).keysRevokeCommand, { ...opts, what }));
+  keys
     .command('rotate')
     .description('replace the camera\'s upload key with a new one, without a moment of lock-out (camera)')
     .option('--via <admin@collector>', 'authorize and revoke on the collector over your own SSH access')

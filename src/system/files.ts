@@ -26,6 +26,15 @@ export async function readText(path: string): Promise<string | null> {
   }
 }
 
+/** A regular file's bytes (a binary file such as a KRL), or null when it does not exist; links as readText. */
+export async function readBytes(path: string): Promise<Buffer | null> {
+  try {
+    return await readFileTrusted(path);
+  } catch (err) {
+    throw fileError('read', path, err);
+  }
+}
+
 /** FileInfo from an lstat (or a descriptor's fstat). */
 /** Whether the running user may write the file (access(2): root may write almost anything). */
 export async function canWrite(path: string): Promise<boolean> {

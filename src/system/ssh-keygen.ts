@@ -48,13 +48,17 @@ export interface SignRequest {
 export async function signCertificate(req: SignRequest): Promise<string> {
   return withPrivateDir(async (dir) => {
     const pub = join(dir, 'key.pub');
-    await fs.writeFile(pub, `${req.publicLine.trim()}\n`, { mode: 0o600 });
+    await fs.writeFile(pub, `${req.publicLine.trim().split(/[ \t]+/).slice(0, 2).join(' ')}\n`, { mode: 0o600 });
     const args = ['-q', '-s', req.caKey, '-I', req.keyId, '-n', req.principals.join(','), '-V', req.validity];
     if (req.serial !== undefined) args.push('-z', req.serial.toString());
     if (req.host) args.push('-h');
     for (const o of req.options ?? []) args.push('-O', o);
     await runOk('ssh-keygen', [...args, pub]);
-    return (await fs.readFile(join(dir, 'key-cert.pub'), 'utf8')).trim();
+    // ssh-keygen copies the key's comment after the certificate: the camera chose it (control characters,
+    // a forged second line), so the certificate line is its type and data only.
+    const [type, data] = (await fs.readFile(join(dir, 'key-cert.pub'), 'utf8')).trim().split(/[ \t]+/);
+    if (!type?.endsWith('-cert-v01@openssh.com') || !data) throw new FailError('ssh-keygen wrote no certificate', 'please report this');
+    return `${type} ${data}`;
   });
 }
 

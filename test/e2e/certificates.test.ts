@@ -105,3 +105,128 @@ describe('init --ca', () => {
     expect((await login(USER, '/root/plain')).ok).toBe(true);
   });
 });
+
+describe('keys sign and keys revoke', () => {
+  /** Sign the camera key at `path` for `user` with the key on stdin; install the certificate beside it. */
+  async function enroll(path: string, user: string, extra: string[] = []) {
+    const pub = await p.camera.sh(`cat ${path}.pub`);
+    const r = await cli(p.collector, ['keys', 'sign', '--user', user, '--json', ...extra, '-'], { input: pub });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    await p.camera.sh(`cat > ${path}-cert.pub`, {}).catch(() => undefined);
+    await p.camera.run(['sh', '-c', `cat > ${path}-cert.pub`], { input: `${j.certificate}\n` });
+    return j;
+  }
+  const sighups = async () => (await p.collector.sh('grep -c "Received SIGHUP" /var/log/auth.log || true')).trim();
+
+  it('signs a camera key whose comment is hostile: the id is data, printed escaped, nothing runs', async () => {
+    await p.camera.sh(`ssh-keygen -q -t ed25519 -N '' -f /root/cam1 && printf '%s %s\\n' "$(cut -d' ' -f1,2 /root/cam1.pub)" 'pi@roof "q" $(touch /tmp/pwned) \`touch /tmp/pwned2\` \x1b]0;owned\x07' > /root/cam1.pub`);
+    const j = await enroll('/root/cam1', USER);
+    expect(j).toMatchObject({ ok: true, user: USER, principals: [USER], serial: '1', validAfter: null });
+    expect(j.keyId).toBe('pi@roof "q" $(touch /tmp/pwned) `touch /tmp/pwned2` \\x1b]0;owned\\x07');
+    expect(j.certificate).toMatch(/^ssh-ed25519-cert-v01@openssh\.com AAAA\S+$/);
+    expect(await p.collector.sh('ls /tmp/pwned /tmp/pwned2 2>&1 || true')).toMatch(/No such file/);
+    const listing = await p.camera.sh('ssh-keygen -L -f /root/cam1-cert.pub');
+    expect(listing).toMatch(/Critical Options: \(none\)\n\s+Extensions: \(none\)/);
+    expect(listing).toMatch(/Valid: before /);
+    // The human output: the certificate alone on stdout, the rest escaped on stderr.
+    const human = await cli(p.collector, ['keys', 'sign', '--user', USER, '-'], { input: await p.camera.sh('cat /root/cam1.pub') });
+    expect(human.exitCode).toBe(0);
+    expect(human.stdout).toMatch(/^ssh-ed25519-cert-v01@openssh\.com \S+\n$/);
+    expect(human.stderr).not.toMatch(/\x1b\]/);
+    expect(human.stderr).toContain('id pi@roof "q" $(touch /tmp/pwned)');
+  });
+
+  it('the certificate logs in with no entry in authorized_keys, for its own account only', async () => {
+    const pub = (await p.camera.sh("cut -d' ' -f2 /root/cam1.pub")).trim();
+    expect(await p.collector.sh(`cat ${keysFileFor(USER)}`)).not.toContain(pub);
+    expect((await login(USER, '/root/cam1')).ok).toBe(true);
+    expect(await p.collector.sh('cat /var/log/auth.log')).toMatch(/Accepted publickey for allsky-upload .* ED25519-CERT SHA256:\S+ ID pi@roof .*\(serial 1\) CA ED25519/);
+    // A second account with the same CA: the certificate names allsky-upload, not cam-two.
+    const r = await cli(p.collector, ['init', '--yes', '--no-verify', '--ca', '--user', OTHER, '--root', '/srv/cam-two']);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect((await login(OTHER, '/root/cam1')).ok).toBe(false);
+    expect(await p.collector.sh('cat /var/log/auth.log')).toMatch(/Certificate does not contain an authorized principal/);
+  });
+
+  it('keys list shows the certificates issued, with id, serial and validity', async () => {
+    const j = JSON.parse((await cli(p.collector, ['keys', 'list', '--user', USER, '--json'])).stdout);
+    expect(j.certificates.map((c: { serial: string }) => c.serial)).toEqual(['1', '2']);
+    expect(j.certificates[0]).toMatchObject({ principals: [USER], validAfter: null, revoked: false });
+    const human = await cli(p.collector, ['keys', 'list', '--user', USER]);
+    expect(human.stdout).toMatch(/2 certificates issued for allsky-upload/);
+    expect(human.stdout).toMatch(/serial 1 {2}pi@roof "q" \$\(touch \/tmp\/pwned\) `touch \/tmp\/pwned2` \\x1b\]0;owned\\x07 {2}SHA256:\S+ {2}always to \d{4}-/);
+  });
+
+  it('a revoked serial is refused at once, without a reload', async () => {
+    const before = await sighups();
+    expect(Number(before)).toBeGreaterThan(0); // the reloads of ca init and init are in the log: the count means something
+    const dry = await cli(p.collector, ['keys', 'revoke', '--dry-run', '2']);
+    expect(dry.stdout).toContain('Would revoke serial 2.');
+    const r = await cli(p.collector, ['keys', 'revoke', '1']);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Revoked serial 1: sshd refuses it from the next login/);
+    const l = await login(USER, '/root/cam1');
+    expect(l.ok).toBe(false);
+    expect(await p.collector.sh('cat /var/log/auth.log')).toMatch(/Authentication key ED25519-CERT SHA256:\S+ revoked by file \/etc\/ssh\/sftp-setup\/ca\/krl/);
+    expect(await sighups()).toBe(before);
+    expect((await cli(p.collector, ['keys', 'revoke', '1'])).stdout).toBe('Already revoked: serial 1\n');
+    const j = JSON.parse((await cli(p.collector, ['keys', 'list', '--user', USER, '--json'])).stdout);
+    expect(j.certificates.find((c: { serial: string }) => c.serial === '1').revoked).toBe(true);
+  });
+
+  it('revoking a key refuses its certificates too; a -cert.pub revokes that certificate', async () => {
+    await makeKey(p.camera, '/root/cam3');
+    await enroll('/root/cam3', USER);
+    expect((await login(USER, '/root/cam3')).ok).toBe(true);
+    const r = await cli(p.collector, ['keys', 'revoke', '-'], { input: await p.camera.sh('cat /root/cam3.pub') });
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect((await login(USER, '/root/cam3')).ok).toBe(false);
+    await makeKey(p.camera, '/root/cam4');
+    await enroll('/root/cam4', USER);
+    expect((await login(USER, '/root/cam4')).ok).toBe(true);
+    const c = await cli(p.collector, ['keys', 'revoke', '-'], { input: await p.camera.sh('cat /root/cam4-cert.pub') });
+    expect(c.stdout).toMatch(/^Revoked serial \d+ \(id test@camera/);
+    expect((await login(USER, '/root/cam4')).ok).toBe(false);
+  });
+
+  it('expired and not-yet-valid certificates are refused', async () => {
+    await makeKey(p.camera, '/root/old');
+    await makeKey(p.camera, '/root/early');
+    // An expired one can only be made by hand (keys sign refuses an interval that has ended).
+    const pub = await p.camera.sh('cat /root/old.pub');
+    const cert = await p.collector.sh(`d=$(mktemp -d) && printf '%s' '${pub.trim()}' > $d/k.pub && ssh-keygen -q -s ${CA.userKey} -I old -n ${USER} -z 900 -V 20200101Z:20200201Z $d/k.pub && cat $d/k-cert.pub && rm -r $d`);
+    await p.camera.run(['sh', '-c', 'cat > /root/old-cert.pub'], { input: cert });
+    expect((await login(USER, '/root/old')).ok).toBe(false);
+    expect(await p.collector.sh('cat /var/log/auth.log')).toMatch(/Certificate invalid: expired/);
+    await enroll('/root/early', USER, ['--valid', '20300101Z:20310101Z']);
+    expect((await login(USER, '/root/early')).ok).toBe(false);
+    expect(await p.collector.sh('cat /var/log/auth.log')).toMatch(/Certificate invalid: not yet valid/);
+  });
+
+  it('bad input exits 2 and changes nothing: a CA key as the camera key, a malformed validity, an account without --ca', async () => {
+    const before = await snapshot(p.collector, WATCHED);
+    const caPub = await p.collector.sh(`cat ${CA.userKey}.pub`);
+    const hostCaPub = await p.collector.sh(`cat ${CA.hostKey}.pub`);
+    const cam = await p.camera.sh('cat /root/cam1.pub');
+    for (const [args, input, msg] of [
+      [['keys', 'sign', '--user', USER, '-'], caPub, /KEY is the user CA key/],
+      [['keys', 'sign', '--user', USER, '-'], hostCaPub, /KEY is the host CA key/],
+      [['keys', 'sign', '--user', USER, '--valid', '52w', '-'], cam, /--valid "52w": the end "52w" is not a time/],
+      [['keys', 'sign', '--user', USER, '--valid', '+1d:-1d', '-'], cam, /--valid "\+1d:-1d": the start/],
+      [['keys', 'sign', '--user', USER, '--valid', 'always:20200101Z', '-'], cam, /has already ended/],
+      [['keys', 'sign', '--user', USER, '--id', 'a\nb', '-'], cam, /--id "a\\nb" contains a control character/],
+      [['keys', 'sign', '--user', USER, '-'], await p.camera.sh('cat /root/cam1-cert.pub'), /KEY - \(stdin\) is not a valid public key: unknown key type/],
+      [['keys', 'revoke', '-'], caPub, /is the user CA key itself/],
+      [['keys', 'revoke', '99999999999999999999'], undefined, /serial "99999999999999999999" is out of range/],
+    ] as Array<[string[], string | undefined, RegExp]>) {
+      const r = await cli(p.collector, args, input !== undefined ? { input } : {});
+      expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(msg);
+    }
+    // An account set up without --ca accepts no certificates: signing for it is refused.
+    const plainAccount = await cli(p.collector, ['keys', 'sign', '--user', 'nobody-here', '-'], { input: cam });
+    expect(plainAccount.exitCode).toBe(2);
+    expect(await snapshot(p.collector, WATCHED)).toBe(before);
+  });
+});

@@ -186,3 +186,25 @@ describe('the Match block with certificates', () => {
     expect(trustsUserCa(directives, 'cam2')).toBe(false);
   });
 });
+
+describe('the issued-certificates log', () => {
+  const info = parseCertListing(USER_CERT)!;
+  const now = new Date('2026-12-01T00:00:00Z');
+  it('keeps a hostile key id on one line and reads it back, marking revocations by serial or key', async () => {
+    const { issuedRecord, recordLine, readRecords, certificatesOf } = await import('../../src/ca/issued.js');
+    const a = issuedRecord({ ...info, keyId: 'evil\n{"event":"revoked","serial":"8"}' }, 'allsky-upload', 'ssh-ed25519', now);
+    const b = issuedRecord({ ...info, serial: '8', keyFingerprint: 'SHA256:other' }, 'allsky-upload', 'ssh-ed25519', now);
+    const c = issuedRecord({ ...info, serial: '9' }, 'cam-two', 'ssh-ed25519', now);
+    const text = recordLine(a) + recordLine(b) + 'not json\n' + recordLine(c) + recordLine({ event: 'revoked', fingerprint: info.keyFingerprint, at: now.toISOString() });
+    expect(text.split('\n')).toHaveLength(6);
+    const mine = certificatesOf(readRecords(text), 'allsky-upload');
+    expect(mine.map((x) => [x.serial, x.revoked])).toEqual([['7', true], ['8', false]]);
+    expect(mine[0]!.keyId).toBe('evil\n{"event":"revoked","serial":"8"}');
+  });
+  it('reads the serial counter, refusing what is not a positive number', async () => {
+    const { parseSerial } = await import('../../src/ca/issued.js');
+    expect(parseSerial('1\n')).toBe(1n);
+    expect(parseSerial('1000')).toBe(1000n);
+    for (const bad of [null, '', '0\n', '-1', '1 2', 'x', '99999999999999999999']) expect(parseSerial(bad), String(bad)).toBeUndefined();
+  });
+});
