@@ -173,6 +173,7 @@ Example:
     .option('--no-allsky', 'write only the key, known_hosts and lftp configuration')
     .option('--image-dir <dir>', 'directory on the collector for images', 'images')
     .option('--via <admin@collector>', 'authorize the key on the collector over your own SSH access')
+    .option('--cert', 'with --via: have the collector\'s CA certify the key (KEY-cert.pub) and trust its host CA, instead of authorized_keys and a pinned host key', false)
     .option('--multiplex', 'share one SSH connection between uploads (ControlMaster)', false)
     .option('--no-test', 'skip the test upload')
     .option('-n, --dry-run', 'print the plan with diffs and change nothing', false)

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CA, CA_DIR, keysFileFor, principalsFileFor } from '../../src/collector/layout.js';
-import { cli, makeKey, snapshot, startPair, type Pair } from './helpers.js';
+import { CLI, cli, makeKey, snapshot, startPair, type Pair } from './helpers.js';
+import { installAllsky } from './allsky-fixture.js';
 
 const USER = 'allsky-upload';
 const OTHER = 'cam-two';
@@ -23,8 +24,20 @@ async function login(user: string, key: string): Promise<{ ok: boolean; stderr: 
   return { ok: r.exitCode === 0, stderr: r.stderr };
 }
 
+// sftp-setup is not installed on the test collector: a wrapper in an overlaid directory stands in for it.
+const REMOTE = '/opt/sftp-setup-test/sftp-setup';
+const VIA_ENV = { env: { SFTP_SETUP_REMOTE_COMMAND: REMOTE } };
+
 beforeAll(async () => {
   p = await startPair();
+  await Promise.all([
+    installAllsky(p.camera),
+    p.collector.sh(`mkdir -p /opt/sftp-setup-test && printf '#!/bin/sh\\nexec node ${CLI} "$@"\\n' > ${REMOTE} && chmod 755 ${REMOTE}`),
+  ]);
+  // The admin (root on the camera) logs in as root on the collector with its own key.
+  await p.camera.sh('mkdir -p -m 700 /root/.ssh && ssh-keygen -q -t ed25519 -N "" -f /root/.ssh/id_ed25519 && ssh-keyscan -t ed25519 collector 2>/dev/null | grep -v "^#" > /root/.ssh/known_hosts');
+  const adminKey = await p.camera.sh('cat /root/.ssh/id_ed25519.pub');
+  await p.collector.sh(`mkdir -p -m 700 /root/.ssh && echo '${adminKey.trim()}' >> /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys`);
 });
 
 afterAll(async () => {
@@ -228,5 +241,43 @@ describe('keys sign and keys revoke', () => {
     const plainAccount = await cli(p.collector, ['keys', 'sign', '--user', 'nobody-here', '-'], { input: cam });
     expect(plainAccount.exitCode).toBe(2);
     expect(await snapshot(p.collector, WATCHED)).toBe(before);
+  });
+});
+
+describe('allsky-config --cert --via', () => {
+  const KEY = '/home/pi/.ssh/allsky_upload';
+
+  it('a camera with a plain pinned host key keeps working once the collector presents host certificates', async () => {
+    // ssh-keyscan without -c: the plain host key, as allsky-config pinned it before certificates.
+    await p.camera.sh('ssh-keyscan -t ed25519 collector 2>/dev/null | grep -v "^#" > /root/kh-plain');
+    const r = await p.camera.run(['sh', '-c', `echo pwd | sftp -F /dev/null -i /root/plain -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/root/kh-plain -b - ${USER}@collector`]);
+    expect(r.exitCode, r.stderr).toBe(0);
+  });
+
+  it('enrolls the camera in one command: it uploads the way Allsky does, with no authorized_keys entry and no pinned host key', async () => {
+    const r = await cli(p.camera, ['allsky-config', '--via', 'root@collector', '--cert', '--yes'], VIA_ENV);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/changed +certificate \/home\/pi\/\.ssh\/allsky_upload-cert\.pub \(serial \d+, always to \d{4}-/);
+    expect(r.stdout).toMatch(/collector host CA pinned in \/home\/pi\/\.ssh\/known_hosts \(@cert-authority collector\)/);
+    expect(r.stdout).not.toContain('key authorized on the collector');
+    expect(r.stdout.match(/pass {2}images/g)?.length).toBe(5);
+    const pub = (await p.camera.sh(`cut -d" " -f2 ${KEY}.pub`)).trim();
+    expect(await p.collector.sh(`cat ${keysFileFor(USER)}`)).not.toContain(pub);
+    const hostCa = (await p.collector.sh(`cut -d" " -f1,2 ${CA.hostKey}.pub`)).trim();
+    expect(await p.camera.sh('cat /home/pi/.ssh/known_hosts')).toBe(`@cert-authority collector ${hostCa}\n`);
+    expect(await p.camera.sh(`stat -c '%U %a' ${KEY}-cert.pub`)).toBe('pi 644\n');
+    const listing = await p.camera.sh(`ssh-keygen -L -f ${KEY}-cert.pub`);
+    expect(listing).toMatch(new RegExp(`Principals: \\n +${USER}\\n`));
+    expect(await p.collector.sh('cat /var/log/auth.log')).toMatch(/Accepted publickey for allsky-upload from 10\.250\.0\.2 .* ED25519-CERT .* ID pi@camera/);
+  });
+
+  it('again changes nothing and asks for no new certificate', async () => {
+    const serial = (await p.collector.sh(`cat ${CA.serial}`)).trim();
+    const before = await snapshot(p.camera, ['/home/pi']);
+    const r = await cli(p.camera, ['allsky-config', '--via', 'root@collector', '--cert', '--yes', '--no-test'], VIA_ENV);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('Already configured: nothing changed.');
+    expect(await snapshot(p.camera, ['/home/pi'])).toBe(before);
+    expect((await p.collector.sh(`cat ${CA.serial}`)).trim()).toBe(serial);
   });
 });
