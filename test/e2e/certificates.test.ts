@@ -246,6 +246,7 @@ describe('keys sign and keys revoke', () => {
 
 describe('allsky-config --cert --via', () => {
   const KEY = '/home/pi/.ssh/allsky_upload';
+  const doctorCamera = async () => JSON.parse((await cli(p.camera, ['doctor', '--json', '--role', 'camera'])).stdout) as { checks: Array<{ id: string; status: string; evidence: string[]; reason?: string; fix?: string }> };
 
   it('a camera with a plain pinned host key keeps working once the collector presents host certificates', async () => {
     // ssh-keyscan without -c: the plain host key, as allsky-config pinned it before certificates.
@@ -279,5 +280,80 @@ describe('allsky-config --cert --via', () => {
     expect(r.stdout).toContain('Already configured: nothing changed.');
     expect(await snapshot(p.camera, ['/home/pi'])).toBe(before);
     expect((await p.collector.sh(`cat ${CA.serial}`)).trim()).toBe(serial);
+  });
+
+  it('after the collector\'s host keys are made again and re-signed, the camera uploads with no change on it', async () => {
+    const before = await snapshot(p.camera, ['/home/pi']);
+    await p.collector.sh('rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub && ssh-keygen -q -A');
+    const r = await cli(p.collector, ['ca', 'init', '--yes']);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/changed +host certificate \/etc\/ssh\/ssh_host_ed25519_key-cert\.pub .* re-sign \(the host key changed\)/);
+    const d = await doctorCamera();
+    for (const id of ['camera.known-hosts', 'camera.login', 'camera.remote-dirs', 'camera.certificate']) {
+      expect(d.checks.find((c) => c.id === id)?.status, `${id}: ${JSON.stringify(d.checks.filter((c) => c.status !== 'pass'))}`).toBe('pass');
+    }
+    expect(await snapshot(p.camera, ['/home/pi'])).toBe(before);
+    // The admin's own known_hosts (root's, not the camera's) still pins the old key: renewed by hand.
+    await p.camera.sh('ssh-keyscan -t ed25519 collector 2>/dev/null | grep -v "^#" > /root/.ssh/known_hosts');
+  });
+});
+
+describe('doctor and certificates', () => {
+  const KEY = '/home/pi/.ssh/allsky_upload';
+  type Check = { id: string; status: string; evidence: string[]; reason?: string; fix?: string };
+  const check = async (host: 'camera' | 'collector', id: string) => {
+    const r = await cli(host === 'camera' ? p.camera : p.collector, ['doctor', '--json', '--role', host, ...(host === 'collector' ? ['--no-probe'] : [])]);
+    const checks = (JSON.parse(r.stdout) as { checks: Check[] }).checks;
+    return { c: checks.filter((x) => x.id === id), all: checks };
+  };
+  /** Replace the camera's certificate with one signed on the collector by hand, with this validity. */
+  const certWith = async (validity: string) => {
+    const pub = (await p.camera.sh(`cat ${KEY}.pub`)).trim();
+    const cert = await p.collector.sh(`d=$(mktemp -d) && printf '%s' '${pub}' > $d/k.pub && ssh-keygen -q -s ${CA.userKey} -I pi@camera -n ${USER} -z 950 -V ${validity} $d/k.pub && cat $d/k-cert.pub && rm -r $d`);
+    await p.camera.run(['sh', '-c', `cat > ${KEY}-cert.pub`], { input: cert });
+  };
+
+  it('names an expired certificate, and allsky-config --cert renews it', async () => {
+    await certWith('20200101Z:20200201Z');
+    const { c, all } = await check('camera', 'camera.certificate');
+    expect(c[0]).toMatchObject({ status: 'fail' });
+    expect(c[0]!.evidence.join('\n')).toMatch(/expired 2020-02-01 00:00 UTC; this camera's clock says/);
+    expect(c[0]!.reason).toMatch(/Certificate invalid: expired/);
+    expect(all.find((x) => x.id === 'camera.login')?.status).toBe('fail');
+    const r = await cli(p.camera, ['allsky-config', '--via', 'root@collector', '--cert', '--yes'], VIA_ENV);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/changed +certificate .* renewed/);
+    expect((await check('camera', 'camera.certificate')).c[0]?.status).toBe('pass');
+  });
+
+  it('names a certificate that is not valid yet, pointing at the clock', async () => {
+    await certWith('20300101Z:20310101Z');
+    const { c } = await check('camera', 'camera.certificate');
+    expect(c[0]).toMatchObject({ status: 'fail' });
+    expect(c[0]!.evidence.join('\n')).toMatch(/valid only from 2030-01-01 00:00 UTC; this camera's clock says \d{4}-/);
+    expect(c[0]!.reason).toMatch(/clock is behind/);
+  });
+
+  it('warns a month before a certificate expires', async () => {
+    await certWith('always:+10d');
+    const { c } = await check('camera', 'camera.certificate');
+    expect(c[0]).toMatchObject({ status: 'warn', fix: 'sftp-setup allsky-config --cert --via <admin>@collector' });
+    expect(c[0]!.evidence.join('\n')).toMatch(/expires in 9 days/);
+    await cli(p.camera, ['allsky-config', '--via', 'root@collector', '--cert', '--yes', '--no-test'], VIA_ENV);
+  });
+
+  it('on the collector: the CA is root-only, and a KRL sshd cannot read fails naming the accounts it locks out', async () => {
+    const ok = await check('collector', 'ca.krl');
+    expect(ok.c.map((x) => x.status)).toEqual(['pass']);
+    expect((await check('collector', 'ca.files')).c[0]?.status).toBe('pass');
+    expect((await check('collector', 'ca.principals')).c.map((x) => x.status)).toEqual(['pass', 'pass']);
+    await p.collector.sh(`mv ${CA.krl} ${CA.krl}.away`);
+    try {
+      const { c } = await check('collector', 'ca.krl');
+      expect(c[0]).toMatchObject({ status: 'fail', fix: 'sudo sftp-setup ca init' });
+      expect(c[0]!.reason).toMatch(/sshd refuses every public-key login of allsky-upload, cam-two/);
+    } finally {
+      await p.collector.sh(`mv ${CA.krl}.away ${CA.krl}`);
+    }
   });
 });
