@@ -4,14 +4,13 @@
  * file sshd cannot read makes it refuse every public-key login of the accounts that name it), and the
  * principals file of an account. Each step looks in check() and changes only in apply(), through the journal.
  */
-import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { FailError } from '../errors.js';
 import { generateEd25519 } from '../keys/generate.js';
 import { unifiedDiff } from '../plan/diff.js';
 import type { Step } from '../plan/step.js';
 import type { Directive } from '../sshd/includes.js';
-import { ensureDir, readText, statPath, type Journal } from '../system/files.js';
+import { ensureDir, readBytes, readText, removeEmptyDir, statPath, type Journal } from '../system/files.js';
 import { emptyKrl, publicLineOf } from '../system/ssh-keygen.js';
 import { CA, CA_DIR, PRINCIPALS_DIR, principalsFileFor } from './layout.js';
 
@@ -35,7 +34,7 @@ function dirStep(id: string, path: string, mode: number, journal: Journal): Step
     },
     async apply() {
       const info = await statPath(path);
-      if (!info) journal.onRollback(() => fs.rmdir(path).catch(() => {}));
+      if (!info) journal.onRollback(() => removeEmptyDir(path));
       else journal.onRollback(() => ensureDir(path, info.mode, info.uid, info.gid));
       await ensureDir(path, mode, 0, 0);
     },
@@ -54,7 +53,7 @@ function ownFileStep(o: { id: string; title: string; path: string; mode: number;
       return info.uid === 0 && info.gid === 0 && info.mode === o.mode ? null : { summary: `${o.path}: ${info.uid}:${info.gid} ${modeOf(info.mode)} -> root:root ${modeOf(o.mode)}` };
     },
     async apply() {
-      const content = (await statPath(o.path)) ? await fs.readFile(o.path) : await o.create();
+      const content = (await statPath(o.path)) ? (await readBytes(o.path))! : await o.create();
       await journal.writeAtomic(o.path, content, { mode: o.mode, ...ROOT });
     },
   };
@@ -124,7 +123,7 @@ export function principalsStep(user: string, journal: Journal): Step {
     },
     async apply() {
       for (const dir of [PARENT, PRINCIPALS_DIR]) {
-        if (!(await statPath(dir))) journal.onRollback(() => fs.rmdir(dir).catch(() => {}));
+        if (!(await statPath(dir))) journal.onRollback(() => removeEmptyDir(dir));
         await ensureDir(dir, 0o755, 0, 0);
       }
       await journal.writeAtomic(path, want, { mode: 0o644, ...ROOT });

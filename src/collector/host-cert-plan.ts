@@ -3,7 +3,6 @@
  * and the global drop-in that makes sshd present them, validated with sshd -t before it is installed and
  * followed by a reload (never a restart).
  */
-import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { FailError, UsageError } from '../errors.js';
@@ -13,9 +12,9 @@ import type { Step } from '../plan/step.js';
 import { hasGlob, resolveIncludePath } from '../sshd/includes.js';
 import { globMatch } from '../sshd/placement.js';
 import { quoteArg } from '../sshd/render.js';
-import { ensureDir, readText, statPath, type Journal } from '../system/files.js';
+import { ensureDir, readText, removeFile, statPath, writeFileAtomic, type Journal } from '../system/files.js';
 import { readCertificate, signCertificate } from '../system/ssh-keygen.js';
-import { isRunning, reload, reloadIfRunning, runningPid, testConfig } from '../system/sshd.js';
+import { isRunning, reload, reloadIfRunning, runningPid, testCandidate } from '../system/sshd.js';
 import { ROOT } from './ca-steps.js';
 import { CA, HOST_CERT_DROPIN } from './layout.js';
 import type { SshdState } from './inspect.js';
@@ -115,16 +114,8 @@ export function hostCertSteps(spec: HostCertSpec, sshd: SshdState, journal: Jour
     },
     async apply() {
       // Validate the candidate exactly as sshd will read it, before it replaces anything.
-      const dir = await fs.mkdtemp('/run/sftp-setup-candidate-');
-      try {
-        const candidate = join(dir, 'dropin.conf');
-        await fs.writeFile(candidate, want, { mode: 0o600 });
-        await fs.writeFile(join(dir, 'sshd_config'), mainWithCandidate(sshd, spec.dropin, candidate), { mode: 0o600 });
-        const t = await testConfig(join(dir, 'sshd_config'));
-        if (!t.ok) throw new FailError(`sshd rejects the new configuration: ${t.message.split('\n')[0]}`, 'nothing was installed; please report this with the output of --dry-run');
-      } finally {
-        await fs.rm(dir, { recursive: true, force: true });
-      }
+      const t = await testCandidate(want, (candidate) => mainWithCandidate(sshd, spec.dropin, candidate));
+      if (!t.ok) throw new FailError(`sshd rejects the new configuration: ${t.message.split('\n')[0]}`, 'nothing was installed; please report this with the output of --dry-run');
       journal.afterRollback('reload sshd', reloadIfRunning);
       touched.value = true;
       await markReloadPending();
@@ -143,7 +134,7 @@ export function hostCertSteps(spec: HostCertSpec, sshd: SshdState, journal: Jour
       // Host certificates are read when sshd starts: after a rollback too, so register the reload first.
       journal.afterRollback('reload sshd', reloadIfRunning);
       await reload();
-      await fs.rm(RELOAD_PENDING, { force: true });
+      await removeFile(RELOAD_PENDING);
       if (!(await runningPid())) throw new FailError('sshd is not running after the reload');
     },
   });
@@ -152,7 +143,7 @@ export function hostCertSteps(spec: HostCertSpec, sshd: SshdState, journal: Jour
 
 async function markReloadPending(): Promise<void> {
   await ensureDir('/run/sftp-setup', 0o755, 0, 0);
-  await fs.writeFile(RELOAD_PENDING, 'host certificates\n');
+  await writeFileAtomic(RELOAD_PENDING, 'host certificates\n', { mode: 0o644, uid: 0, gid: 0 });
 }
 
 /** A HostCertificate someone else configured: ours would compete with it for the same host key. */

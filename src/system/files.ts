@@ -222,6 +222,11 @@ export async function removeFile(path: string): Promise<void> {
   }
 }
 
+/** Remove a directory this run made, only while it is empty (a rollback never removes what others put there). */
+export async function removeEmptyDir(path: string): Promise<void> {
+  await fs.rmdir(path).catch(() => {});
+}
+
 /**
  * Create a directory (not its parents) with exact owner and mode; an existing one is fixed up. Owner and
  * mode are set through the directory's own descriptor: a link at its name is never followed.

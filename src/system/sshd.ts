@@ -1,7 +1,8 @@
 /**
  * The running OpenSSH server: its binary, version, validation, effective configuration and reload.
  */
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, promises as fsp, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { FailError } from '../errors.js';
 import { globMatch } from '../sshd/placement.js';
 import { run } from './exec.js';
@@ -29,6 +30,22 @@ export async function sshdVersionText(): Promise<string> {
 export async function testConfig(configPath = SSHD_CONFIG): Promise<SshdCheck> {
   const r = await run(SSHD, ['-t', '-f', configPath]);
   return { ok: r.exitCode === 0, message: (r.stderr || r.stdout).trim() };
+}
+
+/**
+ * `sshd -t` of a candidate drop-in exactly as sshd will read it, before it replaces anything: the drop-in is
+ * written to a private directory, and `mainFor(path)` gives the main file that includes it there.
+ */
+export async function testCandidate(dropin: string, mainFor: (candidatePath: string) => string): Promise<SshdCheck> {
+  const dir = await fsp.mkdtemp('/run/sftp-setup-candidate-');
+  try {
+    const candidate = join(dir, 'dropin.conf');
+    await fsp.writeFile(candidate, dropin, { mode: 0o600 });
+    await fsp.writeFile(join(dir, 'sshd_config'), mainFor(candidate), { mode: 0o600 });
+    return await testConfig(join(dir, 'sshd_config'));
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** `sshd -T -C user=…`: the settings sshd applies to this connection, after every Match block. */

@@ -357,3 +357,23 @@ describe('doctor and certificates', () => {
     }
   });
 });
+
+describe('the CA and the accounts', () => {
+  it('no upload account can read a CA key, and no chroot holds the CA', async () => {
+    for (const user of [USER, OTHER]) {
+      const r = await p.collector.run(['cat', CA.userKey], { user });
+      expect(r.exitCode).not.toBe(0);
+      expect(r.stderr).toMatch(/Permission denied/);
+      const chroot = (await p.collector.sh(`sshd -T -C user=${user} | sed -n 's/^chrootdirectory //p'`)).trim();
+      expect(chroot).not.toBe('none');
+      expect(`${CA_DIR}/`.startsWith(`${chroot.replace('%u', user)}/`)).toBe(false);
+    }
+  });
+
+  it('uninstall removes the account\'s principals file with its keys file', async () => {
+    const r = await cli(p.collector, ['uninstall', '--user', OTHER, '--yes']);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(await p.collector.sh(`ls ${principalsFileFor(OTHER)} 2>&1 || true`)).toMatch(/No such file/);
+    expect(await p.collector.sh(`cat ${principalsFileFor(USER)}`)).toBe(`${USER}\n`);
+  });
+});
