@@ -255,6 +255,16 @@ describe('allsky-config --cert --via', () => {
     expect(r.exitCode, r.stderr).toBe(0);
   });
 
+  it('a dry run changes nothing on either side and says a certificate would be requested', async () => {
+    const [cam, col] = await Promise.all([snapshot(p.camera, ['/home/pi']), snapshot(p.collector, WATCHED)]);
+    const r = await cli(p.camera, ['allsky-config', '--via', 'root@collector', '--cert', '--dry-run'], VIA_ENV);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/would +certificate \/home\/pi\/\.ssh\/allsky_upload-cert\.pub — request a certificate from the collector over --via/);
+    expect(r.stdout).toMatch(/would +collector host CA pinned in \/home\/pi\/\.ssh\/known_hosts \(@cert-authority collector\)/);
+    expect(await snapshot(p.camera, ['/home/pi'])).toBe(cam);
+    expect(await snapshot(p.collector, WATCHED)).toBe(col);
+  });
+
   it('enrolls the camera in one command: it uploads the way Allsky does, with no authorized_keys entry and no pinned host key', async () => {
     const r = await cli(p.camera, ['allsky-config', '--via', 'root@collector', '--cert', '--yes'], VIA_ENV);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
