@@ -92,6 +92,7 @@ Typical use:
     .option('--no-verify', 'skip the end-to-end self-test')
     .option('--collector-env <file>', 'also point the collector application\'s .env at the uploaded image')
     .option('--protect-mount', 'mount the upload tree nosuid,nodev,noexec (a bind mount in /etc/fstab, mounted now)', false)
+    .option('--ca', 'also accept camera certificates signed by this collector\'s CA, for this account\'s name only (see: ca init)', false)
     .option('-n, --dry-run', 'print the plan with diffs and change nothing', false)
     .option('--json', 'print a machine-readable report', false)
     .option('-y, --yes', 'do not ask before changing anything', false)
@@ -148,6 +149,25 @@ Example:
     .addHelpText('after', '\nExample:\n  sudo sftp-setup keys remove --user allsky-upload SHA256:abc…')
     .action((selector, opts) => runAction(async () => (await import('./commands/keys.js')).keysRemoveCommand, { ...opts, selector }));
   keys
+    .command('sign')
+    .description('certify a camera\'s key for an upload account with the CA: no authorized_keys entry needed (collector)')
+    .argument('<key>', 'the camera\'s public key line, its .pub file, or - for stdin')
+    .option('--user <name>', 'upload account name (the only principal)', DEFAULT_USER)
+    .option('--id <name>', 'key id sshd logs at each login (default: the key\'s comment)')
+    .option('--valid <interval>', 'validity as ssh-keygen -V reads it (START:END, e.g. -1d:+26w)', 'always:+52w')
+    .option('-n, --dry-run', 'print what would be signed and sign nothing', false)
+    .option('--json', 'print a machine-readable report with the certificate', false)
+    .addHelpText('after', "\nExample:\n  sudo sftp-setup keys sign --user allsky-upload ~/roof.pub > roof-cert.pub")
+    .action((key, opts) => runAction(async () => (await import('./commands/keys-cert.js')).keysSignCommand, { ...opts, key }));
+  keys
+    .command('revoke')
+    .description('revoke a certificate (by serial or -cert.pub) or a key and all its certificates, at once (collector)')
+    .argument('<what>', 'a serial number, a -cert.pub or .pub file, a key line, or - for stdin')
+    .option('-n, --dry-run', 'print the change and make none', false)
+    .option('--json', 'print a machine-readable report', false)
+    .addHelpText('after', '\nExample:\n  sudo sftp-setup keys revoke 7')
+    .action((what, opts) => runAction(async () => (await import('./commands/keys-cert.js')).keysRevokeCommand, { ...opts, what }));
+  keys
     .command('rotate')
     .description('replace the camera\'s upload key with a new one, without a moment of lock-out (camera)')
     .option('--via <admin@collector>', 'authorize and revoke on the collector over your own SSH access')
@@ -159,6 +179,17 @@ Example:
     .addOption(lockWaitOption())
     .addHelpText('after', '\nExample:\n  sftp-setup keys rotate --via admin@collector.local')
     .action((opts) => runAction(async () => (await import('./commands/rotate.js')).keysRotateCommand, opts));
+
+  const ca = program.command('ca').description('the certificate authority for cameras and this collector\'s host keys (collector)');
+  ca
+    .command('init')
+    .description('create the CA (root-only, outside every chroot) and sign the host keys; again to re-sign (run as root)')
+    .option('--name <host>', 'a name or address cameras use for this collector (repeatable; default: host name, NAME.local, its addresses)', collect, [])
+    .option('-n, --dry-run', 'print the plan with diffs and change nothing', false)
+    .option('--json', 'print a machine-readable report', false)
+    .option('-y, --yes', 'do not ask before changing anything', false)
+    .addHelpText('after', '\nExample:\n  sudo sftp-setup ca init --name collector.local --name 192.168.1.10')
+    .action((opts) => runAction(async () => (await import('./commands/ca.js')).caInitCommand, opts));
 
   program
     .command('allsky-config')
@@ -173,6 +204,7 @@ Example:
     .option('--no-allsky', 'write only the key, known_hosts and lftp configuration')
     .option('--image-dir <dir>', 'directory on the collector for images', 'images')
     .option('--via <admin@collector>', 'authorize the key on the collector over your own SSH access')
+    .option('--cert', 'with --via: have the collector\'s CA certify the key (KEY-cert.pub) and trust its host CA, instead of authorized_keys and a pinned host key', false)
     .option('--multiplex', 'share one SSH connection between uploads (ControlMaster)', false)
     .option('--no-test', 'skip the test upload')
     .option('-n, --dry-run', 'print the plan with diffs and change nothing', false)

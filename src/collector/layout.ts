@@ -41,3 +41,29 @@ export function expandDirs(dirs: string[]): string[] {
   }
   return [...out].sort((a, b) => a.split('/').length - b.split('/').length || a.localeCompare(b));
 }
+
+/**
+ * The certificate authority (sftp-setup ca init): root-only, outside every chroot, never readable by an
+ * upload account. sshd reads TrustedUserCAKeys and RevokedKeys as root, so 0700 does not stop it.
+ */
+export const CA_DIR = '/etc/ssh/sftp-setup/ca';
+export const CA = {
+  userKey: `${CA_DIR}/user_ca`,
+  hostKey: `${CA_DIR}/host_ca`,
+  /** the next serial number to issue, one decimal line */
+  serial: `${CA_DIR}/serial`,
+  /** the key revocation list every certificate account's Match block names (RevokedKeys) */
+  krl: `${CA_DIR}/krl`,
+  /** one JSON line per certificate issued: what `keys list` shows */
+  issued: `${CA_DIR}/issued.jsonl`,
+} as const;
+
+/**
+ * AuthorizedPrincipalsFile: sshd opens it as the upload account (like authorized_keys), so root-owned 0644
+ * in root-owned 0755 directories; it lists exactly the account's own name.
+ */
+export const PRINCIPALS_DIR = '/etc/ssh/sftp-setup/principals';
+export const principalsFileFor = (user: string) => `${PRINCIPALS_DIR}/${user}`;
+
+/** The global drop-in with our HostCertificate lines (read before the main file's own settings). */
+export const HOST_CERT_DROPIN = '10-sftp-setup-host-certificate.conf';

@@ -27,7 +27,7 @@ import {
   ensureDirBeneath, lstatAt, lstatBeneath, readDirAt, readFileAt, rmdirBeneath, unlinkAt, withDir,
 } from '../system/safe-fs.js';
 import { effectiveConfig, reload, runningPid, isRunning } from '../system/sshd.js';
-import { KEYS_DIR, PROBE_KEYS_PATTERN, keysFileFor } from './layout.js';
+import { CA, KEYS_DIR, PROBE_KEYS_PATTERN, keysFileFor, principalsFileFor } from './layout.js';
 import { chrootProblem, configIO, type SshdState } from './inspect.js';
 import { setEnvVars } from './dotenv.js';
 import { foreignEntries, homeProblem, normalizeDir, otherChrootProblem, systemDirProblem } from './root-rules.js';
@@ -37,6 +37,7 @@ import { buildLimitsStep, confirmLimits } from './limits-step.js';
 import { installValidated, RELOAD_PENDING } from './sshd-install.js';
 import type { LimitsPlan } from '../sshd/limits.js';
 import { refuseBadCollectorEnv } from './env-file.js';
+import { caMaterialSteps, principalsStep, trustsUserCa } from './ca-steps.js';
 
 export interface CollectorSpec {
   user: string;
@@ -49,6 +50,8 @@ export interface CollectorSpec {
   profile: 'allsky' | 'dropbox';
   adopt: boolean;
   collectorEnv?: string;
+  /** accept camera certificates from the user CA (init --ca): TrustedUserCAKeys, principals, RevokedKeys */
+  ca?: boolean;
 }
 
 export interface CollectorPlan {
@@ -68,15 +71,20 @@ const CONFIRMED = [
   // the second line of defence behind each key's `restrict` (issue 9)
   'disableforwarding', 'allowstreamlocalforwarding', 'allowagentforwarding', 'permittunnel', 'permituserrc',
   'permitopen', 'permitlisten',
+  // certificates (init --ca): all three are allowed inside Match (sshd_config(5), OpenSSH 9.2 and 10)
+  'trustedusercakeys', 'authorizedprincipalsfile', 'revokedkeys',
 ];
 
-export function renderBlockFor(spec: Pick<CollectorSpec, 'user' | 'root' | 'profile'>): string {
+export function renderBlockFor(spec: Pick<CollectorSpec, 'user' | 'root' | 'profile' | 'ca'>): string {
   return renderMatchBlock(loadTemplate(templateName), {
     user: spec.user,
     chroot: spec.root,
     authorizedKeysFile: [keysFileFor('%u'), PROBE_KEYS_PATTERN],
     sftpFlags: sftpProfileFlags(spec.profile),
     header: `Managed by sftp-setup: upload account ${spec.user}. Change it with "sftp-setup init", not by hand.`,
+    // RevokedKeys here, not global: a KRL sshd cannot read refuses every key it applies to, and inside the
+    // Match that is only this account's (never the administrator's own login).
+    certificates: spec.ca ? { trustedUserCaKeys: `${CA.userKey}.pub`, authorizedPrincipalsFile: principalsFileFor('%u'), revokedKeys: CA.krl } : undefined,
   });
 }
 
@@ -90,10 +98,12 @@ export function expectedEffective(block: string): Record<string, string> {
 }
 
 export async function buildCollectorPlan(
-  spec: CollectorSpec,
+  given: CollectorSpec,
   sshd: SshdState,
   journal: Journal,
 ): Promise<CollectorPlan> {
+  // An account that accepts certificates keeps doing so when init (or doctor --fix) runs again without --ca.
+  const spec = given.ca || !trustsUserCa(sshd.directives, given.user) ? given : { ...given, ca: true };
   const account = await getAccount(spec.user);
   await refuseConflictingAccount(spec, account);
   await refuseBadChroot(spec);
@@ -146,6 +156,8 @@ export async function buildCollectorPlan(
   steps.push(uploadDirsStep(spec, journal));
   steps.push(keysFileStep(spec, journal, account?.home));
   steps.push(cleanupStep(spec, journal));
+  // The CA's files, the empty KRL first of all, exist before sshd is told to read them.
+  if (spec.ca) steps.push(...caMaterialSteps(journal), principalsStep(spec.user, journal));
   const { step: configStep, touched } = sshdConfigStep(spec, sshd, placement, block, journal);
   steps.push(configStep);
   // Sized for every account we manage once this one is in: the burst grows with each camera.

@@ -36,6 +36,8 @@ export interface InitOptions {
   collectorEnv?: string;
   /** also mount the upload tree nosuid,nodev,noexec (fstab + now) */
   protectMount?: boolean;
+  /** accept camera certificates from the user CA (made here when missing) */
+  ca?: boolean;
   dryRun: boolean;
   json: boolean;
   yes: boolean;
@@ -60,7 +62,7 @@ export function parseInitInputs(o: InitOptions): CollectorSpec {
     throw new UsageError(`--collector-env ${collectorEnv} ${envProblem}; nothing was changed`, 'give the path of the collector application\'s own .env file, e.g. /opt/collector-app/.env');
   }
   const keys = o.key.flatMap((k) => readKeyArg(k, '--key'));
-  return { user, root, dirs, keys, from, port, profile: o.profile, adopt: o.adopt, collectorEnv };
+  return { user, root, dirs, keys, from, port, profile: o.profile, adopt: o.adopt, collectorEnv, ca: Boolean(o.ca) };
 }
 
 export async function initCommand(o: InitOptions): Promise<number> {

@@ -6,7 +6,8 @@
  */
 import chalk from 'chalk';
 import { FailError, requireRoot, UsageError } from '../errors.js';
-import { BACKUP_ROOT, LOCK_PATH, keysFileFor } from '../collector/layout.js';
+import { BACKUP_ROOT, CA, LOCK_PATH, keysFileFor } from '../collector/layout.js';
+import { certificatesOf, readRecords } from '../ca/issued.js';
 import { findManagedBlock, requireManaged } from '../collector/managed.js';
 import { planAdd } from '../collector/keys-edit.js';
 import { listKeys, removeKey, type KeyInfo } from '../keys/authorized-keys.js';
@@ -57,8 +58,9 @@ export async function keysListCommand(o: CommonOptions): Promise<number> {
   const now = new Date();
   const { entries, problems } = listKeys(text ?? '');
   const keys = entries.map((e) => ({ ...e, ageDays: ageDays(e.addedAt, now) }));
+  const certificates = await issuedCertificates(user);
   if (o.json) {
-    printJson({ user, file: path, keys, problems });
+    printJson({ user, file: path, keys, problems, ...(certificates ? { certificates } : {}) });
     return 0;
   }
   const out = (s: string) => process.stdout.write(s + '\n');
@@ -71,7 +73,17 @@ export async function keysListCommand(o: CommonOptions): Promise<number> {
   for (const x of problems) {
     out(chalk.yellow(p(`  line ${x.line} is not a usable key (${x.problem}): ${x.text}`)));
   }
+  if (certificates?.length) {
+    out(chalk.bold(`${certificates.length} certificate${certificates.length === 1 ? '' : 's'} issued for ${user}`) + ` (${CA.issued})`);
+    for (const c of certificates) out(p(`  serial ${c.serial}  ${c.keyId}  ${c.fingerprint}  ${c.validAfter?.slice(0, 10) ?? 'always'} to ${c.validBefore?.slice(0, 10) ?? 'forever'}${c.revoked ? '  REVOKED' : ''}`));
+  }
   return 0;
+}
+
+/** What the CA issued for the account (its log is root's: undefined when there is none or it cannot be read). */
+async function issuedCertificates(user: string) {
+  const text = await readText(CA.issued).catch(() => null);
+  return text === null ? undefined : certificatesOf(readRecords(text), user);
 }
 
 export async function keysAddCommand(o: KeysAddOptions): Promise<number> {

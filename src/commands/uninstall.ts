@@ -5,7 +5,7 @@
 import chalk from 'chalk';
 import { dirname } from 'node:path';
 import { FailError, requireRoot, UsageError } from '../errors.js';
-import { BACKUP_ROOT, KEYS_DIR, LOCK_PATH, keysFileFor } from '../collector/layout.js';
+import { BACKUP_ROOT, KEYS_DIR, LOCK_PATH, keysFileFor, principalsFileFor } from '../collector/layout.js';
 import { readSshdState, type SshdState } from '../collector/inspect.js';
 import { unifiedDiff } from '../plan/diff.js';
 import { applyPlan } from '../plan/apply.js';
@@ -178,6 +178,16 @@ async function removalSteps(
     },
     async apply() {
       await journal.remove(keysFileFor(user));
+    },
+  });
+  steps.push({
+    id: 'principals',
+    title: `certificate principals ${principalsFileFor(user)}`,
+    async check() {
+      return (await statPath(principalsFileFor(user))) ? { summary: 'remove (backed up)' } : null;
+    },
+    async apply() {
+      await journal.remove(principalsFileFor(user));
     },
   });
   if (purge && chroot) {

@@ -6,6 +6,7 @@ import { run } from '../system/exec.js';
 import { readTail } from '../system/files.js';
 import { systemdRuns } from '../system/sshd.js';
 import { accountChecks } from './account.js';
+import { caChecks } from './ca.js';
 import { collectorEnvCheck } from './collector-env.js';
 import { chrootChecks, requiredDirs } from './chroot.js';
 import { mountChecks } from './mount.js';
@@ -82,6 +83,7 @@ export async function collectorDoctor(opts: { user?: string; probe: boolean; col
     const log = await readSshdLog();
     checks.push(...fileChecks, ...live, ...logChecks(a.user, log.source, log.lines, a.eff?.get('persourcepenalties')?.[0]));
   }
+  checks.push(...(await caChecks(ctx.accounts)));
   if (opts.collectorEnv) checks.push(await collectorEnvCheck(opts.collectorEnv, ctx.accounts));
   return { ctx, checks, dirs };
 }

@@ -16,6 +16,8 @@ export interface MatchBlockOptions {
   sftpFlags: string;
   /** One or more lines saying the block is managed by sftp-setup; '# ' is added where missing. */
   header: string;
+  /** Accept certificates from the user CA (sftp-setup ca init), for this account's own name only. */
+  certificates?: { trustedUserCaKeys: string; authorizedPrincipalsFile: string; revokedKeys: string };
 }
 
 // Usernames that are also safe as a Match pattern: no wildcards, lists, negation or spaces.
@@ -61,6 +63,13 @@ export function renderMatchBlock(template: string, opts: MatchBlockOptions): str
     // ForceCommand takes the rest of the line verbatim (servconf.c), so no quoting here.
     sftpFlags: opts.sftpFlags.trim(),
     authorizedKeysFile: [opts.authorizedKeysFile].flat().map((p) => quoteArg(p, 'authorized keys file')).join(' '),
+    certificates: opts.certificates
+      ? {
+          trustedUserCaKeys: quoteArg(opts.certificates.trustedUserCaKeys, 'trusted user CA keys file'),
+          authorizedPrincipalsFile: quoteArg(opts.certificates.authorizedPrincipalsFile, 'authorized principals file'),
+          revokedKeys: quoteArg(opts.certificates.revokedKeys, 'revoked keys file'),
+        }
+      : null,
   });
   return text.endsWith('\n') ? text : `${text}\n`;
 }
