@@ -7,6 +7,14 @@
 import { remotePath, type Transfer } from './delta.js';
 import { assertPlain, partPath } from './names.js';
 
+/**
+ * The SFTP requests these batches make OpenSSH's sftp send: its start (realpath), `ls` (opendir, readdir,
+ * lstat, stat), `put`/`reput` (stat, open, write, close, and fsync with -f), `mkdir`, `rename` (posix-rename).
+ * All within the collector's allsky profile, which has no read, no setstat/fsetstat and no symlink: the sync
+ * needs no profile of its own (test/unit/sync.test.ts holds the two lists together).
+ */
+export const SYNC_REQUESTS = ['realpath', 'opendir', 'readdir', 'lstat', 'stat', 'open', 'write', 'close', 'fsync', 'mkdir', 'posix-rename'] as const;
+
 export interface Batch {
   text: string;
   /** the commands, as sftp echoes them (`sftp> CMD`) */

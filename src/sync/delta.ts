@@ -73,7 +73,7 @@ export function computeDelta(
 }
 
 /** Split the transfers into sessions of at most `maxFiles` files and about `maxBytes` bytes each. */
-export function chunks(send: Transfer[], maxFiles = 300, maxBytes = 128 * 1024 * 1024): Transfer[][] {
+export function chunks(send: Transfer[], maxFiles = 2000, maxBytes = 1024 * 1024 * 1024): Transfer[][] {
   const out: Transfer[][] = [];
   let cur: Transfer[] = [];
   let bytes = 0;

@@ -28,8 +28,8 @@ export interface Scan {
 const MAX_DEPTH = 4;
 
 /**
- * Allsky's archive: the dated folders (YYYYMMDD) of `root` and what is below them. Entries are read with
- * readdir's types and lstat, so a link is reported, never followed; a name that is not plain is reported
+ * Allsky's archive: the dated folders (YYYYMMDD) of `root` and what is below them. Every entry is looked at
+ * with lstat, so a link is reported, never followed; a name that is not plain is reported
  * and never used. Hidden plain names (temporary files) are left alone silently.
  */
 export async function scanArchive(root: string, o: { minAgeMs: number; now: number }): Promise<Scan> {
@@ -46,8 +46,9 @@ export async function scanArchive(root: string, o: { minAgeMs: number; now: numb
       continue;
     }
     if (!isDayDir(d.name)) continue; // not part of the archive (Allsky keeps only day folders here)
-    if (d.isSymbolicLink()) scan.skipped.push({ path: d.name, why: 'a link (not followed)' });
-    else if (d.isDirectory()) await walk(root, d.name, 1, scan, o);
+    const st = await fs.lstat(join(root, d.name)).catch(() => null);
+    if (st?.isSymbolicLink()) scan.skipped.push({ path: d.name, why: 'a link (not followed)' });
+    else if (st?.isDirectory()) await walk(root, d.name, 1, scan, o);
   }
   return scan;
 }
@@ -69,13 +70,14 @@ async function walk(root: string, rel: string, depth: number, scan: Scan, o: { m
       if (!isHidden(d.name)) scan.skipped.push({ path, why: 'not a plain name' });
       continue;
     }
-    if (d.isSymbolicLink()) scan.skipped.push({ path, why: 'a link (not followed)' });
-    else if (d.isDirectory()) {
+    // lstat, not the directory entry's type: some filesystems do not fill that in, and a link is never followed.
+    const st = await fs.lstat(join(root, path)).catch(() => null);
+    if (!st) continue; // gone meanwhile
+    if (st.isSymbolicLink()) scan.skipped.push({ path, why: 'a link (not followed)' });
+    else if (st.isDirectory()) {
       if (depth + 1 >= MAX_DEPTH) scan.skipped.push({ path, why: 'nested too deep' });
       else await walk(root, path, depth + 1, scan, o);
-    } else if (d.isFile()) {
-      const st = await fs.lstat(join(root, path)).catch(() => null);
-      if (!st?.isFile()) continue; // gone or replaced meanwhile
+    } else if (st.isFile()) {
       const f: LocalFile = { rel: path, size: st.size, mtimeMs: Math.floor(st.mtimeMs) };
       (o.now - st.mtimeMs < o.minAgeMs ? scan.waiting : scan.files).push(f);
     } else scan.skipped.push({ path, why: 'not a regular file' });

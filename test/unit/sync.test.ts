@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { confirmBatch, listingBatch, uploadBatch } from '../../src/sync/batch.js';
+import { confirmBatch, listingBatch, SYNC_REQUESTS, uploadBatch } from '../../src/sync/batch.js';
+import { SFTP_PROFILES } from '../../src/sshd/render.js';
 import { sftpArgs, sftpArgsFromConnectProgram } from '../../src/sync/connect.js';
 import { chunks, computeDelta, localDirs, type LocalFile } from '../../src/sync/delta.js';
 import { backoffDelays, classifySftpFailure } from '../../src/sync/failure.js';
@@ -152,6 +153,16 @@ describe('sync batches', () => {
     expect(() => confirmBatch('archive', [bad])).toThrow(/non-plain/);
     expect(() => uploadBatch(bad, [], { mkdirs: [], confirm: () => false })).not.toThrow(); // nothing to write
     expect(() => listingBatch(bad, [])).toThrow(/non-plain/);
+  });
+});
+
+describe('sync and the collector\'s allsky profile', () => {
+  it('needs only requests the allsky profile allows, and none that reads, changes modes or links', () => {
+    for (const r of SYNC_REQUESTS) expect(SFTP_PROFILES.allsky, r).toContain(r);
+    for (const r of ['read', 'setstat', 'fsetstat', 'lsetstat', 'symlink', 'hardlink', 'readlink'] as const) {
+      expect(SYNC_REQUESTS as readonly string[]).not.toContain(r);
+      expect(SFTP_PROFILES.allsky).not.toContain(r);
+    }
   });
 });
 
