@@ -66,6 +66,12 @@ describe('sync', () => {
     await makeDays(p, ['20240101', '20240102', '20240103']);
     const total = Number((await p.camera.sh(`find ${ARCHIVE} -type f | wc -l`)).trim());
 
+    const dry = await sync(p, ['--dry-run']);
+    expect(dry.exitCode, dry.stderr).toBe(0);
+    expect(report(dry)).toMatchObject({ ok: true, dryRun: true, wouldSend: { files: total }, delivered: { files: 0 } });
+    expect(await p.collector.sh(`find ${REMOTE} -mindepth 1`)).toBe('');
+    expect((await p.camera.run(['test', '-e', '/home/pi/.local/state/sftp-setup/sync.json'])).exitCode).toBe(1);
+
     const first = await sync(p);
     expect(first.exitCode, first.stdout + first.stderr).toBe(0);
     expect(report(first)).toMatchObject({ ok: true, delivered: { files: total }, present: { files: 0 }, backlog: { files: 0 } });
