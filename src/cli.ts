@@ -226,6 +226,35 @@ Example:
     .action((opts) => runAction(async () => (await import('./commands/allsky-config.js')).allskyConfigCommand, opts));
 
   program
+    .command('sync')
+    .description('deliver the camera\'s Allsky archive (dated folders, keograms, startrails, timelapses) to archive/ on the collector (camera)')
+    .option('--allsky-dir <dir>', 'the Allsky install (default: found in the users\' homes)')
+    .option('--from <dir>', 'the archive to deliver: dated YYYYMMDD folders (default: images/ of the Allsky install)')
+    .option('--remote-dir <dir>', 'directory on the collector', 'archive')
+    .option('--collector <host>', 'collector host (default: from Allsky\'s settings)')
+    .option('--port <n>', 'collector SSH port (default: from Allsky\'s settings)')
+    .option('--user <name>', 'upload account on the collector (default: from Allsky\'s settings)')
+    .option('--only-when-interface <name>', 'only while this network interface is up with a carrier; else exit 0 without connecting')
+    .option('--limit-rate <rate>', 'bandwidth cap in bytes per second (K and M suffixes), e.g. 500K')
+    .option('--retries <n>', 'retries after a network failure, waiting longer each time', '3')
+    .option('--min-age <seconds>', 'leave files changed more recently than this for the next run', '120')
+    .option('--delete-after-upload <dir>', 'delete files below this directory of the archive once the collector has their exact size (a spool)')
+    .option('--install', 'install a systemd timer that runs sync as the Allsky owner with these options (root)', false)
+    .option('--uninstall', 'remove the systemd timer (root)', false)
+    .option('--every <minutes>', 'with --install: how often the timer runs', '15')
+    .option('-n, --dry-run', 'list what would be sent (or the timer\'s plan) and change nothing', false)
+    .option('--json', 'print a machine-readable report', false)
+    .option('-y, --yes', 'do not ask before installing or removing the timer', false)
+    .addHelpText(
+      'after',
+      `
+Example:
+  sftp-setup sync --only-when-interface wlan0 --limit-rate 500K
+  sudo sftp-setup sync --install --only-when-interface wlan0 --every 15`,
+    )
+    .action((opts) => runAction(async () => (await import('./commands/sync.js')).syncCommand, opts));
+
+  program
     .command('doctor')
     .description('check this collector or camera; for each problem: the cause, the evidence and the fix')
     .addOption(new Option('--role <role>', 'which side to check (default: detected)').choices(['collector', 'camera']))

@@ -6,11 +6,13 @@ export const DEFAULT_ROOT = '/var/lib/allsky-uploads';
 
 /**
  * The guide's top-level tree, plus what current Allsky writes below its image directory
- * (keograms, startrails, videos and their thumbnails under images/).
+ * (keograms, startrails, videos and their thumbnails under images/), plus archive/ where `sftp-setup sync`
+ * delivers the camera's dated folders (archive/YYYYMMDD/…), apart from Allsky's live uploads.
  */
 export const DEFAULT_DIRS = [
   'images', 'videos', 'keograms', 'startrails', 'allsky',
   'images/keograms', 'images/startrails', 'images/videos', 'images/videos/thumbnails',
+  'archive',
 ];
 
 /** Root-owned, outside every chroot: the upload account can never rewrite its own keys. */

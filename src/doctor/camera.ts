@@ -16,6 +16,7 @@ import { modifiedAt, readText, statPath } from '../system/files.js';
 import { runLftpFile, withScratchDir } from '../system/lftp.js';
 import { checkSftpLogin, scanHostKeys, type RunAs } from '../system/ssh-client.js';
 import { refusedGreeting } from './logs.js';
+import { syncChecks } from './sync.js';
 import { fail, ownerMode, pass, q, skip, warn, type DoctorCheck } from './check.js';
 import { DEFAULT_USER } from '../collector/layout.js';
 
@@ -80,6 +81,7 @@ export async function cameraDoctor(o: { allskyDir?: string; probe: boolean }): P
   }
 
   out.push(...(await keyChecks(ctx, asOwner, reconfigure)));
+  out.push(...(await syncChecks(ctx)));
 
   // Network, host key, login and directories need the collector's address.
   if (!r.host) {

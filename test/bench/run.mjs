@@ -4,7 +4,8 @@
  * side in one run, each on fresh throwaway hosts; then re-runs on a converged host, the CLI's start-up
  * against bare Node, doctor, and the upload latency benchmark when it exists. Medians of N runs; no targets
  * are asserted, the table shows them. Needs root on Linux (throwaway hosts), and ansible-core for the
- * playbook column.
+ * playbook column. The archive sync row delivers a day of images with `sftp-setup sync` and with a plain
+ * `lftp mirror -R` of the same day (BENCH_SYNC_IMAGES images, default 300).
  *
  *   BENCH_RUNS=5 npm run bench      # runs per fresh/re-run measure (default 3)
  *   BENCH_STARTUP_RUNS=30           # runs for --help vs node -e 0 (default 20)
@@ -112,6 +113,17 @@ if (BURST_ROUNDS > 0) {
   bursts = await measureBursts({ rounds: BURST_ROUNDS, note });
 }
 
+note('archive sync: a day of images, sftp-setup sync | lftp mirror -R (test/bench/sync-throughput.ts, under vite-node)');
+let syncBench;
+{
+  const r = spawnSync(`${repo}/node_modules/.bin/vite-node`, [`${repo}/test/bench/sync-entry.mts`], { encoding: 'utf8', cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    syncBench = JSON.parse(r.stdout.trim().split('\n').pop() ?? '');
+  } catch {
+    syncBench = { skipped: `sync throughput benchmark failed (exit ${r.status})` };
+  }
+}
+
 const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.length ? median(v) : undefined]));
 const ratio = (a, b) => (a !== undefined && b !== undefined ? `${(a / b).toFixed(2)}×` : '—');
 const help = median(startup.help);
@@ -124,6 +136,13 @@ rows.push(
 );
 if (latency?.plainMs !== undefined && latency?.multiplexMs !== undefined) {
   rows.push(['Allsky upload of one image, --multiplex | plain connect-program', latency.multiplexMs, latency.plainMs, ratio(latency.multiplexMs, latency.plainMs), '', 9]);
+}
+if (syncBench?.sync) {
+  const day = `${syncBench.files} files, ${(syncBench.bytes / 1048576).toFixed(0)} MiB`;
+  rows.push(
+    [`sync of a day (${day}) | lftp mirror -R of it`, syncBench.sync.ms, syncBench.lftp.ms, ratio(syncBench.sync.ms, syncBench.lftp.ms), '', 1],
+    ['sync re-run, nothing new | lftp mirror -R re-run', syncBench.sync.rerunMs, syncBench.lftp.rerunMs, ratio(syncBench.sync.rerunMs, syncBench.lftp.rerunMs), '', 1],
+  );
 }
 if (m.doctor !== undefined) rows.push(['doctor on a converged collector (with probe)', m.doctor, undefined, '—', '', RUNS]);
 
@@ -144,5 +163,9 @@ if (bursts) {
   }
   console.log(`init per account (--no-verify): ${fmt(bursts.initMs.first)} for the 1st, ${fmt(bursts.initMs.last)} for the ${bursts.accounts}th`);
 }
+if (syncBench?.sync) {
+  const rate = (ms) => `${(syncBench.files / (ms / 1000)).toFixed(0)} files/s, ${(syncBench.bytes / 1e6 / (ms / 1000)).toFixed(1)} MB/s`;
+  console.log(`archive sync of a day: sftp-setup sync ${rate(syncBench.sync.ms)} | lftp mirror -R ${rate(syncBench.lftp.ms)}`);
+} else console.log(`archive sync: ${JSON.stringify(syncBench)}`);
 console.log(`\nmachine: ${(await run('nproc', [])).stdout.trim()} cores, node ${process.version}`);
-console.log(JSON.stringify({ medians: m, startup: { help, bare }, samples, latency, bursts }));
+console.log(JSON.stringify({ medians: m, startup: { help, bare }, samples, latency, bursts, sync: syncBench }));

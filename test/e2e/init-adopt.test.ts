@@ -75,7 +75,7 @@ describe('--adopt of a host set up with the manual guide', () => {
     const keys = await p.collector.sh(`cat ${keysFileFor(USER)}`);
     expect(keys).toMatch(/restrict ssh-ed25519 \S+ homekey@camera/);
     expect(keys).toMatch(/restrict ssh-ed25519 \S+ chrootkey@camera/);
-    expect(await p.collector.sh(`ls -A ${ROOT} | sort`)).toBe('allsky\nimages\nkeograms\nstartrails\nvideos\n');
+    expect(await p.collector.sh(`ls -A ${ROOT} | sort`)).toBe('allsky\narchive\nimages\nkeograms\nstartrails\nvideos\n');
     expect(await p.collector.sh(`cat ${ROOT}/images/before.jpg`)).toBe(await p.camera.sh('cat /etc/hostname'));
     for (const key of ['homekey', 'chrootkey']) {
       const up = await upload(p, `/root/${key}`, `/images/after-${key}.jpg`);

@@ -44,7 +44,7 @@ describe('init on a fresh collector', () => {
     expect(await p.collector.sh(`getent passwd ${USER} | cut -d: -f6,7`)).toBe(`${ROOT}:/usr/sbin/nologin\n`);
     expect(await p.collector.sh(`getent shadow ${USER} | cut -d: -f2`)).toBe('*\n');
     expect(await p.collector.sh(`stat -c '%U:%G %a' ${ROOT} ${keysFileFor(USER)}`)).toBe('root:root 755\nroot:root 644\n');
-    expect(await p.collector.sh(`ls -A ${ROOT} | sort`)).toBe('allsky\nimages\nkeograms\nstartrails\nvideos\n');
+    expect(await p.collector.sh(`ls -A ${ROOT} | sort`)).toBe('allsky\narchive\nimages\nkeograms\nstartrails\nvideos\n');
     expect(await p.collector.sh(`cat ${keysFileFor(USER)}`)).toMatch(/^# sftp-setup: added \S+Z\nrestrict ssh-ed25519 /);
   });
 
@@ -174,7 +174,7 @@ describe('init on a fresh collector', () => {
       expect(put.exitCode).not.toBe(0);
       const mk = await sftp('mkdir /newdir');
       expect(mk.exitCode).not.toBe(0);
-      expect(await p.collector.sh(`ls -A ${ROOT} | sort`)).toBe('allsky\nimages\nkeograms\nstartrails\nvideos\n');
+      expect(await p.collector.sh(`ls -A ${ROOT} | sort`)).toBe('allsky\narchive\nimages\nkeograms\nstartrails\nvideos\n');
     });
     it('replacing its own keys: no .ssh in the chroot, and one it makes is ignored by sshd', async () => {
       const attacker = await makeKey(p.camera, '/root/attacker_key');
