@@ -72,14 +72,17 @@ export async function initCommand(o: InitOptions): Promise<number> {
     if (!o.json) process.stdout.write(s + '\n');
   };
   if (spec.collectorEnv) await refuseBadCollectorEnv(spec.collectorEnv);
-  const sshd = await readSshdState();
   const journal = new Journal(backupDirFor(BACKUP_ROOT));
   let plan: CollectorPlan | undefined;
+  let mainPath = '';
   let probe: ProbeResult[] | undefined;
   const applied = await applyPlan({
     subject: `upload account ${spec.user} in ${spec.root}`, doing: 'Setting up', already: 'set up', done: 'Done.',
     lockPath: LOCK_PATH, journal, dryRun: o.dryRun, yes: o.yes, json: o.json, out,
     steps: async () => {
+      // Read under the lock: a run that waited sees the accounts the run before it added (the limits count them).
+      const sshd = await readSshdState();
+      mainPath = sshd.mainPath;
       // The plan refuses a bad --root before anything is touched, the stale-probe clean-up included.
       plan = await buildCollectorPlan(spec, sshd, journal);
       // Holding the lock, anything a crashed probe left behind is stale.
@@ -93,7 +96,7 @@ export async function initCommand(o: InitOptions): Promise<number> {
       await offerToStartSshd(o);
       if (!(await isRunning())) return;
       if (o.verify) {
-        const target = await probeTargetFor(spec, sshd.mainPath);
+        const target = await probeTargetFor(spec, mainPath);
         out(chalk.bold(`Self-test: a real SFTP session as ${spec.user} on port ${target.port}`));
         probe = await probeAccount(target);
         for (const p of probe) out(formatCheck(p));

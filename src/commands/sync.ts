@@ -145,8 +145,9 @@ export async function syncCommand(o: SyncOptions): Promise<number> {
 /** Re-run this very command as the Allsky owner, on our terminal. */
 async function asOwner(setup: CameraSetup, o: SyncOptions): Promise<number> {
   const cli = process.argv[1]!;
-  const dist = fileURLToPath(new URL('../cli.js', import.meta.url));
-  for (const p of [cli, dist]) {
+  // This module's own file: the code the owner's run loads (the dist tree, or the .deb's single bundle).
+  const code = fileURLToPath(import.meta.url);
+  for (const p of [cli, code]) {
     if ((await runAsUser(setup.owner, 'test', ['-r', p])).exitCode !== 0) {
       throw new FailError(`${setup.owner.name} cannot read ${p}, so sync cannot run as the Allsky owner`, `install sftp-setup where every user can read it (npm install -g, or the .deb), or run sync as ${setup.owner.name}`);
     }

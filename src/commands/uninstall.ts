@@ -44,8 +44,6 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
   // sshd reads, or the marked block in the main file) and our keys file outside the chroot.
   const blocks = managedBlocksFrom(sshd.mainPath, sshd.mainText, sshd.directives);
   const mine = blocks.filter((b) => b.user === user);
-  const dropins = mine.filter((b) => b.file !== sshd.mainPath).map((b) => b.file);
-  const inMain = mine.some((b) => b.file === sshd.mainPath);
   const keysFile = await statPath(keysFileFor(user));
   const account = await getAccount(user);
   if (!mine.length && !keysFile) {
@@ -82,13 +80,21 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
 
   const journal = new Journal(backupDirFor(BACKUP_ROOT));
   let purged: { removed: number; skipped: string[] } | undefined;
-  const remaining = blocks.map((b) => b.user).filter((u) => u !== user);
   const applied = await applyPlan({
     subject: `upload account ${user}`, doing: 'Removing', already: 'removed', done: 'Removed.',
     lockPath: LOCK_PATH, journal, dryRun: o.dryRun, yes: o.yes, json: o.json, out,
     steps: async () => {
       if (!o.dryRun) await removeStaleCandidates(); // a killed run's, now that we hold the lock
-      return removalSteps({ user, sshd, dropins, inMain, chroot, remaining }, o.purge, journal, (r) => (purged = r));
+      // Read again under the lock: a run that waited sees what the runs before it changed (blocks, limits).
+      const now = o.dryRun ? sshd : await readSshdState();
+      const ours = managedBlocksFrom(now.mainPath, now.mainText, now.directives);
+      const t = {
+        user, sshd: now, chroot,
+        dropins: ours.filter((b) => b.user === user && b.file !== now.mainPath).map((b) => b.file),
+        inMain: ours.some((b) => b.user === user && b.file === now.mainPath),
+        remaining: ours.map((b) => b.user).filter((u) => u !== user),
+      };
+      return removalSteps(t, o.purge, journal, (r) => (purged = r));
     },
   });
   if (applied.declined) return EXIT.failed;

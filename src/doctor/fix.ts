@@ -93,11 +93,10 @@ async function applySpec(spec: CollectorSpec, opts: { dryRun: boolean; onStep?: 
     // Dangerous modes first, on their own: whatever the init plan then refuses (a link in the tree makes
     // it refuse) or rolls back, no set-uid file stays. A mode taken away is never given back.
     await run(`the modes in ${spec.root}`, async () => [treeModesStep(spec.root)]);
-    const sshd = await readSshdState();
     await run(action, async (journal) => {
       // Holding the lock, anything a crashed probe left behind is stale.
       if (!opts.dryRun) await cleanStaleProbe(spec.user, spec.root, spec.dirs);
-      return (await buildCollectorPlan(spec, sshd, journal)).steps;
+      return (await buildCollectorPlan(spec, await readSshdState(), journal)).steps;
     });
     const status = steps.some((s) => s.status === 'changed') ? 'changed' : steps.some((s) => s.status === 'would-change') ? 'would-change' : 'unchanged';
     return { user: spec.user, action, status, steps };

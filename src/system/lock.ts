@@ -170,6 +170,8 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
       if (!l) continue;
       seen = l;
     }
+    // No link left: its holder removed it between our open and fstat (it released the lock): try again.
+    if (seen.isFile() && seen.nlink === 0) continue;
     // An empty file of ours may be a lock its holder has created and not yet written its pid into (two
     // runs started together): look again a little later before calling it garbage and taking it over.
     if (seen.isFile() && seen.uid === me && content === '') {
