@@ -32,6 +32,17 @@ function lockWaitOption(): Option {
     });
 }
 
+/**
+ * The options every changing command shares, declared once: -n/--dry-run, --json, -y/--yes (yes: null for a
+ * command that never asks: keys add/remove/sign/revoke run unattended over --via) and --wait for the lock.
+ * Texts may be more precise per command; the flags and their defaults are the same everywhere.
+ */
+function changing(cmd: Command, o: { dryRun: string; json?: string; yes?: string | null }): Command {
+  cmd.option('-n, --dry-run', o.dryRun, false).option('--json', o.json ?? 'print a machine-readable report', false);
+  if (o.yes !== null) cmd.option('-y, --yes', o.yes ?? 'do not ask before changing anything', false);
+  return cmd.addOption(lockWaitOption());
+}
+
 async function runAction(load: () => Promise<(opts: any) => Promise<number>>, opts: unknown): Promise<void> {
   const action = await load();
   const wait = (opts as { wait?: unknown }).wait;
@@ -78,7 +89,7 @@ Typical use:
   to try it out:     sudo sftp-setup demo`,
     );
 
-  program
+  changing(program
     .command('init')
     .description('create or update an SFTP upload account on this collector (run as root)')
     .option('--user <name>', 'upload account name', DEFAULT_USER)
@@ -92,11 +103,7 @@ Typical use:
     .option('--no-verify', 'skip the end-to-end self-test')
     .option('--collector-env <file>', 'also point the collector application\'s .env at the uploaded image')
     .option('--protect-mount', 'mount the upload tree nosuid,nodev,noexec (a bind mount in /etc/fstab, mounted now)', false)
-    .option('--ca', 'also accept camera certificates signed by this collector\'s CA, for this account\'s name only (see: ca init)', false)
-    .option('-n, --dry-run', 'print the plan with diffs and change nothing', false)
-    .option('--json', 'print a machine-readable report', false)
-    .option('-y, --yes', 'do not ask before changing anything', false)
-    .addOption(lockWaitOption())
+    .option('--ca', 'also accept camera certificates signed by this collector\'s CA, for this account\'s name only (see: ca init)', false), { dryRun: 'print the plan with diffs and change nothing' })
     .addHelpText(
       'after',
       `
@@ -106,15 +113,11 @@ Example:
     )
     .action((opts) => runAction(async () => (await import('./commands/init.js')).initCommand, opts));
 
-  program
+  changing(program
     .command('uninstall')
     .description('remove what init created for an upload account (uploaded files stay unless --purge)')
     .requiredOption('--user <name>', 'upload account name')
-    .option('--purge', 'also delete the chroot tree and every uploaded file', false)
-    .option('-n, --dry-run', 'print the plan and change nothing', false)
-    .option('--json', 'print a machine-readable report', false)
-    .option('-y, --yes', 'do not ask before changing anything', false)
-    .addOption(lockWaitOption())
+    .option('--purge', 'also delete the chroot tree and every uploaded file', false), { dryRun: 'print the plan and change nothing' })
     .addHelpText('after', '\nExample:\n  sudo sftp-setup uninstall --user allsky-upload --dry-run')
     .action((opts) => runAction(async () => (await import('./commands/uninstall.js')).uninstallCommand, opts));
 
@@ -126,72 +129,55 @@ Example:
     .option('--json', 'print a machine-readable list', false)
     .addHelpText('after', '\nExample:\n  sudo sftp-setup keys list --user allsky-upload')
     .action((opts) => runAction(async () => (await import('./commands/keys.js')).keysListCommand, opts));
-  keys
+  changing(keys
     .command('add')
     .description('authorize a key for an upload account (collector)')
     .argument('<key>', 'a public key line, a .pub file, or - for stdin')
     .option('--user <name>', 'upload account name', DEFAULT_USER)
-    .option('--from <cidrs>', 'only accept the key from these addresses (comma-separated CIDRs); updates a key already present')
-    .option('-n, --dry-run', 'print the change and make none', false)
-    .option('--json', 'print a machine-readable report', false)
-    .addOption(lockWaitOption())
+    .option('--from <cidrs>', 'only accept the key from these addresses (comma-separated CIDRs); updates a key already present'), { dryRun: 'print the change and make none', yes: null })
     .addHelpText('after', "\nExample:\n  sudo sftp-setup keys add --user allsky-upload 'ssh-ed25519 AAAA… pi@allsky' \\\n    --from 192.168.1.0/24")
     .action((key, opts) => runAction(async () => (await import('./commands/keys.js')).keysAddCommand, { ...opts, key }));
-  keys
+  changing(keys
     .command('remove')
     .description('revoke a key of an upload account, by fingerprint or comment (collector)')
     .argument('<selector>', 'SHA256:… fingerprint or the key\'s comment')
     .option('--user <name>', 'upload account name', DEFAULT_USER)
-    .option('--force', 'allow removing the last key', false)
-    .option('-n, --dry-run', 'print the change and make none', false)
-    .option('--json', 'print a machine-readable report', false)
-    .addOption(lockWaitOption())
+    .option('--force', 'allow removing the last key', false), { dryRun: 'print the change and make none', yes: null })
     .addHelpText('after', '\nExample:\n  sudo sftp-setup keys remove --user allsky-upload SHA256:abc…')
     .action((selector, opts) => runAction(async () => (await import('./commands/keys.js')).keysRemoveCommand, { ...opts, selector }));
-  keys
+  changing(keys
     .command('sign')
     .description('certify a camera\'s key for an upload account with the CA: no authorized_keys entry needed (collector)')
     .argument('<key>', 'the camera\'s public key line, its .pub file, or - for stdin')
     .option('--user <name>', 'upload account name (the only principal)', DEFAULT_USER)
     .option('--id <name>', 'key id sshd logs at each login (default: the key\'s comment)')
-    .option('--valid <interval>', 'validity as ssh-keygen -V reads it (START:END, e.g. -1d:+26w)', 'always:+52w')
-    .option('-n, --dry-run', 'print what would be signed and sign nothing', false)
-    .option('--json', 'print a machine-readable report with the certificate', false)
+    .option('--valid <interval>', 'validity as ssh-keygen -V reads it (START:END, e.g. -1d:+26w)', 'always:+52w'), { dryRun: 'print what would be signed and sign nothing', json: 'print a machine-readable report with the certificate', yes: null })
     .addHelpText('after', "\nExample:\n  sudo sftp-setup keys sign --user allsky-upload ~/roof.pub > roof-cert.pub")
     .action((key, opts) => runAction(async () => (await import('./commands/keys-cert.js')).keysSignCommand, { ...opts, key }));
-  keys
+  changing(keys
     .command('revoke')
     .description('revoke a certificate (by serial or -cert.pub) or a key and all its certificates, at once (collector)')
-    .argument('<what>', 'a serial number, a -cert.pub or .pub file, a key line, or - for stdin')
-    .option('-n, --dry-run', 'print the change and make none', false)
-    .option('--json', 'print a machine-readable report', false)
+    .argument('<what>', 'a serial number, a -cert.pub or .pub file, a key line, or - for stdin'), { dryRun: 'print the change and make none', yes: null })
     .addHelpText('after', '\nExample:\n  sudo sftp-setup keys revoke 7')
     .action((what, opts) => runAction(async () => (await import('./commands/keys-cert.js')).keysRevokeCommand, { ...opts, what }));
-  keys
+  changing(keys
     .command('rotate')
     .description('replace the camera\'s upload key with a new one, without a moment of lock-out (camera)')
     .option('--via <admin@collector>', 'authorize and revoke on the collector over your own SSH access')
     .option('--allsky-dir <dir>', 'the Allsky install (default: found in the users\' homes)')
-    .option('--key <path>', 'the current private key (default: ~/.ssh/allsky_upload)')
-    .option('-n, --dry-run', 'print the plan and change nothing', false)
-    .option('--json', 'print a machine-readable report', false)
-    .option('-y, --yes', 'do not ask; without --via, stop in a resumable state after printing the collector command', false)
-    .addOption(lockWaitOption())
+    .option('--key <path>', 'the current private key (default: ~/.ssh/allsky_upload)'), { dryRun: 'print the plan and change nothing', yes: 'do not ask; without --via, stop in a resumable state after printing the collector command' })
     .addHelpText('after', '\nExample:\n  sftp-setup keys rotate --via admin@collector.local')
     .action((opts) => runAction(async () => (await import('./commands/rotate.js')).keysRotateCommand, opts));
 
   const ca = program.command('ca').description('the certificate authority for cameras and this collector\'s host keys (collector)');
-  ca
+  changing(ca
     .command('init')
     .description('create the CA (root-only, outside every chroot) and sign the host keys; again to re-sign (run as root)')
-    .option('--name <host>', 'a name or address cameras use for this collector (repeatable; default: host name, NAME.local, its addresses)', collect, [])
-    .option('-n, --dry-run', 'print the plan with diffs and change nothing', false)
-    .option('--json', 'print a machine-readable report', false)
-    .option('-y, --yes', 'do not ask before changing anything', false)
+    .option('--name <host>', 'a name or address cameras use for this collector (repeatable; default: host name, NAME.local, its addresses)', collect, []), { dryRun: 'print the plan with diffs and change nothing' })
     .addHelpText('after', '\nExample:\n  sudo sftp-setup ca init --name collector.local --name 192.168.1.10')
     .action((opts) => runAction(async () => (await import('./commands/ca.js')).caInitCommand, opts));
 
-  program
+  changing(program
     .command('allsky-config')
     .description('configure this Allsky camera to upload to a collector over SFTP (camera)')
     .option('--collector <host>', 'collector host name or address')
@@ -206,11 +192,7 @@ Example:
     .option('--via <admin@collector>', 'authorize the key on the collector over your own SSH access')
     .option('--cert', 'with --via: have the collector\'s CA certify the key (KEY-cert.pub) and trust its host CA, instead of authorized_keys and a pinned host key', false)
     .option('--multiplex', 'share one SSH connection between uploads (ControlMaster)', false)
-    .option('--no-test', 'skip the test upload')
-    .option('-n, --dry-run', 'print the plan with diffs and change nothing', false)
-    .option('--json', 'print a machine-readable report', false)
-    .option('-y, --yes', 'do not ask (trusts an unpinned host key on first use, with a warning; never replaces a pinned one)', false)
-    .addOption(lockWaitOption())
+    .option('--no-test', 'skip the test upload'), { dryRun: 'print the plan with diffs and change nothing', yes: 'do not ask (trusts an unpinned host key on first use, with a warning; never replaces a pinned one)' })
     .addHelpText(
       'after',
       `
@@ -225,7 +207,7 @@ Example:
     )
     .action((opts) => runAction(async () => (await import('./commands/allsky-config.js')).allskyConfigCommand, opts));
 
-  program
+  changing(program
     .command('sync')
     .description('deliver the camera\'s Allsky archive (dated folders, keograms, startrails, timelapses) to archive/ on the collector (camera)')
     .option('--allsky-dir <dir>', 'the Allsky install (default: found in the users\' homes)')
@@ -241,10 +223,7 @@ Example:
     .option('--delete-after-upload <dir>', 'delete files below this directory of the archive once the collector has their exact size (a spool)')
     .option('--install', 'install a systemd timer that runs sync as the Allsky owner with these options (root)', false)
     .option('--uninstall', 'remove the systemd timer (root)', false)
-    .option('--every <minutes>', 'with --install: how often the timer runs', '15')
-    .option('-n, --dry-run', 'list what would be sent (or the timer\'s plan) and change nothing', false)
-    .option('--json', 'print a machine-readable report', false)
-    .option('-y, --yes', 'do not ask before installing or removing the timer', false)
+    .option('--every <minutes>', 'with --install: how often the timer runs', '15'), { dryRun: 'list what would be sent (or the timer\'s plan) and change nothing', yes: 'do not ask before installing or removing the timer' })
     .addHelpText(
       'after',
       `
