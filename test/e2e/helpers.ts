@@ -1,9 +1,16 @@
 /**
- * Shared set-up for end-to-end tests: throwaway hosts with a real sshd, the built CLI run inside them, and
- * snapshots of file trees to prove that a run changed nothing.
+ * Shared set-up for end-to-end tests: throwaway hosts with a real sshd, the built CLI run inside them, the
+ * actions tests repeat (an sftp session, a login, a pinned host key, an admin's access), and snapshots of
+ * file trees to prove that a run changed nothing. The names they use are in vocabulary.ts, re-exported here:
+ * a test imports everything from this module.
  */
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RunResult } from '../../src/system/exec.js';
 import { linkHosts, startHost, type HostRunOptions, type ThrowawayHost } from '../../src/system/hosts.js';
+import { ADMIN_KEY, COLLECTOR, destination, KNOWN_HOSTS, REMOTE_CLI, sshOptions, type Login } from './vocabulary.js';
+
+export * from './vocabulary.js';
 
 export const CLI = fileURLToPath(new URL('../../bin/sftp-setup', import.meta.url));
 
@@ -73,11 +80,62 @@ export async function startPair(): Promise<Pair> {
   };
 }
 
+/** A lone collector running sshd (no camera): its tests log in over loopback, as `target: '127.0.0.1'`. */
+export async function collectorHost(base = 'safe'): Promise<ThrowawayHost> {
+  const h = await startHost(uniqueName(base));
+  try {
+    await h.startSshd();
+  } catch (err) {
+    await h.destroy();
+    throw err;
+  }
+  return h;
+}
+
 /** Make a client key on a host and return its public line. */
 export async function makeKey(host: ThrowawayHost, path: string, opts: { user?: string; type?: string } = {}): Promise<string> {
   const type = opts.type ?? 'ed25519';
   await host.sh(`rm -f ${path} ${path}.pub; ssh-keygen -q -t ${type} -N '' -C test@${host.name} -f ${path}`, { user: opts.user });
   return (await host.sh(`cat ${path}.pub`)).trim();
+}
+
+/**
+ * A real sftp session from `host` as `who`, with `batch` on stdin: one command a line, and sftp -b stops at
+ * the first that fails (a leading "-" lets one fail). Bounded at 30 s, so that a hang fails the test.
+ */
+export function sftpAs(host: ThrowawayHost, who: Login, batch: string, opts: HostRunOptions = {}): Promise<RunResult> {
+  return host.run(['sftp', ...sshOptions(who).argv, '-b', '-', destination(who)], { timeoutMs: 30_000, ...opts, input: `${batch}\n` });
+}
+
+/** Does sshd let `who` in? A real sftp login that runs pwd; when it does not, stderr says why. */
+export async function login(host: ThrowawayHost, who: Login): Promise<{ ok: boolean; stderr: string }> {
+  const r = await sftpAs(host, who, 'pwd');
+  return { ok: r.exitCode === 0, stderr: r.stderr };
+}
+
+/** Pin the collector's ed25519 host key in the camera's `file`, read from the collector's own file, not from the network. */
+export async function pinHostKey(p: Pair, file = KNOWN_HOSTS): Promise<void> {
+  const hostKey = (await p.collector.sh('cat /etc/ssh/ssh_host_ed25519_key.pub')).trim().split(' ').slice(0, 2).join(' ');
+  await p.camera.sh(`echo '${COLLECTOR} ${hostKey}' > ${file}`);
+}
+
+/** The SHA256 fingerprint of a host's ed25519 host key (what --host-key pins). */
+export async function hostKeyFingerprint(host: ThrowawayHost): Promise<string> {
+  return (await host.sh('ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub')).split(' ')[1]!;
+}
+
+/** An admin's own access: root on `client` logs in as root on `server` with a new `key`. Returns its public line. */
+export async function authorizeAdmin(client: ThrowawayHost, server: ThrowawayHost, key = ADMIN_KEY): Promise<string> {
+  await client.sh(`mkdir -p -m 700 ${dirname(key)}`);
+  const pub = await makeKey(client, key);
+  await server.sh(`mkdir -p -m 700 /root/.ssh && echo '${pub}' >> /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys`);
+  return pub;
+}
+
+/** sftp-setup callable on `host` at REMOTE_CLI, where --via runs it (SFTP_SETUP_REMOTE_COMMAND); returns that path. */
+export async function installRemoteCli(host: ThrowawayHost): Promise<string> {
+  await host.sh(`mkdir -p ${dirname(REMOTE_CLI)} && printf '#!/bin/sh\\nexec %s %s "$@"\\n' '${process.execPath}' '${CLI}' > ${REMOTE_CLI} && chmod 755 ${REMOTE_CLI}`);
+  return REMOTE_CLI;
 }
 
 /**
@@ -91,3 +149,10 @@ export async function snapshot(host: ThrowawayHost, paths: string[], opts: { mti
       ` for p in ${paths.join(' ')}; do [ -e "$p" ] || continue; find "$p" -xdev -type f ! -path '/var/log/*' ! -name '*.pid' -print0 | sort -z | xargs -0 -r sha256sum; done`,
   );
 }
+
+/**
+ * A snapshot of /etc without what the shadow tools keep of the previous account files ("passwd-" etc.:
+ * not ours to compare) and without directory sizes (the overlay's business): /etc as it was before init.
+ */
+export const withoutShadowBackups = (s: string) =>
+  s.split('\n').filter((l) => !/\/etc\/(passwd|shadow|group|gshadow)-$/.test(l)).map((l) => l.replace(/^(d \S+ \d+) \d+ /, '$1 ')).join('\n');

@@ -1,22 +1,13 @@
 /**
- * Shared pieces of the safety suites (issue 6): a collector host, a normalized state snapshot that two
- * hosts can be compared by, a watcher that checks sshd's configuration every ~20 ms while a command runs,
- * and a way to SIGKILL a command's whole process group at a chosen moment.
+ * Shared pieces of the safety suites (issue 6): a normalized state snapshot that two hosts can be compared
+ * by, a watcher that checks sshd's configuration every ~20 ms while a command runs, and a way to SIGKILL a
+ * command's whole process group at a chosen moment. The collector host is helpers.ts's (collectorHost).
  */
-import { startHost, type ThrowawayHost } from '../../src/system/hosts.js';
+import type { ThrowawayHost } from '../../src/system/hosts.js';
 import type { RunResult } from '../../src/system/exec.js';
-import { CLI, uniqueName } from './helpers.js';
+import { CLI } from './helpers.js';
 
-export async function collectorHost(base = 'safe'): Promise<ThrowawayHost> {
-  const h = await startHost(uniqueName(base));
-  try {
-    await h.startSshd();
-  } catch (err) {
-    await h.destroy();
-    throw err;
-  }
-  return h;
-}
+export { collectorHost } from './helpers.js';
 
 /**
  * Everything sftp-setup may touch, in a form two hosts can be compared by: no timestamps, no per-host
