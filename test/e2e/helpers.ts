@@ -138,15 +138,38 @@ export async function installRemoteCli(host: ThrowawayHost): Promise<string> {
   return REMOTE_CLI;
 }
 
+export interface SnapshotOptions {
+  /** false: modification times left out (a rewrite with the same bytes is then no change) */
+  mtime?: boolean;
+  /**
+   * A form two hosts can be compared by: no times (none of the entries', and contents hashed with the times
+   * they carry masked: the time a key was added, the day of the last password change in shadow), nothing
+   * each host has of its own (host keys, its name and addresses, the linker's cache), and sftp-setup's
+   * temporary directories in /run counted by name without their random suffix.
+   */
+  acrossHosts?: boolean;
+}
+
 /**
  * A fingerprint of everything under the given paths: type, owner, mode, size, mtime and content hash of
- * every entry. Two equal snapshots mean nothing there changed, timestamps included.
+ * every entry. Two equal snapshots mean nothing there changed, timestamps included. Never looked at: pid
+ * files and logs (sshd writes them), and caches (the real machine's show through the overlays).
  */
-export async function snapshot(host: ThrowawayHost, paths: string[], opts: { mtime?: boolean } = {}): Promise<string> {
-  const fmt = opts.mtime === false ? '%y %u:%g %m %s %p\\n' : '%y %u:%g %m %s %T@ %p\\n';
+export async function snapshot(host: ThrowawayHost, paths: string[], opts: SnapshotOptions = {}): Promise<string> {
+  const across = opts.acrossHosts === true;
+  const skipped = [`-name '*.pid'`, '-path /var/log', `-path '/var/log/*'`, '-path /var/cache', `-path '/var/cache/*'`, '-path /var/lib/apt', `-path '/var/lib/apt/*'`];
+  const ownPerHost = [`-name 'ssh_host_*'`, '-name hostname', '-name hosts', '-name mtab', '-path /etc/ld.so.cache'];
+  const pruned = [...skipped, ...(across ? ownPerHost : [])].join(' -o ');
+  const unhashed = [`-path '/var/log/*'`, `-name '*.pid'`, ...(across ? ownPerHost : [])].map((t) => `! ${t}`).join(' ');
+  const fmt = opts.mtime === false || across ? '%y %u:%g %m %s %p\\n' : '%y %u:%g %m %s %T@ %p\\n';
+  const each = (body: string) => `for p in ${paths.join(' ')}; do [ -e "$p" ] || continue; ${body}; done`;
+  const listing = each(`find "$p" -xdev \\( ${pruned} \\) -prune -o -printf '${fmt}' | sort -k5`);
+  if (!across) return host.sh(`${listing}; ${each(`find "$p" -xdev -type f ${unhashed} -print0 | sort -z | xargs -0 -r sha256sum`)}`);
   return host.sh(
-    `for p in ${paths.join(' ')}; do [ -e "$p" ] || continue; find "$p" -xdev \\( -name '*.pid' -o -path /var/log -o -path '/var/log/*' -o -path /var/cache -o -path '/var/cache/*' -o -path /var/lib/apt -o -path '/var/lib/apt/*' \\) -prune -o -printf '${fmt}' | sort -k5; done;` +
-      ` for p in ${paths.join(' ')}; do [ -e "$p" ] || continue; find "$p" -xdev -type f ! -path '/var/log/*' ! -name '*.pid' -print0 | sort -z | xargs -0 -r sha256sum; done`,
+    `timeless() { case "$1" in */shadow|*/shadow-) sed -E 's/^([^:]*:[^:]*:)[0-9]*:/\\1DAY:/' "$1";;` +
+      ` *) sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z/TIME/g' "$1";; esac; }; ${listing};` +
+      ` ${each(`find "$p" -xdev -type f ${unhashed} | sort | while IFS= read -r f; do echo "$(timeless "$f" | sha256sum | cut -c1-64)  $f"; done`)};` +
+      ` ls -d /run/sftp-setup-* 2>/dev/null | sed 's/-[^-]*$/-XXX/'`,
   );
 }
 
