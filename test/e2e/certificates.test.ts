@@ -4,35 +4,28 @@
  * revoke`, and a camera enrolled with `allsky-config --cert --via` that uploads with no authorized_keys entry.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CA, CA_DIR, keysFileFor, principalsFileFor } from '../../src/collector/layout.js';
-import { CLI, cli, makeKey, snapshot, startPair, type Pair } from './helpers.js';
+import { CA, CA_DIR, principalsFileFor } from '../../src/collector/layout.js';
+import { cli, installRemoteCli, KEYS_FILE, login as loginAs, makeKey, sftpAs, REMOTE_CLI, ROOT, snapshot, startPair, USER, type Pair } from './helpers.js';
 import { installAllsky } from './allsky-fixture.js';
 
-const USER = 'allsky-upload';
 const OTHER = 'cam-two';
 const DROPIN = '/etc/ssh/sshd_config.d/10-sftp-setup-host-certificate.conf';
 // What a CA-related bad input must leave exactly as it was.
-const WATCHED = ['/etc/ssh', '/var/lib/allsky-uploads'];
+const WATCHED = ['/etc/ssh', ROOT];
 
 let p: Pair;
 
 /** A login with exactly this key (and its -cert.pub, which ssh loads by itself), no host key checks. */
-async function login(user: string, key: string): Promise<{ ok: boolean; stderr: string }> {
-  const r = await p.camera.run(['bash', '-c',
-    `echo pwd | sftp -F /dev/null -i ${key} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no` +
-      ` -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -b - ${user}@collector`]);
-  return { ok: r.exitCode === 0, stderr: r.stderr };
-}
+const login = (user: string, key: string) => loginAs(p.camera, { user, key });
 
 // sftp-setup is not installed on the test collector: a wrapper in an overlaid directory stands in for it.
-const REMOTE = '/opt/sftp-setup-test/sftp-setup';
-const VIA_ENV = { env: { SFTP_SETUP_REMOTE_COMMAND: REMOTE } };
+const VIA_ENV = { env: { SFTP_SETUP_REMOTE_COMMAND: REMOTE_CLI } };
 
 beforeAll(async () => {
   p = await startPair();
   await Promise.all([
     installAllsky(p.camera),
-    p.collector.sh(`mkdir -p /opt/sftp-setup-test && printf '#!/bin/sh\\nexec node ${CLI} "$@"\\n' > ${REMOTE} && chmod 755 ${REMOTE}`),
+    installRemoteCli(p.collector),
   ]);
   // The admin (root on the camera) logs in as root on the collector with its own key.
   await p.camera.sh('mkdir -p -m 700 /root/.ssh && ssh-keygen -q -t ed25519 -N "" -f /root/.ssh/id_ed25519 && ssh-keyscan -t ed25519 collector 2>/dev/null | grep -v "^#" > /root/.ssh/known_hosts');
@@ -152,7 +145,7 @@ describe('keys sign and keys revoke', () => {
 
   it('the certificate logs in with no entry in authorized_keys, for its own account only', async () => {
     const pub = (await p.camera.sh("cut -d' ' -f2 /root/cam1.pub")).trim();
-    expect(await p.collector.sh(`cat ${keysFileFor(USER)}`)).not.toContain(pub);
+    expect(await p.collector.sh(`cat ${KEYS_FILE}`)).not.toContain(pub);
     expect((await login(USER, '/root/cam1')).ok).toBe(true);
     expect(await p.collector.sh('cat /var/log/auth.log')).toMatch(/Accepted publickey for allsky-upload .* ED25519-CERT SHA256:\S+ ID pi@roof .*\(serial 1\) CA ED25519/);
     // A second account with the same CA: the certificate names allsky-upload, not cam-two.
@@ -251,7 +244,7 @@ describe('allsky-config --cert --via', () => {
   it('a camera with a plain pinned host key keeps working once the collector presents host certificates', async () => {
     // ssh-keyscan without -c: the plain host key, as allsky-config pinned it before certificates.
     await p.camera.sh('ssh-keyscan -t ed25519 collector 2>/dev/null | grep -v "^#" > /root/kh-plain');
-    const r = await p.camera.run(['sh', '-c', `echo pwd | sftp -F /dev/null -i /root/plain -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/root/kh-plain -b - ${USER}@collector`]);
+    const r = await sftpAs(p.camera, { key: '/root/plain', knownHosts: '/root/kh-plain' }, 'pwd');
     expect(r.exitCode, r.stderr).toBe(0);
   });
 
@@ -273,7 +266,7 @@ describe('allsky-config --cert --via', () => {
     expect(r.stdout).not.toContain('key authorized on the collector');
     expect(r.stdout.match(/pass {2}images/g)?.length).toBe(5);
     const pub = (await p.camera.sh(`cut -d" " -f2 ${KEY}.pub`)).trim();
-    expect(await p.collector.sh(`cat ${keysFileFor(USER)}`)).not.toContain(pub);
+    expect(await p.collector.sh(`cat ${KEYS_FILE}`)).not.toContain(pub);
     const hostCa = (await p.collector.sh(`cut -d" " -f1,2 ${CA.hostKey}.pub`)).trim();
     expect(await p.camera.sh('cat /home/pi/.ssh/known_hosts')).toBe(`@cert-authority collector ${hostCa}\n`);
     expect(await p.camera.sh(`stat -c '%U %a' ${KEY}-cert.pub`)).toBe('pi 644\n');

@@ -6,11 +6,11 @@
  * and the systemd timer (files and reversal; the hosts have no running systemd).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { cli, cliPath, snapshot, startPair, type Pair } from './helpers.js';
+import { cli, cliPath, ROOT, snapshot, startPair, type Pair } from './helpers.js';
 import { installAllsky } from './allsky-fixture.js';
 
 const ARCHIVE = '/home/pi/allsky/images';
-const REMOTE = '/var/lib/allsky-uploads/archive';
+const REMOTE = `${ROOT}/archive`;
 let pair: Pair | undefined;
 
 afterEach(async () => {
