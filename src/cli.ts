@@ -66,6 +66,8 @@ Typical use:
     .option('--no-verify', 'skip the end-to-end self-test')
     .option('--collector-env <file>', 'also point the collector application\'s .env at the uploaded image')
     .option('--protect-mount', 'mount the upload tree nosuid,nodev,noexec (a bind mount in /etc/fstab, mounted now)', false)
+    .option('--log', 'log every upload (internal-sftp -l INFO, the log socket bound into the chroot; default: on where the host has journald or a syslog daemon)')
+    .option('--no-log', 'do not log uploads (and undo --log)')
     .option('-n, --dry-run', 'print the plan with diffs and change nothing', false)
     .option('--json', 'print a machine-readable report', false)
     .option('-y, --yes', 'do not ask before changing anything', false)

@@ -44,6 +44,8 @@ export interface CollectorSpec {
   profile: 'allsky' | 'dropbox';
   adopt: boolean;
   collectorEnv?: string;
+  /** internal-sftp logs every upload (-l INFO); the log socket in the chroot is devlog-step.ts's */
+  log?: boolean;
 }
 
 export interface CollectorPlan {
@@ -66,12 +68,12 @@ const CONFIRMED = [
   'permitopen', 'permitlisten',
 ];
 
-export function renderBlockFor(spec: Pick<CollectorSpec, 'user' | 'root' | 'profile'>): string {
+export function renderBlockFor(spec: Pick<CollectorSpec, 'user' | 'root' | 'profile' | 'log'>): string {
   return renderMatchBlock(loadTemplate(templateName), {
     user: spec.user,
     chroot: spec.root,
     authorizedKeysFile: [keysFileFor('%u'), PROBE_KEYS_PATTERN],
-    sftpFlags: sftpProfileFlags(spec.profile),
+    sftpFlags: sftpProfileFlags(spec.profile, spec.log),
     header: `Managed by sftp-setup: upload account ${spec.user}. Change it with "sftp-setup init", not by hand.`,
   });
 }

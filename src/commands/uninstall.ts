@@ -21,6 +21,7 @@ import { printable } from '../text/printable.js';
 import { deleteAccount, getAccount, listAccounts } from '../system/accounts.js';
 import { acquireLock, backupDirFor, Journal, readText, realPath, statPath } from '../system/files.js';
 import { unprotectMountStep } from '../collector/mount-step.js';
+import { devLogOffStep } from '../collector/devlog-step.js';
 import { isRunning, reload, reloadIfRunning, testConfig } from '../system/sshd.js';
 import { validateUserName } from '../validate.js';
 
@@ -127,6 +128,8 @@ function removalSteps(
   // What init --protect-mount added (fstab lines, the bind mount), while the block still marks the account
   // as ours: before a purge, which cannot remove a mount point, and without one, since nothing of ours
   // should stay in /etc/fstab.
+  // The log socket's mount sits inside the tree: it goes before the tree's own mount is taken away.
+  if (chroot) steps.push(devLogOffStep(chroot, journal));
   if (chroot) steps.push(unprotectMountStep(chroot, journal));
   steps.push({
     id: 'sshd-config',

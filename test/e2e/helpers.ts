@@ -82,12 +82,13 @@ export async function makeKey(host: ThrowawayHost, path: string, opts: { user?: 
 
 /**
  * A fingerprint of everything under the given paths: type, owner, mode, size, mtime and content hash of
- * every entry. Two equal snapshots mean nothing there changed, timestamps included.
+ * every entry. Two equal snapshots mean nothing there changed, timestamps included. A chroot's dev/log (a
+ * socket bound onto a file, which find takes for a file) is listed but not read.
  */
 export async function snapshot(host: ThrowawayHost, paths: string[], opts: { mtime?: boolean } = {}): Promise<string> {
   const fmt = opts.mtime === false ? '%y %u:%g %m %s %p\\n' : '%y %u:%g %m %s %T@ %p\\n';
   return host.sh(
     `for p in ${paths.join(' ')}; do [ -e "$p" ] || continue; find "$p" -xdev \\( -name '*.pid' -o -path /var/log -o -path '/var/log/*' -o -path /var/cache -o -path '/var/cache/*' -o -path /var/lib/apt -o -path '/var/lib/apt/*' \\) -prune -o -printf '${fmt}' | sort -k5; done;` +
-      ` for p in ${paths.join(' ')}; do [ -e "$p" ] || continue; find "$p" -xdev -type f ! -path '/var/log/*' ! -name '*.pid' -print0 | sort -z | xargs -0 -r sha256sum; done`,
+      ` for p in ${paths.join(' ')}; do [ -e "$p" ] || continue; find "$p" -xdev -type f ! -path '/var/log/*' ! -name '*.pid' ! -path '*/dev/log' -print0 | sort -z | xargs -0 -r sha256sum; done`,
   );
 }
