@@ -1,0 +1,194 @@
+import { describe, expect, it } from 'vitest';
+import { eventEnv, humanLine, isTemporaryName, kindOf, pathFields, type UploadEvent } from '../../src/watch/event.js';
+import { CompletionTracker } from '../../src/watch/tracker.js';
+import { SinkError, SinkQueue, type Sink } from '../../src/watch/queue.js';
+import { mqttTopic, parseWatchInputs, shownUrl, watchArgs } from '../../src/watch/options.js';
+import { UsageError } from '../../src/errors.js';
+
+const ev = (path: string, extra: Partial<UploadEvent> = {}): UploadEvent => ({
+  account: 'allsky-upload', path, file: `/var/lib/allsky-uploads/${path}`, size: 10, time: '2025-01-01T00:00:00.000Z',
+  mtime: '2025-01-01T00:00:00.000Z', kind: kindOf(path), ...extra,
+});
+
+describe('temporary names', () => {
+  it("Allsky's TYPE-RANDOM, our hex, lftp's .in.NAME., hidden, *.tmp, *.part", () => {
+    for (const n of ['SaveImage-server-12345', 'Keogram-981', 'TimelapseThumbnail-0', 'MiniTimelapse-server-32767', 'x-1', 'image-a1b2c3d4e5f6',
+      '.in.image.jpg.', '.sftp-setup-probe-abc', '.hidden.jpg', 'image.jpg.tmp', 'video.mp4.part', 'image.jpg~']) {
+      expect(isTemporaryName(n), n).toBe(true);
+    }
+  });
+  it('final names are not', () => {
+    for (const n of ['image.jpg', 'allsky.mp4', 'keogram.jpg', 'image-1234.jpg', 'keogram-20240101', 'image-20240101-000000.jpg', 'notes', 'Keogram-123456']) {
+      expect(isTemporaryName(n), n).toBe(false);
+    }
+  });
+});
+
+describe('kinds', () => {
+  it("Allsky's places", () => {
+    expect(kindOf('images/image.jpg')).toBe('image');
+    expect(kindOf('images/keograms/keogram.jpg')).toBe('keogram');
+    expect(kindOf('images/startrails/startrails.jpg')).toBe('startrails');
+    expect(kindOf('images/videos/allsky.mp4')).toBe('timelapse');
+    expect(kindOf('images/videos/thumbnails/allsky.jpg')).toBe('thumbnail');
+    expect(kindOf('images/mini-timelapse.mp4')).toBe('timelapse');
+    expect(kindOf('keograms/keogram-20240101.jpg')).toBe('keogram');
+    expect(kindOf('images/notes.txt')).toBe('file');
+  });
+});
+
+describe('event fields', () => {
+  it('a name that is not UTF-8 travels as base64 too', () => {
+    expect(pathFields(Buffer.from('images/a.jpg'))).toEqual({ path: 'images/a.jpg' });
+    const odd = Buffer.from([0x61, 0xff, 0x2e, 0x6a]);
+    expect(pathFields(odd)).toEqual({ path: 'a\uFFFD.j', pathBase64: odd.toString('base64') });
+  });
+  it('the environment holds the values as they are; no NUL', () => {
+    const name = 'images/$(touch x)\n`id`.jpg';
+    const env = eventEnv(ev(name, { sha256: 'ab' }));
+    expect(env).toMatchObject({ SFTP_SETUP_PATH: name, SFTP_SETUP_SIZE: '10', SFTP_SETUP_KIND: 'image', SFTP_SETUP_SHA256: 'ab', SFTP_SETUP_ACCOUNT: 'allsky-upload' });
+    expect(eventEnv(ev('a\0b')).SFTP_SETUP_PATH).toBe('a\uFFFDb');
+  });
+  it('a line for a person escapes the name and stays one line', () => {
+    expect(humanLine(ev('images/image.jpg'))).toBe('2025-01-01T00:00:00.000Z allsky-upload image images/image.jpg 10 bytes');
+    const line = humanLine(ev('images/x\n  pass  \x1b[2J\u009b.jpg'));
+    expect(line).not.toMatch(/[\n\x1b\u009b]/);
+    expect(line).toContain('"images/x\\n  pass  \\u001b[2J\\u{9b}.jpg"');
+  });
+});
+
+describe('completion', () => {
+  const seen = (key: string, sig: string, size: number, writing = false, temp = false) => ({ key, sig, size, writing, temp });
+  it('Allsky: the temporary name never, the final name once when it appears complete', () => {
+    const t = new CompletionTracker(250);
+    expect(t.observe(seen('d/T-1', 'i1:0', 0, true, true), 0)).toBe('ignore');
+    expect(t.observe(seen('d/T-1', 'i1:5', 5, false, true), 1)).toBe('ignore');
+    expect(t.observe({ key: 'd/image.jpg', gone: true }, 2)).toBe('ignore');
+    expect(t.observe(seen('d/image.jpg', 'i1:5', 5), 3)).toBe('emit');
+    expect(t.observe(seen('d/image.jpg', 'i1:5', 5), 4)).toBe('ignore');
+    expect(t.observe({ key: 'd/T-1', gone: true }, 5)).toBe('ignore');
+  });
+  it('a file being written waits; closed, it is one event', () => {
+    const t = new CompletionTracker(250);
+    expect(t.observe(seen('d/a.jpg', 's0', 0, true), 0)).toBe('pending');
+    expect(t.observe(seen('d/a.jpg', 's1', 1000, true), 100)).toBe('pending');
+    expect(t.pending()).toEqual(['d/a.jpg']);
+    expect(t.observe(seen('d/a.jpg', 's2', 3000), 200)).toBe('emit');
+    expect(t.pending()).toEqual([]);
+  });
+  it('an empty file nobody holds counts only after it settled (open() may not have handed it over yet)', () => {
+    const t = new CompletionTracker(250);
+    expect(t.observe(seen('d/e.jpg', 'e0', 0), 0)).toBe('pending');
+    expect(t.observe(seen('d/e.jpg', 'e0', 0), 100)).toBe('pending');
+    expect(t.observe(seen('d/e.jpg', 'e0', 0), 300)).toBe('emit');
+    // the race: empty and free, then written after all
+    const r = new CompletionTracker(250);
+    expect(r.observe(seen('d/r.jpg', 'r0', 0), 0)).toBe('pending');
+    expect(r.observe(seen('d/r.jpg', 'r1', 500, true), 50)).toBe('pending');
+    expect(r.observe(seen('d/r.jpg', 'r2', 900), 400)).toBe('emit');
+  });
+  it('files there at the start make no event until they change; a removed name starts afresh', () => {
+    const t = new CompletionTracker();
+    t.baseline('d/old.jpg', 'o1');
+    expect(t.known('d/old.jpg', 'o1')).toBe(true);
+    expect(t.observe(seen('d/old.jpg', 'o1', 9), 0)).toBe('ignore');
+    expect(t.observe(seen('d/old.jpg', 'o2', 9), 1)).toBe('emit');
+    t.observe({ key: 'd/old.jpg', gone: true }, 2);
+    expect(t.observe(seen('d/old.jpg', 'o2', 9), 3)).toBe('emit');
+  });
+});
+
+/** A sink whose behaviour a test scripts: fail while `failing`, record what it got. */
+function scripted(): Sink & { got: string[]; failing: boolean; permanent: boolean } {
+  const s = {
+    name: 'test', got: [] as string[], failing: false, permanent: false,
+    async deliver(e: UploadEvent) {
+      if (s.failing) throw new SinkError('down', !s.permanent);
+      s.got.push(e.path);
+    },
+    async close() {},
+  };
+  return s;
+}
+const flush = () => new Promise((r) => setTimeout(r, 20));
+
+describe('sink queue', () => {
+  it('delivers in order; a failing sink keeps events up to the bound, drops the oldest and says so, then catches up', async () => {
+    const sink = scripted();
+    const notes: string[] = [];
+    const q = new SinkQueue(sink, { max: 2, retries: Infinity, backoffMs: () => 5, note: (l) => notes.push(l) });
+    q.push(ev('a'));
+    await flush();
+    sink.failing = true;
+    for (const p of ['b', 'c', 'd']) q.push(ev(p));
+    await flush();
+    expect(q.health()).toMatchObject({ ok: false, queued: 2, dropped: 1, delivered: 1, lastError: 'down' });
+    expect(notes.some((n) => /queue full \(2 events\): dropped the oldest, "b"/.test(n))).toBe(true);
+    sink.failing = false;
+    await flush();
+    expect(sink.got).toEqual(['a', 'c', 'd']);
+    expect(q.health()).toMatchObject({ ok: true, queued: 0, delivered: 3 });
+    expect(notes.some((n) => /delivering again/.test(n))).toBe(true);
+  });
+  it('bounded retries, then the event is given up and the next one goes', async () => {
+    const sink = scripted();
+    const notes: string[] = [];
+    const q = new SinkQueue(sink, { max: 10, retries: 2, backoffMs: () => 1, note: (l) => notes.push(l) });
+    sink.failing = true;
+    q.push(ev('x'));
+    await flush();
+    expect(notes.some((n) => /gave up on "x" after 3 attempts: down/.test(n))).toBe(true);
+    sink.failing = false;
+    q.push(ev('y'));
+    await flush();
+    expect(sink.got).toEqual(['y']);
+    expect(q.health()).toMatchObject({ failed: 1, delivered: 1 });
+  });
+  it('a failure that retrying cannot mend is not retried', async () => {
+    const sink = scripted();
+    let calls = 0;
+    const q = new SinkQueue({ ...sink, async deliver() { calls++; throw new SinkError('HTTP 400', false); } }, { max: 10, retries: 5, backoffMs: () => 1, note: () => {} });
+    q.push(ev('z'));
+    await flush();
+    expect(calls).toBe(1);
+  });
+  it('one sink failing does not hold another', async () => {
+    const bad = scripted();
+    const good = scripted();
+    bad.failing = true;
+    const qs = [bad, good].map((s) => new SinkQueue(s, { max: 10, retries: Infinity, backoffMs: () => 50, note: () => {} }));
+    for (const q of qs) q.push(ev('one'));
+    for (const q of qs) q.push(ev('two'));
+    await flush();
+    expect(good.got).toEqual(['one', 'two']);
+    expect(bad.got).toEqual([]);
+    await qs[0]!.close(0);
+  });
+});
+
+describe('options', () => {
+  const base = { user: 'allsky-upload', mqttTopic: 'sftp-setup', sha256: false, queue: '1000' };
+  it('accepts the sinks and gives the service its command line back', () => {
+    const s = parseWatchInputs({ ...base, mqtt: 'mqtt://u:secret@broker:1883', http: 'https://h/x', exec: 'logger -t up', queue: '50', sha256: true, mqttTopic: 'allsky' });
+    expect(watchArgs(s)).toEqual(['watch', '--user', 'allsky-upload', '--exec', 'logger -t up', '--http', 'https://h/x', '--mqtt', 'mqtt://u:secret@broker:1883', '--mqtt-topic', 'allsky', '--sha256', '--queue', '50']);
+    expect(shownUrl(s.mqtt!)).toBe('mqtt://u:***@broker:1883');
+    expect(mqttTopic('allsky', { account: 'cam1', kind: 'image' })).toBe('allsky/cam1/image');
+  });
+  it('refuses what it cannot use, naming the option', () => {
+    for (const [o, re] of [
+      [{ mqtt: 'http://x' }, /--mqtt .*scheme must be mqtt or mqtts/],
+      [{ http: 'ftp://x' }, /--http .*scheme must be http or https/],
+      [{ http: 'not a url' }, /--http "not a url" is not a URL/],
+      [{ mqttTopic: 'a/+/b' }, /--mqtt-topic/],
+      [{ mqttTopic: '/a' }, /--mqtt-topic/],
+      [{ queue: '0' }, /--queue/],
+      [{ queue: '1e3' }, /--queue/],
+      [{ exec: 'a\nb' }, /--exec/],
+      [{ exec: ' ' }, /--exec/],
+      [{ user: 'Root' }, /--user/],
+    ] as const) {
+      expect(() => parseWatchInputs({ ...base, ...o })).toThrow(UsageError);
+      expect(() => parseWatchInputs({ ...base, ...o })).toThrow(re);
+    }
+  });
+});
