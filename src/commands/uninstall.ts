@@ -22,6 +22,7 @@ import { deleteAccount, getAccount, listAccounts } from '../system/accounts.js';
 import { acquireLock, backupDirFor, Journal, readText, realPath, statPath } from '../system/files.js';
 import { unprotectMountStep } from '../collector/mount-step.js';
 import { devLogOffStep } from '../collector/devlog-step.js';
+import { uninstallSteps as watchUninstallSteps } from '../watch/service-plan.js';
 import { isRunning, reload, reloadIfRunning, testConfig } from '../system/sshd.js';
 import { validateUserName } from '../validate.js';
 
@@ -109,7 +110,8 @@ function removalSteps(
   onPurged: (r: { removed: number; skipped: string[] }) => void,
 ): Step[] {
   const { user, sshd, dropins, inMain, chroot } = t;
-  const steps: Step[] = [];
+  // The upload event service of the account (watch --install) first: it would fail without the account.
+  const steps: Step[] = [...watchUninstallSteps(user, journal)];
 
   steps.push({
     id: 'account',

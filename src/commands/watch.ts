@@ -64,13 +64,18 @@ async function buildSinks(spec: WatchSpec): Promise<Sink[]> {
 async function runWatch(spec: WatchSpec, root: string, uid: number, json: boolean): Promise<number> {
   const sinks = await buildSinks(spec);
   // HTTP and commands: 3 more tries, 1, 2, 4 s apart; MQTT: as long as the queue holds the event.
-  const queues = sinks.map((s) => new SinkQueue(s, {
-    max: spec.queue, note,
+  let last: UploadEvent | undefined;
+  const saveState = () => void writeWatchState(spec.user, { pid: process.pid, lastEvent: last ?? null, sinks: queues.map((q) => q.health()) }).catch(() => {});
+  // A sink that starts or stops failing, or drops an event, says so here and in the state doctor reads.
+  const sinkNote = (line: string) => {
+    note(line);
+    saveState();
+  };
+  const queues: SinkQueue[] = sinks.map((s) => new SinkQueue(s, {
+    max: spec.queue, note: sinkNote,
     retries: s.name.startsWith('mqtt') ? Infinity : 3,
     backoffMs: (n) => Math.min(1000 * 2 ** (n - 1), 5000),
   }));
-  let last: UploadEvent | undefined;
-  const saveState = () => void writeWatchState(spec.user, { pid: process.pid, lastEvent: last ?? null, sinks: queues.map((q) => q.health()) }).catch(() => {});
   const loop = new UploadLoop({
     account: spec.user, uid, root, sha256: spec.sha256, note,
     onEvent(e) {

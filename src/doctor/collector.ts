@@ -17,6 +17,8 @@ import { logChecks } from './logs.js';
 import { firewallCheck, listeningCheck } from './network.js';
 import { sshdAccountChecks, sshdChecks } from './sshd.js';
 import { treeChecks, walkUploadTree, type UploadTree } from './tree.js';
+import { watchCheck } from './watch.js';
+import { readWatchState } from '../system/watch-state.js';
 
 const LOG_TAIL = 512 * 1024;
 
@@ -80,6 +82,7 @@ export async function collectorDoctor(opts: { user?: string; probe: boolean; col
     // Read after the probe, so that the log holds its lines too.
     const log = await readSshdLog();
     checks.push(...fileChecks, ...live, ...logChecks(a.user, log.source, log.lines, a.eff?.get('persourcepenalties')?.[0]));
+    checks.push(watchCheck(a.user, await readWatchState(a.user)));
   }
   if (opts.collectorEnv) checks.push(await collectorEnvCheck(opts.collectorEnv, ctx.accounts));
   return { ctx, checks, dirs };

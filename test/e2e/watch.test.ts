@@ -33,6 +33,10 @@ describe('watch', () => {
   let p: Pair;
   let sentinels = 0;
   const events = () => jsonLines(p.collector, `${W}/watch.out`);
+  const watchDoctor = async () => {
+    const r = await cli(p.collector, ['doctor', '--json', '--no-probe']);
+    return (JSON.parse(r.stdout).checks as Array<{ id: string; status: string; evidence: string[] }>).find((c) => c.id === 'watch.sinks')!;
+  };
 
   /** Allsky's upload of one file: its own lftp command file, one lftp run, as upload.sh does it. */
   const allskyUpload = async (local: string, dir: string, dest: string, temp: string) => {
@@ -146,11 +150,16 @@ describe('watch', () => {
     await until(() => jsonLines(p.collector, `${W}/http.log`), (l) => l.some((x) => JSON.parse(x.body as string).size === 12345), 'the HTTP post while the broker is down');
     await until(() => jsonLines(p.collector, `${W}/exec.jsonl`), (l) => l.some((e) => e.size === 12345), 'the command while the broker is down');
     await until(() => p.collector.sh(`cat ${W}/watch.err`), (t) => /mqtt mqtt:\/\/127\.0\.0\.1:1883\/?: cannot reach the broker/.test(t), 'the note that the broker is away');
+    const failing = await watchDoctor();
+    expect(failing.status).toBe('warn');
+    expect(failing.evidence.join('\n')).toMatch(/mqtt mqtt:\/\/127\.0\.0\.1:1883\/?: FAILING \(cannot reach the broker/);
     await startBroker(p.collector);
     // The broker kept nothing (no persistence): a retained image can only be the watcher's publish since.
     const msg = JSON.parse(await p.collector.sh(`mosquitto_sub -h 127.0.0.1 -C 1 -W 20 -t sftp-setup/${USER}/image`));
     expect([msg.path, msg.size]).toEqual(['images/image.jpg', 12345]);
     expect(await p.collector.sh(`cat ${W}/watch.err`)).toMatch(/delivering again/);
+    const healthy = await until(watchDoctor, (c) => c.status === 'pass', 'doctor to see the sinks healthy');
+    expect(healthy.evidence[0]).toMatch(/^last event: images\/\S+ \(\d+ bytes\) at /);
   });
 
   it('a hostile name arrives as data: exact in JSON and the environment, escaped on a terminal, nothing runs', async () => {

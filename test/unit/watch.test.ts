@@ -192,3 +192,51 @@ describe('options', () => {
     }
   });
 });
+
+/** systemd's reading of one double-quoted ExecStart= word (systemd.service(5), systemd.unit(5)), for the round trip. */
+function systemdUnquote(word: string): string {
+  expect(word.startsWith('"') && word.endsWith('"')).toBe(true);
+  const inner = word.slice(1, -1).replace(/%%/g, '%').replace(/\$\$/g, '$');
+  return inner.replace(/\\(.)/g, '$1');
+}
+
+describe('the systemd unit', () => {
+  it('quotes every argument so systemd reads it back unchanged', async () => {
+    const { systemdQuote } = await import('../../src/watch/unit.js');
+    for (const a of ['plain', 'two words', 'say "hi"', 'back\\slash', '100%', '$HOME', '${X}', "it's", '%n %% $$', '--exec=a;b']) {
+      const q = systemdQuote(a);
+      expect(systemdUnquote(q)).toBe(a);
+      // no lone % or $ left for systemd to expand
+      expect(q.replace(/%%|\$\$/g, '')).not.toMatch(/[%$]/);
+    }
+    expect(() => systemdQuote('a\nb')).toThrow(UsageError);
+    expect(() => systemdQuote(';')).toThrow(UsageError);
+  });
+  it('restarts on failure but not on bad input, drops every capability but two, and writes only its own directory', async () => {
+    const { renderWatchUnit, holdsSecret } = await import('../../src/watch/unit.js');
+    const text = renderWatchUnit({ user: 'cam', node: '/usr/bin/node', launcher: '/usr/lib/sftp-setup/bin/sftp-setup', args: ['watch', '--user', 'cam'] });
+    expect(text).toContain('\nExecStart="/usr/bin/node" "/usr/lib/sftp-setup/bin/sftp-setup" "watch" "--user" "cam"\n');
+    for (const l of ['Restart=on-failure', 'RestartPreventExitStatus=2', 'CapabilityBoundingSet=CAP_SYS_PTRACE CAP_DAC_READ_SEARCH', 'ProtectSystem=strict', 'RuntimeDirectory=sftp-setup-watch-cam', 'NoNewPrivileges=yes']) {
+      expect(text).toContain(`\n${l}\n`);
+    }
+    expect(holdsSecret(['--mqtt', 'mqtt://u:p@h'])).toBe(true);
+    expect(holdsSecret(['--mqtt', 'mqtt://u@h', '--exec', 'x'])).toBe(false);
+  });
+});
+
+describe('doctor watch.sinks', () => {
+  const sink = { sink: 'mqtt mqtt://127.0.0.1:1883/', ok: true, queued: 0, delivered: 3, dropped: 0, failed: 0 };
+  const state = { pid: 1, alive: true, lastEvent: ev('images/image.jpg'), sinks: [sink] };
+  it('skips without a watcher; passes when every sink delivers; warns on a failing sink, drops, or a dead watcher', async () => {
+    const { watchCheck } = await import('../../src/doctor/watch.js');
+    expect(watchCheck('cam', null).status).toBe('skip');
+    const ok = watchCheck('cam', state);
+    expect(ok.status).toBe('pass');
+    expect(ok.evidence[0]).toBe('last event: images/image.jpg (10 bytes) at 2025-01-01T00:00:00.000Z');
+    const down = watchCheck('cam', { ...state, sinks: [{ ...sink, ok: false, queued: 4, lastError: 'cannot reach the broker: ECONNREFUSED' }] });
+    expect(down.status).toBe('warn');
+    expect(down.evidence[0]).toBe('mqtt mqtt://127.0.0.1:1883/: FAILING (cannot reach the broker: ECONNREFUSED), 3 delivered, 4 queued, 0 dropped, 0 given up');
+    expect(watchCheck('cam', { ...state, sinks: [{ ...sink, dropped: 2 }] }).status).toBe('warn');
+    expect(watchCheck('cam', { ...state, alive: false }).evidence[0]).toMatch(/not running any more/);
+  });
+});
