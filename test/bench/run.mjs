@@ -104,6 +104,17 @@ if (existsSync(`${repo}/test/bench/upload-latency.ts`)) {
   latency = { skipped: 'test/bench/upload-latency.ts is not there' };
 }
 
+note('watch --mqtt latency (test/bench/watch-latency.ts, under vite-node)');
+let watchLatency;
+{
+  const r = spawnSync(`${repo}/node_modules/.bin/vite-node`, [`${repo}/test/bench/watch-latency-entry.mts`], { encoding: 'utf8', cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    watchLatency = JSON.parse(r.stdout.trim().split('\n').pop() ?? '');
+  } catch {
+    watchLatency = { skipped: `watch latency benchmark failed (exit ${r.status})` };
+  }
+}
+
 const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.length ? median(v) : undefined]));
 const ratio = (a, b) => (a !== undefined && b !== undefined ? `${(a / b).toFixed(2)}×` : '—');
 const help = median(startup.help);
@@ -118,6 +129,9 @@ if (latency?.plainMs !== undefined && latency?.multiplexMs !== undefined) {
   rows.push(['Allsky upload of one image, --multiplex | plain connect-program', latency.multiplexMs, latency.plainMs, ratio(latency.multiplexMs, latency.plainMs), '', 9]);
 }
 if (m.doctor !== undefined) rows.push(['doctor on a converged collector (with probe)', m.doctor, undefined, '—', '', RUNS]);
+if (watchLatency?.medianMs !== undefined) {
+  rows.push(['Allsky upload rename -> MQTT message (watch), median | p99', watchLatency.medianMs, watchLatency.p99Ms, '—', '', watchLatency.uploads]);
+}
 
 const header = ['measure (median)', 'sftp-setup', 'compared', 'ratio', 'target', 'runs'];
 const table = [header, ...rows.map((r) => [r[0], fmt(r[1]), fmt(r[2]), r[3], r[4], String(r[5])])];
@@ -126,5 +140,6 @@ const line = (r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.
 console.log(`\n${line(table[0])}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
 for (const r of table.slice(1)) console.log(line(r));
 console.log(`upload latency: ${JSON.stringify(latency)}`);
+console.log(`watch latency: ${JSON.stringify(watchLatency)}`);
 console.log(`\nmachine: ${(await run('nproc', [])).stdout.trim()} cores, node ${process.version}`);
-console.log(JSON.stringify({ medians: m, startup: { help, bare }, samples, latency }));
+console.log(JSON.stringify({ medians: m, startup: { help, bare }, samples, latency, watchLatency }));
