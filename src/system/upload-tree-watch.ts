@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { constants as C, promises as fs, watch, type BigIntStats, type FSWatcher } from 'node:fs';
 
+export type { BigIntStats };
 type Handle = fs.FileHandle;
 
 export interface DirNode {
@@ -103,17 +104,20 @@ export class UploadTreeWatcher {
     await this.scan(node, file);
   }
 
-  /** Stop watching a directory and everything below it. */
-  async drop(dir: DirNode): Promise<void> {
+  /** Stop watching a directory and everything below it; returns them. */
+  async drop(dir: DirNode): Promise<DirNode[]> {
+    const gone: DirNode[] = [];
     for (const n of [...this.nodes.values()]) {
       for (let p: DirNode | null = n; p; p = p.parent) {
         if (p !== dir) continue;
         this.nodes.delete(nodeKey(n.dev, n.ino));
         n.watcher?.close();
         await n.handle.close().catch(() => {});
+        gone.push(n);
         break;
       }
     }
+    return gone;
   }
 
   /**
@@ -128,6 +132,12 @@ export class UploadTreeWatcher {
       parts.unshift(n.name);
     }
     return Buffer.concat(parts.flatMap((p, i) => (i ? [Buffer.from('/'), p] : [p])));
+  }
+
+  /** The watched directory that sits (or sat) at `name` in `parent`, if any. */
+  childNamed(parent: DirNode, name: Buffer): DirNode | undefined {
+    for (const n of this.nodes.values()) if (n.parent === parent && n.name.equals(name)) return n;
+    return undefined;
   }
 
   /** Every watched directory, for a rescan. */

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { openForWriting, fileKey } from '../system/open-writers.js';
-import { hashAt, UploadTreeWatcher, type DirNode } from '../system/upload-tree-watch.js';
+import { hashAt, UploadTreeWatcher, type BigIntStats, type DirNode } from '../system/upload-tree-watch.js';
 import { isTemporaryName, kindOf, pathFields, type UploadEvent } from './event.js';
 import { CompletionTracker, type Seen } from './tracker.js';
 
@@ -88,16 +88,20 @@ export class UploadLoop {
     this.busy = true;
     try {
       const dirs = [...this.dirtyDirs];
-      const batch = [...this.dirty.values()];
+      // Names still waiting are looked at again first: an upload closed before a later one completes
+      // makes its event before that one's.
+      const batch = new Map<string, Spot>();
+      for (const key of this.tracker.pending()) {
+        const spot = this.spots.get(key);
+        if (spot) batch.set(key, spot);
+      }
+      for (const [key, spot] of this.dirty) if (!batch.has(key)) batch.set(key, spot);
       this.dirtyDirs.clear();
       this.dirty.clear();
       for (const d of dirs) {
-        if (!(await this.tree.alive(d))) {
-          this.tracker.forget(dirPrefix(d));
-          await this.tree.drop(d);
-        }
+        if (!(await this.tree.alive(d))) for (const n of await this.tree.drop(d)) this.tracker.forget(dirPrefix(n));
       }
-      await this.look(batch);
+      await this.look([...batch.values()]);
     } catch (err) {
       this.o.note(`watching failed to look at a change: ${(err as Error).message}`);
     } finally {
@@ -109,13 +113,16 @@ export class UploadLoop {
 
   /** Look at each name once: gone, a new directory, or a file (complete or not). */
   private async look(batch: Spot[]): Promise<void> {
-    const files: Array<Spot & { key: string; s: NonNullable<Awaited<ReturnType<UploadTreeWatcher['lstat']>>>; temp: boolean }> = [];
+    const files: Array<Spot & { key: string; s: BigIntStats; temp: boolean }> = [];
     for (const spot of batch) {
       const key = spotKey(spot.dir, spot.name);
       const s = await this.tree.lstat(spot.dir, spot.name);
       if (!s) {
         this.tracker.observe({ key, gone: true }, Date.now());
         this.spots.delete(key);
+        // A watched directory removed (one renamed within the tree lives on, and is found under its new name).
+        const child = this.tree.childNamed(spot.dir, spot.name);
+        if (child && !(await this.tree.alive(child))) for (const n of await this.tree.drop(child)) this.tracker.forget(dirPrefix(n));
       } else if (s.isDirectory()) {
         await this.tree.addDir(spot.dir, spot.name, s, (dir, name) => this.dirty.set(spotKey(dir, name), { dir, name: Buffer.from(name) }));
       } else if (s.isFile()) {
@@ -128,7 +135,14 @@ export class UploadLoop {
     const writing = await openForWriting(this.o.uid, asked);
     const now = Date.now();
     for (const f of files) {
-      const seen: Seen = { key: f.key, temp: f.temp, sig: sigOf(f.s), size: Number(f.s.size), writing: writing.has(fileKey(Number(f.s.dev), Number(f.s.ino))) };
+      let busy = writing.has(fileKey(Number(f.s.dev), Number(f.s.ino)));
+      if (!busy && !f.temp) {
+        // The writer may have closed between our lstat and the look at /proc: then the lstat saw part of it.
+        // Looked at again now, after the writer is gone, the file is final, or it is still changing.
+        const again = await this.tree.lstat(f.dir, f.name);
+        if (!again || sigOf(again) !== sigOf(f.s)) busy = true;
+      }
+      const seen: Seen = { key: f.key, temp: f.temp, sig: sigOf(f.s), size: Number(f.s.size), writing: busy };
       const verdict = this.tracker.observe(seen, now);
       if (verdict === 'pending') this.spots.set(f.key, f);
       else this.spots.delete(f.key);

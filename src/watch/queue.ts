@@ -51,6 +51,7 @@ const where = (e: UploadEvent) => JSON.stringify(e.path);
 export class SinkQueue {
   private readonly items: UploadEvent[] = [];
   private running = false;
+  private current?: UploadEvent;
   private closed = false;
   private wake?: () => void;
   private readonly stats = { delivered: 0, dropped: 0, failed: 0 };
@@ -74,7 +75,7 @@ export class SinkQueue {
   health(): SinkHealth {
     const waiting = this.sink.notReadyReason?.();
     return {
-      sink: this.sink.name, ok: !this.failing && !waiting, queued: this.items.length, ...this.stats,
+      sink: this.sink.name, ok: !this.failing && !waiting, queued: this.items.length + (this.current ? 1 : 0), ...this.stats,
       ...(this.lastError || waiting ? { lastError: waiting ?? this.lastError } : {}),
       ...(this.lastDelivered ? { lastDelivered: this.lastDelivered } : {}),
     };
@@ -84,10 +85,10 @@ export class SinkQueue {
   async close(ms: number): Promise<number> {
     this.closed = true;
     const deadline = Date.now() + ms;
-    while ((this.items.length || this.running) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while ((this.items.length || this.current) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     this.wake?.();
     await this.sink.close().catch(() => {});
-    return this.items.length;
+    return this.items.length + (this.current ? 1 : 0);
   }
 
   private sleep(ms: number): Promise<void> {
@@ -104,13 +105,11 @@ export class SinkQueue {
     if (this.running) return;
     this.running = true;
     try {
-      while (this.items.length) {
-        const e = this.items[0]!;
-        const ok = await this.attempt(e);
-        // A full queue may have dropped `e` meanwhile: take it only if it is still first.
-        if (this.items[0] === e) this.items.shift();
-        if (!ok) this.stats.failed++;
-        if (this.closed && !this.items.length) break;
+      // The event in delivery is out of the queue: a full queue drops the oldest of those still waiting.
+      for (let e = this.items.shift(); e; e = this.items.shift()) {
+        this.current = e;
+        if (!(await this.attempt(e))) this.stats.failed++;
+        this.current = undefined;
       }
     } finally {
       this.running = false;
@@ -125,17 +124,17 @@ export class SinkQueue {
         await this.sink.deliver(e);
         this.stats.delivered++;
         this.lastDelivered = e.time;
-        if (this.failing) this.o.note(`${this.sink.name}: delivering again (${this.items.length - 1} more queued)`);
+        if (this.failing) this.o.note(`${this.sink.name}: delivering again (${this.items.length} more queued)`);
         this.failing = false;
         return true;
       } catch (err) {
         const msg = err instanceof Error ? err.message : String(err);
         this.lastError = msg;
-        if (!this.failing) this.o.note(`${this.sink.name}: ${msg}; keeping the events (${this.items.length} queued, at most ${this.o.max})`);
+        if (!this.failing) this.o.note(`${this.sink.name}: ${msg}; keeping the events (${this.items.length + 1} queued, at most ${this.o.max} waiting)`);
         this.failing = true;
         const permanent = err instanceof SinkError && !err.retry;
-        if (permanent || n >= this.o.retries || this.closed || this.items[0] !== e) {
-          if (this.items[0] === e) this.o.note(`${this.sink.name}: gave up on ${where(e)} after ${n + 1} attempt${n ? 's' : ''}: ${msg}`);
+        if (permanent || n >= this.o.retries || this.closed) {
+          this.o.note(`${this.sink.name}: gave up on ${where(e)} after ${n + 1} attempt${n ? 's' : ''}: ${msg}`);
           return false;
         }
         await this.sleep(this.o.backoffMs(n + 1));

@@ -122,7 +122,7 @@ describe('watch', () => {
     await p.camera.sh(`head -c 65537 /dev/urandom > /tmp/scp.jpg && scp -q ${SSH_OPTS} /tmp/scp.jpg ${USER}@collector:/images/scp.jpg`);
     await p.camera.sh(`printf 'put /tmp/small /images/put.jpg\\n' | sftp ${SSH_OPTS} -b - ${USER}@collector`);
     const evs = (await settled()).slice(before);
-    expect(evs.map((e) => [e.path, e.size])).toEqual([['images/put.jpg', 123_457], ['images/scp.jpg', 65_537], ['images/put.jpg', 100]]);
+    expect(evs.map((e) => [e.path, e.size]), JSON.stringify(evs)).toEqual([['images/put.jpg', 123_457], ['images/scp.jpg', 65_537], ['images/put.jpg', 100]]);
   });
 
   it('a file still being written makes no event until its writer closes it', async () => {
@@ -170,6 +170,7 @@ describe('watch', () => {
       { op: 'write', handle: '@f', offset: 0, data: 'payload' },
       { op: 'close', handle: '@f' },
       { op: 'open', path: { b64: Buffer.concat([Buffer.from('/'), bytes]).toString('base64') }, pflags: ['write', 'creat', 'trunc'], as: 'g' },
+      { op: 'write', handle: '@g', offset: 0, data: 'bytes' },
       { op: 'close', handle: '@g' },
     ]);
     const evs = await settled();

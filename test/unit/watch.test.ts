@@ -110,7 +110,11 @@ function scripted(): Sink & { got: string[]; failing: boolean; permanent: boolea
   };
   return s;
 }
-const flush = () => new Promise((r) => setTimeout(r, 20));
+/** Wait (up to 5 s, a loaded machine is slow) until `cond` holds. */
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(cond()).toBe(true);
+}
 
 describe('sink queue', () => {
   it('delivers in order; a failing sink keeps events up to the bound, drops the oldest and says so, then catches up', async () => {
@@ -118,16 +122,17 @@ describe('sink queue', () => {
     const notes: string[] = [];
     const q = new SinkQueue(sink, { max: 2, retries: Infinity, backoffMs: () => 5, note: (l) => notes.push(l) });
     q.push(ev('a'));
-    await flush();
+    await until(() => q.health().delivered === 1 && q.health().queued === 0);
     sink.failing = true;
-    for (const p of ['b', 'c', 'd']) q.push(ev(p));
-    await flush();
-    expect(q.health()).toMatchObject({ ok: false, queued: 2, dropped: 1, delivered: 1, lastError: 'down' });
-    expect(notes.some((n) => /queue full \(2 events\): dropped the oldest, "b"/.test(n))).toBe(true);
+    // b is in delivery (out of the queue), c and d wait, e pushes out c.
+    for (const p of ['b', 'c', 'd', 'e']) q.push(ev(p));
+    await until(() => q.health().lastError === 'down');
+    expect(q.health()).toMatchObject({ ok: false, queued: 3, dropped: 1, delivered: 1, lastError: 'down' });
+    expect(notes.some((n) => /queue full \(2 events\): dropped the oldest, "c"/.test(n))).toBe(true);
     sink.failing = false;
-    await flush();
-    expect(sink.got).toEqual(['a', 'c', 'd']);
-    expect(q.health()).toMatchObject({ ok: true, queued: 0, delivered: 3 });
+    await until(() => sink.got.length === 4);
+    expect(sink.got).toEqual(['a', 'b', 'd', 'e']);
+    expect(q.health()).toMatchObject({ ok: true, queued: 0, delivered: 4 });
     expect(notes.some((n) => /delivering again/.test(n))).toBe(true);
   });
   it('bounded retries, then the event is given up and the next one goes', async () => {
@@ -136,11 +141,10 @@ describe('sink queue', () => {
     const q = new SinkQueue(sink, { max: 10, retries: 2, backoffMs: () => 1, note: (l) => notes.push(l) });
     sink.failing = true;
     q.push(ev('x'));
-    await flush();
-    expect(notes.some((n) => /gave up on "x" after 3 attempts: down/.test(n))).toBe(true);
+    await until(() => notes.some((n) => /gave up on "x" after 3 attempts: down/.test(n)));
     sink.failing = false;
     q.push(ev('y'));
-    await flush();
+    await until(() => sink.got.length === 1);
     expect(sink.got).toEqual(['y']);
     expect(q.health()).toMatchObject({ failed: 1, delivered: 1 });
   });
@@ -149,7 +153,7 @@ describe('sink queue', () => {
     let calls = 0;
     const q = new SinkQueue({ ...sink, async deliver() { calls++; throw new SinkError('HTTP 400', false); } }, { max: 10, retries: 5, backoffMs: () => 1, note: () => {} });
     q.push(ev('z'));
-    await flush();
+    await until(() => q.health().failed === 1);
     expect(calls).toBe(1);
   });
   it('one sink failing does not hold another', async () => {
@@ -159,7 +163,7 @@ describe('sink queue', () => {
     const qs = [bad, good].map((s) => new SinkQueue(s, { max: 10, retries: Infinity, backoffMs: () => 50, note: () => {} }));
     for (const q of qs) q.push(ev('one'));
     for (const q of qs) q.push(ev('two'));
-    await flush();
+    await until(() => good.got.length === 2);
     expect(good.got).toEqual(['one', 'two']);
     expect(bad.got).toEqual([]);
     await qs[0]!.close(0);
