@@ -9,8 +9,9 @@ import { unifiedDiff } from '../plan/diff.js';
 import type { Step } from '../plan/step.js';
 import { makeDevLogMountPoint, readDevLog, removeDevLogMountPoint } from '../system/devlog.js';
 import { readText, type Journal } from '../system/files.js';
-import { bindMount, canonicalPath, FSTAB, unmount } from '../system/mount.js';
+import { bindMount, canonicalPath, FSTAB, readMounts, unmount } from '../system/mount.js';
 import { devLogPath, devLogTodo, planDevLogFstab, removeDevLogFstab, type LogSocket } from './devlog.js';
+import { mountProtection } from './mount.js';
 import { writeFstab } from './mount-step.js';
 
 export function devLogStep(root: string, socket: LogSocket, journal: Journal): Step {
@@ -40,13 +41,42 @@ export function devLogStep(root: string, socket: LogSocket, journal: Journal): S
       journal.onRollback(() => removeDevLogMountPoint(root, made));
       const target = devLogPath(real);
       // A mount that outlived its socket (the daemon made a new one) goes first; a new bind takes its place.
-      if (facts.mounted && !facts.live) await unmount(target);
+      // One that a later bind of the tree onto itself (--protect-mount) covered cannot be reached to unmount:
+      // it leads nowhere, and the new bind goes on top.
+      if (facts.mounted && !facts.live) await unmount(target).catch(() => {});
       if (!facts.mounted || !facts.live) {
         await bindMount(socket.path, target);
         journal.onRollback(() => unmount(target));
       }
       const after = await readDevLog(root, socket);
       if (!after.live) throw new FailError(`${target} is not ${socket.path} after the bind mount`, `look at it with: findmnt ${target}`);
+    },
+  };
+}
+
+/**
+ * Before `--protect-mount` binds the tree onto itself: our socket's mount inside the tree would end up
+ * under that bind, unreachable (it could no longer be unmounted by its path, and its file never removed), so
+ * it comes off for the moment; devLogStep, after the tree's bind, mounts the socket again on top.
+ */
+export function devLogDetachStep(root: string, socket: LogSocket, journal: Journal): Step {
+  const look = async () => {
+    const real = await canonicalPath(root);
+    const mounts = await readMounts();
+    const willBind = !mountProtection(mounts, real).ownMount;
+    return { target: devLogPath(real), detach: willBind && mounts.some((m) => m.mountPoint === devLogPath(real)) };
+  };
+  return {
+    id: 'log-socket-detach',
+    title: `upload logging: ${devLogPath(root)} unmounted while the tree is bound onto itself`,
+    async check() {
+      return (await look()).detach ? { summary: 'unmount it for a moment' } : null;
+    },
+    async apply() {
+      const { target, detach } = await look();
+      if (!detach) return;
+      await unmount(target);
+      journal.onRollback(() => bindMount(socket.path, target));
     },
   };
 }

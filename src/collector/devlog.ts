@@ -79,6 +79,6 @@ export function devLogTodo(f: DevLogFacts, fstabChange: 'none' | 'added' | 'upda
   if (fstabChange === 'updated') todo.push('/etc/fstab: bind mount updated');
   if (f.dir !== 'ok') todo.push(f.dir === 'missing' ? 'make dev (root:root 0755)' : 'make dev root:root 0755');
   if (!f.mounted) todo.push('bind-mount the log socket');
-  else if (!f.live) todo.push('bind-mount again (the log socket was made anew since)');
+  else if (!f.live) todo.push('bind-mount again (the mount there no longer leads to the log socket)');
   return todo;
 }

@@ -21,7 +21,7 @@ import { probeTargetFor } from '../collector/probe-target.js';
 import { systemDirProblem } from '../collector/root-rules.js';
 import { envPathProblem, refuseBadCollectorEnv } from '../collector/env-file.js';
 import { protectMountStep } from '../collector/mount-step.js';
-import { devLogOffStep, devLogStep } from '../collector/devlog-step.js';
+import { devLogDetachStep, devLogOffStep, devLogStep } from '../collector/devlog-step.js';
 import type { LogSocket } from '../collector/devlog.js';
 import { hostLogSocket } from '../system/devlog.js';
 import { confirm } from '../prompt.js';
@@ -90,8 +90,11 @@ export async function initCommand(o: InitOptions): Promise<number> {
       // Holding the lock, anything a crashed probe left behind is stale.
       if (!o.dryRun) await cleanStaleProbe(spec.user, spec.root, spec.dirs);
       // Once the tree exists: what the SFTP allow-list cannot bound (modes carried by OPEN and MKDIR).
-      const steps = o.protectMount ? [...plan.steps, protectMountStep(spec.root, journal)] : [...plan.steps];
-      // After --protect-mount: its bind of the tree onto itself would hide a mount made inside it before.
+      const steps = [...plan.steps];
+      // The log socket's mount sits inside the tree: off while --protect-mount binds the tree onto itself
+      // (it would end up hidden below that bind), on again after it.
+      if (o.protectMount && spec.log && socket) steps.push(devLogDetachStep(spec.root, socket, journal));
+      if (o.protectMount) steps.push(protectMountStep(spec.root, journal));
       steps.push(spec.log && socket ? devLogStep(spec.root, socket, journal) : devLogOffStep(spec.root, journal));
       return steps;
     },

@@ -127,11 +127,11 @@ function removalSteps(
       await deleteAccount(user);
     },
   });
+  // The log socket's mount (init --log) sits inside the tree: it goes before the tree's own mount.
+  if (chroot) steps.push(devLogOffStep(chroot, journal));
   // What init --protect-mount added (fstab lines, the bind mount), while the block still marks the account
   // as ours: before a purge, which cannot remove a mount point, and without one, since nothing of ours
   // should stay in /etc/fstab.
-  // The log socket's mount sits inside the tree: it goes before the tree's own mount is taken away.
-  if (chroot) steps.push(devLogOffStep(chroot, journal));
   if (chroot) steps.push(unprotectMountStep(chroot, journal));
   steps.push({
     id: 'sshd-config',

@@ -79,6 +79,19 @@ describe('init: upload logging', () => {
     expect(await mounted(host)).toBe(1);
   });
 
+  it('with --protect-mount the socket stays reachable: its mount comes after the bind of the tree onto itself', async () => {
+    const r = await cli(host, ['init', '--yes', '--key', key, '--protect-mount']);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/changed +upload logging: .* unmounted while the tree is bound onto itself — unmount it for a moment/);
+    expect(r.stdout).toMatch(/changed +upload tree .* mounted nosuid,nodev,noexec/);
+    expect(r.stdout).toMatch(/changed +upload logging: \/var\/lib\/allsky-uploads\/dev\/log bound to \/dev\/log .* — bind-mount the log socket/);
+    // One mount of the socket, the one on top: none left hidden below the tree's bind.
+    expect(await mounted(host)).toBe(1);
+    expect(r.stdout).toMatch(/pass {2}upload logging: this upload's close line is in the log/);
+    expect(await sameSocket(host)).toBe('same\n');
+    expect((await devlogCheck(host)).status).toBe('pass');
+  });
+
   it('--no-log takes it away: no -l, no mount, no fstab line, no dev; doctor skips; a re-run changes nothing', async () => {
     const r = await cli(host, ['init', '--yes', '--key', key, '--no-log']);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);

@@ -69,7 +69,7 @@ describe('upload logging: what is left to do', () => {
     ]);
   });
   it('a mount that outlived its socket is made again', () => {
-    expect(devLogTodo(f({ live: false }), 'none')).toEqual(['bind-mount again (the log socket was made anew since)']);
+    expect(devLogTodo(f({ live: false }), 'none')).toEqual(['bind-mount again (the mount there no longer leads to the log socket)']);
   });
   it('a syslog daemon\'s own socket in the chroot needs nothing of ours', () => {
     expect(devLogTodo(f({ mounted: false, live: false }), 'added')).toEqual([]);
