@@ -65,6 +65,23 @@ const lazyRequirePlugin = {
   },
 };
 
+/**
+ * Optional add-ons that mqtt.js's dependencies try to load and do without (debug's supports-color, ws's
+ * native bufferutil and utf-8-validate: each required inside a try). Not in the package: in the bundle each
+ * becomes a module that throws when loaded, which those try blocks expect.
+ */
+const OPTIONAL = /^(supports-color|bufferutil|utf-8-validate)$/;
+const optionalMissingPlugin = {
+  name: 'optional-missing',
+  setup(build) {
+    build.onResolve({ filter: OPTIONAL }, (args) => ({ path: args.path, namespace: 'optional-missing' }));
+    build.onLoad({ filter: /.*/, namespace: 'optional-missing' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`${args.path} is not in this package`)});`,
+      loader: 'js',
+    }));
+  },
+};
+
 /** dist/cli.js and everything it imports, with the same exports (main, which the launcher calls). */
 async function bundle() {
   const result = await esbuild.build({
@@ -80,7 +97,7 @@ async function bundle() {
     write: false,
     metafile: true,
     logLevel: 'warning',
-    plugins: [lazyRequirePlugin],
+    plugins: [lazyRequirePlugin, optionalMissingPlugin],
     outfile: 'cli.js',
   });
   if (result.errors.length || result.warnings.length) fail(`esbuild reported ${result.errors.length} errors and ${result.warnings.length} warnings`);

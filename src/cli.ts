@@ -103,7 +103,9 @@ Typical use:
     .option('--no-verify', 'skip the end-to-end self-test')
     .option('--collector-env <file>', 'also point the collector application\'s .env at the uploaded image')
     .option('--protect-mount', 'mount the upload tree nosuid,nodev,noexec (a bind mount in /etc/fstab, mounted now)', false)
-    .option('--ca', 'also accept camera certificates signed by this collector\'s CA, for this account\'s name only (see: ca init)', false), { dryRun: 'print the plan with diffs and change nothing' })
+    .option('--ca', 'also accept camera certificates signed by this collector\'s CA, for this account\'s name only (see: ca init)', false)
+    .option('--log', 'log every upload (internal-sftp -l INFO, the log socket bound into the chroot; default: on where the host has journald or a syslog daemon)')
+    .option('--no-log', 'do not log uploads (and undo --log)'), { dryRun: 'print the plan with diffs and change nothing' })
     .addHelpText(
       'after',
       `
@@ -247,6 +249,30 @@ Example:
     .addOption(lockWaitOption())
     .addHelpText('after', `\nExit codes: ${EXIT.ok} nothing failed, ${EXIT.failed} something failed, ${EXIT.usage} bad input.\n\nExample:\n  sudo sftp-setup doctor\n  sudo sftp-setup doctor --fix --dry-run`)
     .action((opts) => runAction(async () => (await import('./commands/doctor.js')).doctorCommand, opts));
+
+  program
+    .command('watch')
+    .description('an event for each completed upload: printed, run as a command, POSTed, or published to MQTT (collector, root)')
+    .option('--user <name>', 'upload account to watch', DEFAULT_USER)
+    .option('--exec <command>', 'run this command (with sh -c) for each event: the event in SFTP_SETUP_* variables and as JSON on stdin, never in the command line')
+    .option('--http <url>', 'POST each event as JSON to this URL (10 s timeout, 3 retries)')
+    .option('--mqtt <url>', 'publish each event to this MQTT broker (QoS 1; the latest image retained)')
+    .option('--mqtt-topic <prefix>', 'topic prefix: events go to <prefix>/<account>/<kind>', 'sftp-setup')
+    .option('--sha256', 'add the sha256 of each uploaded file', false)
+    .option('--queue <n>', 'events each sink holds while it fails, then the oldest go', '1000')
+    .option('--json', 'print each event as one line of JSON', false)
+    .option('--install', 'install and start it as a systemd service with these options instead', false)
+    .option('--uninstall', 'stop and remove that service', false)
+    .option('-n, --dry-run', 'with --install/--uninstall: print the plan and change nothing', false)
+    .option('-y, --yes', 'with --install/--uninstall: do not ask', false)
+    .addHelpText('after', `
+Temporary names (Allsky's TYPE-RANDOM, hidden names, *.tmp, *.part) make no
+event; the rename that puts the final name in place does.
+
+Example:
+  sudo sftp-setup watch --mqtt mqtt://127.0.0.1:1883 --sha256
+  sudo sftp-setup watch --install --http http://127.0.0.1:8080/uploads`)
+    .action((opts) => runAction(async () => (await import('./commands/watch.js')).watchCommand, opts));
 
   program
     .command('demo')

@@ -52,6 +52,8 @@ export interface CollectorSpec {
   collectorEnv?: string;
   /** accept camera certificates from the user CA (init --ca): TrustedUserCAKeys, principals, RevokedKeys */
   ca?: boolean;
+  /** internal-sftp logs every upload (-l INFO); the log socket in the chroot is devlog-step.ts's */
+  log?: boolean;
 }
 
 export interface CollectorPlan {
@@ -75,12 +77,12 @@ const CONFIRMED = [
   'trustedusercakeys', 'authorizedprincipalsfile', 'revokedkeys',
 ];
 
-export function renderBlockFor(spec: Pick<CollectorSpec, 'user' | 'root' | 'profile' | 'ca'>): string {
+export function renderBlockFor(spec: Pick<CollectorSpec, 'user' | 'root' | 'profile' | 'ca' | 'log'>): string {
   return renderMatchBlock(loadTemplate(templateName), {
     user: spec.user,
     chroot: spec.root,
     authorizedKeysFile: [keysFileFor('%u'), PROBE_KEYS_PATTERN],
-    sftpFlags: sftpProfileFlags(spec.profile),
+    sftpFlags: sftpProfileFlags(spec.profile, spec.log),
     header: `Managed by sftp-setup: upload account ${spec.user}. Change it with "sftp-setup init", not by hand.`,
     // RevokedKeys here, not global: a KRL sshd cannot read refuses every key it applies to, and inside the
     // Match that is only this account's (never the administrator's own login).

@@ -22,6 +22,8 @@ import { deleteAccount, getAccount, listAccounts } from '../system/accounts.js';
 import { acquireLock, backupDirFor, Journal, readText, resolveLinks, statPath } from '../system/files.js';
 import { unprotectMountStep } from '../collector/mount-step.js';
 import { buildLimitsStep } from '../collector/limits-step.js';
+import { devLogOffStep } from '../collector/devlog-step.js';
+import { uninstallSteps as watchUninstallSteps } from '../watch/service-plan.js';
 import { isRunning, reload, reloadIfRunning, removeStaleCandidates, testConfig } from '../system/sshd.js';
 import { validateUserName } from '../validate.js';
 import { leftUploadsLine } from '../collector/uids.js';
@@ -122,7 +124,8 @@ async function removalSteps(
   onPurged: (r: { removed: number; skipped: string[] }) => void,
 ): Promise<Step[]> {
   const { user, sshd, dropins, inMain, chroot } = t;
-  const steps: Step[] = [];
+  // The upload event service of the account (watch --install) first: it would fail without the account.
+  const steps: Step[] = [...watchUninstallSteps(user, journal)];
 
   steps.push({
     id: 'account',
@@ -141,6 +144,8 @@ async function removalSteps(
       await deleteAccount(user);
     },
   });
+  // The log socket's mount (init --log) sits inside the tree: it goes before the tree's own mount.
+  if (chroot) steps.push(devLogOffStep(chroot, journal));
   // What init --protect-mount added (fstab lines, the bind mount), while the block still marks the account
   // as ours: before a purge, which cannot remove a mount point, and without one, since nothing of ours
   // should stay in /etc/fstab.

@@ -19,6 +19,8 @@ import { maxStartupsCheck } from './max-startups.js';
 import { firewallCheck, listeningCheck } from './network.js';
 import { sshdAccountChecks, sshdChecks } from './sshd.js';
 import { treeChecks, walkUploadTree, type UploadTree } from './tree.js';
+import { watchCheck } from './watch.js';
+import { readWatchState } from '../system/watch-state.js';
 
 const LOG_TAIL = 512 * 1024;
 
@@ -82,6 +84,7 @@ export async function collectorDoctor(opts: { user?: string; probe: boolean; col
     // Read after the probe, so that the log holds its lines too.
     const log = await readSshdLog();
     checks.push(...fileChecks, ...live, ...logChecks(a.user, log.source, log.lines, a.eff?.get('persourcepenalties')?.[0]));
+    checks.push(watchCheck(a.user, await readWatchState(a.user)));
   }
   checks.push(...(await caChecks(ctx.accounts)));
   if (opts.collectorEnv) checks.push(await collectorEnvCheck(opts.collectorEnv, ctx.accounts));

@@ -6,6 +6,7 @@
  */
 import { BACKUP_ROOT, LOCK_PATH } from '../collector/layout.js';
 import { buildCollectorPlan, type CollectorSpec } from '../collector/plan.js';
+import { logsUploads } from '../collector/devlog.js';
 import { readSshdState } from '../collector/inspect.js';
 import { applyPlan } from '../plan/apply.js';
 import type { Step, StepReport } from '../plan/step.js';
@@ -65,6 +66,8 @@ export async function fixCollector(
     const spec: CollectorSpec = {
       user: a.user, root: a.chroot, dirs: report.dirs.get(a.user) ?? [], keys: [],
       profile: a.profile === 'dropbox' ? 'dropbox' : 'allsky', adopt: true,
+      // The block is rendered anew: upload logging stays as it is.
+      log: logsUploads(a.eff?.get('forcecommand')?.join(' ')),
       ...(withEnv ? { collectorEnv: opts.collectorEnv } : {}),
     };
     if (withEnv) envFix = false;

@@ -111,9 +111,13 @@ export const SFTP_PROFILES: Record<SftpProfile, readonly SftpRequest[]> = {
   dropbox: UPLOAD,
 };
 
-/** internal-sftp arguments: umask 0022 and an allow-list (-p) for the profile. */
-export function sftpProfileFlags(profile: SftpProfile): string {
+/**
+ * internal-sftp arguments: umask 0022 and an allow-list (-p) for the profile; with `log`, `-l INFO`: open,
+ * close (with the bytes written), rename and remove of every upload go to the log (through /dev/log inside
+ * the chroot, see collector/devlog.ts).
+ */
+export function sftpProfileFlags(profile: SftpProfile, log = false): string {
   const allowed = SFTP_PROFILES[profile];
   if (!allowed) throw new UsageError(`unknown SFTP profile ${JSON.stringify(profile)}`, 'use "allsky" or "dropbox"');
-  return `-u 0022 -p ${allowed.join(',')}`;
+  return `-u 0022 -p ${allowed.join(',')}${log ? ' -l INFO' : ''}`;
 }

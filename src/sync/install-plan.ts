@@ -7,8 +7,8 @@
 import { posix } from 'node:path';
 import { fileStep } from '../camera/plan.js';
 import type { Step } from '../plan/step.js';
-import { ensureDir, statPath, type FileInfo, type Journal } from '../system/files.js';
-import { makeLink, removeDirIfEmpty, removeLink, systemctl, unitActive } from '../system/systemd.js';
+import { ensureDir, removeEmptyDir, statPath, type FileInfo, type Journal } from '../system/files.js';
+import { makeLink, removeLink, systemctl, unitActive } from '../system/systemd.js';
 import { SERVICE_PATH, TIMER_PATH, UNIT_NAME, WANTS_LINK, WANTS_TARGET } from './units.js';
 
 export interface UnitFiles {
@@ -38,7 +38,7 @@ export function installSteps(f: UnitFiles, journal: Journal): Step[] {
       apply: async () => {
         const dir = posix.dirname(WANTS_LINK);
         if (!(await statPath(dir))) {
-          journal.onRollback(() => removeDirIfEmpty(dir));
+          journal.onRollback(() => removeEmptyDir(dir));
           await ensureDir(dir, 0o755, 0, 0);
         }
         if (f.link !== null) await removeLink(WANTS_LINK);

@@ -15,6 +15,8 @@ import { getAccount } from './accounts.js';
 import { run, type RunResult } from './exec.js';
 import { ensureDir, readText, writeFileAtomic } from './files.js';
 import { at, createFileAt, dirTimeNs, readDirAt, restoreDirTimes, unlinkAt, withDir } from './safe-fs.js';
+import type { LogSocket } from '../collector/devlog.js';
+import { findUploadLogLine } from './upload-log.js';
 
 export const PROBE_KEYS_DIR = '/run/sftp-setup/probe-keys';
 const PROBE_NAME = '.sftp-setup-probe';
@@ -33,6 +35,8 @@ export interface ProbeTarget {
   addr: string;
   /** public host keys of this sshd (`type base64` lines) */
   hostKeys: string[];
+  /** internal-sftp logs uploads (-l): the probe looks for its own close line where `socket` leads (null: nowhere) */
+  logging?: { socket: LogSocket | null };
 }
 
 export interface ProbeResult {
@@ -72,6 +76,7 @@ export async function probeAccount(target: ProbeTarget): Promise<ProbeResult[]> 
   const keysFile = join(PROBE_KEYS_DIR, t.user);
   const stamps = await saveTimes([{ root: t.chroot, rel: '' }, ...t.dirs.map((d) => ({ root: t.chroot, rel: d })), { root: PROBE_KEYS_DIR, rel: '' }]);
   const results: ProbeResult[] = [];
+  const started = Date.now();
   try {
     const [kg] = await Promise.all([
       run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'sftp-setup-probe', '-f', key]),
@@ -124,7 +129,8 @@ export async function probeAccount(target: ProbeTarget): Promise<ProbeResult[]> 
       out.push({ id: 'chroot', title: 'session starts at the chroot /', ok: pwdOk, detail: pwdOk ? 'pwd is /' : oneLine(r) });
       if (t.profile === 'allsky') {
         const lsAt = batch.indexOf('ls -1a /');
-        const seen = listing(r.stdout, batch[lsAt + 1]);
+        // With logging on, root's own `dev` (holding the log socket) is there too.
+        const seen = listing(r.stdout, batch[lsAt + 1])?.filter((n) => !(t.logging && n === 'dev')) ?? null;
         const want = [...new Set(t.dirs.map((d) => d.split('/')[0]!))].sort();
         const ok = seen !== null && JSON.stringify(seen) === JSON.stringify(want);
         const shown = seen === null ? '(the listing could not be read)' : seen.map(shownPath).join(' ') || '(nothing)';
@@ -186,6 +192,7 @@ export async function probeAccount(target: ProbeTarget): Promise<ProbeResult[]> 
         : []),
     ]);
     results.push(...allowedResults, ...others);
+    if (t.logging && t.dirs[0]) results.push(await logLineCheck(t.logging.socket, t.chroot, tag, started));
     return results;
   } finally {
     // Closing the shared connection and putting the tree back are independent: do both at once.
@@ -199,6 +206,17 @@ export async function probeAccount(target: ProbeTarget): Promise<ProbeResult[]> 
     ]);
     await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
   }
+}
+
+/** With -l INFO, the close line of the probe's own first upload must reach the host's log. */
+async function logLineCheck(socket: LogSocket | null, chroot: string, tag: string, since: number): Promise<ProbeResult> {
+  const title = 'upload logging: this upload\'s close line is in the log';
+  if (!socket) return { id: 'log', title, ok: false, detail: 'this host has no log socket (no journald, no syslog daemon at /dev/log)' };
+  // `close "/DIR/TAG.tmp" bytes read 0 written 17`: the tag is this run's, no other line can hold it.
+  const found = await findUploadLogLine(socket, `${tag}.tmp" bytes read 0 written `, since);
+  return found.line !== null
+    ? { id: 'log', title, ok: true, detail: `in ${found.source}: ${found.line.trim()}` }
+    : { id: 'log', title, ok: false, detail: `no line for ${tag} in ${found.source} within 3 s: is ${join(chroot, 'dev/log')} the host's log socket? (sudo sftp-setup doctor)` };
 }
 
 /**

@@ -1,13 +1,12 @@
 /**
- * systemd effects for the sync timer: is systemd the running init here, validate unit files with
- * `systemd-analyze verify` (before they are installed), systemctl, and the enable link.
+ * systemd effects for the units sftp-setup installs (the sync timer, the watch service): is systemd the
+ * running init here, validate unit files offline with `systemd-analyze verify` before they are installed,
+ * systemctl, unit state, and the enable link.
  */
 import { promises as fs } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { haveProgram, run, runOk, type RunResult } from './exec.js';
-import { fileError } from './files.js';
+import { fileError } from './file-error.js';
 
 /** systemd's own test (sd_booted): /run/systemd/system exists only when systemd is PID 1. */
 export async function systemdRunning(): Promise<boolean> {
@@ -22,26 +21,47 @@ export async function unitActive(unit: string): Promise<boolean> {
   return (await run('systemctl', ['is-active', '--quiet', unit], { timeoutMs: 30_000 })).exitCode === 0;
 }
 
+export interface UnitState {
+  enabled: boolean;
+  active: boolean;
+}
+
+export async function unitState(name: string): Promise<UnitState> {
+  const [enabled, active] = await Promise.all([
+    run('systemctl', ['is-enabled', '--quiet', name], { timeoutMs: 30_000 }),
+    unitActive(name),
+  ]);
+  return { enabled: enabled.exitCode === 0, active };
+}
+
 /**
- * `systemd-analyze verify` on candidate unit files (name → text) in a scratch directory: null when they
- * pass or when systemd-analyze is not installed, else its complaints in one line.
+ * What `systemd-analyze verify` says about candidate unit files (name → text): null when they are fine or the
+ * tool is not installed, else its complaints in one line. It reports bad values as warnings and still exits
+ * 0, so any line naming one of the files counts. The candidates sit in a root-only directory under /run.
  */
 export async function verifyUnits(units: Record<string, string>): Promise<string | null> {
   if (!(await haveProgram('systemd-analyze'))) return null;
-  const dir = await mkdtemp(join(tmpdir(), 'sftp-setup-units-'));
+  const dir = await fs.mkdtemp('/run/sftp-setup-candidate-');
   try {
     const paths: string[] = [];
     for (const [name, text] of Object.entries(units)) {
       const p = join(dir, name);
-      await writeFile(p, text, { mode: 0o644, flag: 'wx' });
+      await fs.writeFile(p, text, { mode: 0o600, flag: 'wx' });
       paths.push(p);
     }
-    const r = await run('systemd-analyze', ['verify', ...paths], { timeoutMs: 60_000 });
-    if (r.exitCode === 0) return null;
-    return (r.stderr || r.stdout).trim().split('\n').map((l) => l.replace(`${dir}/`, '')).join(' / ') || `exit ${r.exitCode}`;
+    const r = await run('systemd-analyze', ['verify', '--man=no', ...paths], { timeoutMs: 60_000 });
+    const names = Object.keys(units);
+    const about = `${r.stdout}${r.stderr}`.split('\n').filter((l) => paths.some((p) => l.includes(p)) || names.some((n) => l.includes(n)));
+    if (r.exitCode === 0 && about.length === 0) return null;
+    return (about.length ? about : [`${r.stderr}${r.stdout}`.trim() || `exit ${r.exitCode}`]).map((l) => l.replaceAll(`${dir}/`, '')).join('; ');
   } finally {
-    await rm(dir, { recursive: true, force: true }).catch(() => {});
+    await fs.rm(dir, { recursive: true, force: true }).catch(() => {});
   }
+}
+
+/** One unit file: see verifyUnits. */
+export function verifyUnit(name: string, text: string): Promise<string | null> {
+  return verifyUnits({ [name]: text });
 }
 
 /** The target of a symlink, or null when there is none (or something else is there). */
@@ -62,9 +82,4 @@ export async function removeLink(path: string): Promise<void> {
   await fs.unlink(path).catch((err) => {
     throw fileError('remove the link', path, err);
   });
-}
-
-/** Undo of a directory we made: only while it is empty. */
-export async function removeDirIfEmpty(path: string): Promise<void> {
-  await fs.rmdir(path).catch(() => {});
 }

@@ -124,6 +124,17 @@ let syncBench;
   }
 }
 
+note('watch --mqtt latency (test/bench/watch-latency.ts, under vite-node)');
+let watchLatency;
+{
+  const r = spawnSync(`${repo}/node_modules/.bin/vite-node`, [`${repo}/test/bench/watch-latency-entry.mts`], { encoding: 'utf8', cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    watchLatency = JSON.parse(r.stdout.trim().split('\n').pop() ?? '');
+  } catch {
+    watchLatency = { skipped: `watch latency benchmark failed (exit ${r.status})` };
+  }
+}
+
 const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.length ? median(v) : undefined]));
 const ratio = (a, b) => (a !== undefined && b !== undefined ? `${(a / b).toFixed(2)}×` : '—');
 const help = median(startup.help);
@@ -145,6 +156,9 @@ if (syncBench?.sync) {
   );
 }
 if (m.doctor !== undefined) rows.push(['doctor on a converged collector (with probe)', m.doctor, undefined, '—', '', RUNS]);
+if (watchLatency?.medianMs !== undefined) {
+  rows.push(['Allsky upload rename -> MQTT message (watch), median | p99', watchLatency.medianMs, watchLatency.p99Ms, '—', '', watchLatency.uploads]);
+}
 
 const header = ['measure (median)', 'sftp-setup', 'compared', 'ratio', 'target', 'runs'];
 const table = [header, ...rows.map((r) => [r[0], fmt(r[1]), fmt(r[2]), r[3], r[4], String(r[5])])];
@@ -167,5 +181,6 @@ if (syncBench?.sync) {
   const rate = (ms) => `${(syncBench.files / (ms / 1000)).toFixed(0)} files/s, ${(syncBench.bytes / 1e6 / (ms / 1000)).toFixed(1)} MB/s`;
   console.log(`archive sync of a day: sftp-setup sync ${rate(syncBench.sync.ms)} | lftp mirror -R ${rate(syncBench.lftp.ms)}`);
 } else console.log(`archive sync: ${JSON.stringify(syncBench)}`);
+console.log(`watch latency: ${JSON.stringify(watchLatency)}`);
 console.log(`\nmachine: ${(await run('nproc', [])).stdout.trim()} cores, node ${process.version}`);
-console.log(JSON.stringify({ medians: m, startup: { help, bare }, samples, latency, bursts, sync: syncBench }));
+console.log(JSON.stringify({ medians: m, startup: { help, bare }, samples, latency, bursts, sync: syncBench, watchLatency }));

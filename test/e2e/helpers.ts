@@ -160,7 +160,8 @@ export async function snapshot(host: ThrowawayHost, paths: string[], opts: Snaps
   const skipped = [`-name '*.pid'`, '-path /var/log', `-path '/var/log/*'`, '-path /var/cache', `-path '/var/cache/*'`, '-path /var/lib/apt', `-path '/var/lib/apt/*'`];
   const ownPerHost = [`-name 'ssh_host_*'`, '-name hostname', '-name hosts', '-name mtab', '-path /etc/ld.so.cache'];
   const pruned = [...skipped, ...(across ? ownPerHost : [])].join(' -o ');
-  const unhashed = [`-path '/var/log/*'`, `-name '*.pid'`, ...(across ? ownPerHost : [])].map((t) => `! ${t}`).join(' ');
+  // A chroot's dev/log is a socket bound onto a file, which find takes for a file: listed, never read.
+  const unhashed = [`-path '/var/log/*'`, `-name '*.pid'`, `-path '*/dev/log'`, ...(across ? ownPerHost : [])].map((t) => `! ${t}`).join(' ');
   const fmt = opts.mtime === false || across ? '%y %u:%g %m %s %p\\n' : '%y %u:%g %m %s %T@ %p\\n';
   const each = (body: string) => `for p in ${paths.join(' ')}; do [ -e "$p" ] || continue; ${body}; done`;
   const listing = each(`find "$p" -xdev \\( ${pruned} \\) -prune -o -printf '${fmt}' | sort -k5`);
