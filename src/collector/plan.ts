@@ -352,6 +352,13 @@ function uploadDirsStep(spec: CollectorSpec, journal: Journal): Step {
       if (!owner) throw new FailError(`account ${spec.user} does not exist`);
       const wanted = { mode: 0o755, ...owner };
       for (const d of spec.dirs) {
+        // An existing directory given to this account: a rollback gives it back to whoever had it (the
+        // files of a removed account stay under its old, retired uid), the same way, through descriptors.
+        const was = await lstatBeneath(spec.root, d).catch(() => null);
+        if (was?.isDirectory() && (was.uid !== owner.uid || was.gid !== owner.gid || (was.mode & 0o7777) !== 0o755)) {
+          const back = { mode: was.mode & 0o7777, uid: was.uid, gid: was.gid };
+          journal.onRollback(async () => void (await ensureDirBeneath(spec.root, d, back)));
+        }
         // Created, owned and moded through the directory we hold (O_NOFOLLOW): a directory swapped for a
         // link to /etc since the check fails here with ELOOP/ENOTDIR, and /etc is never chowned.
         const made = await ensureDirBeneath(spec.root, d, wanted).catch((err: NodeJS.ErrnoException) => {

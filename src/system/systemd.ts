@@ -53,7 +53,9 @@ export async function verifyUnits(units: Record<string, string>): Promise<string
     const names = Object.keys(units);
     const about = `${r.stdout}${r.stderr}`.split('\n').filter((l) => paths.some((p) => l.includes(p)) || names.some((n) => l.includes(n)));
     if (r.exitCode === 0 && about.length === 0) return null;
-    return (about.length ? about : [`${r.stderr}${r.stdout}`.trim() || `exit ${r.exitCode}`]).map((l) => l.replaceAll(`${dir}/`, '')).join('; ');
+    // One unit: "line N: …"; several: "NAME:N: …".
+    const shown = (l: string) => (paths.length === 1 ? l.replace(`${paths[0]}:`, 'line ') : l.replaceAll(`${dir}/`, ''));
+    return (about.length ? about : [`${r.stderr}${r.stdout}`.trim() || `exit ${r.exitCode}`]).map(shown).join('; ');
   } finally {
     await fs.rm(dir, { recursive: true, force: true }).catch(() => {});
   }
