@@ -1,13 +1,14 @@
 /**
  * What the collector checks look at, read once: sshd (binary, version, validity, running), its
  * configuration with every Match block, and the upload accounts found in it with their effective settings.
- * Read-only; the slow parts (sshd -V, sshd -t, sshd -T per user, getent) run side by side.
+ * Read-only; the slow parts (sshd -V, sshd -t, sshd -T per user, getent) run side by side, bounded.
  */
 import { existsSync } from 'node:fs';
+import { mapBounded } from '../bounded.js';
 import { configIO } from '../collector/inspect.js';
 import { loadConfigDetailed, type Directive, type LoadResult } from '../sshd/includes.js';
 import { expandTokens, parseEffective, parseSshdVersion, type ParsedVersion } from '../sshd/effective.js';
-import { getAccount, groupsOf, passwordField, type Account } from '../system/accounts.js';
+import { accountTables, getAccount, groupsOf, passwordField, type Account } from '../system/accounts.js';
 import { effectiveConfig, isRunning, SSHD, SSHD_CONFIG, sshdVersionText, testConfig, type SshdCheck } from '../system/sshd.js';
 
 export interface MatchBlock {
@@ -117,12 +118,17 @@ export async function readCollector(only?: string): Promise<CollectorContext> {
   }
   const found = config ? uploadBlocks(matchBlocks(config.directives, io.read)) : [];
   const wanted = only ? [{ user: only, block: found.find((f) => f.user === only)?.block }] : found;
-  const accounts = await Promise.all(
-    wanted.map(async ({ user, block }): Promise<UploadAccount> => {
+  // For a fleet, passwd, shadow and groups come from one enumeration each (a name not in them is looked up
+  // on its own); sshd -T is one process per account, a bounded number at a time.
+  const tables = wanted.length > 1 ? await accountTables().catch(() => undefined) : undefined;
+  const accounts = await mapBounded(
+    wanted, 8,
+    async ({ user, block }): Promise<UploadAccount> => {
+      const listed = tables?.passwd.get(user);
       const [account, shadow, groups, effText] = await Promise.all([
-        getAccount(user),
-        passwordField(user),
-        groupsOf(user),
+        listed ?? getAccount(user),
+        listed && tables!.shadow.has(user) ? tables!.shadow.get(user) : passwordField(user),
+        listed ? tables!.groups.get(user) ?? [] : groupsOf(user),
         valid.ok ? effectiveConfig({ user }).catch((e: Error) => e) : Promise.resolve(new Error(valid.message)),
       ]);
       const eff = typeof effText === 'string' ? parseEffective(effText) : undefined;
@@ -136,7 +142,7 @@ export async function readCollector(only?: string): Promise<CollectorContext> {
         effError: typeof effText === 'string' ? undefined : effText.message,
         profile: profileOf(eff?.get('forcecommand')?.join(' ')),
       };
-    }),
+    },
   );
   return { installed, versionText, version: parseSshdVersion(versionText), valid, running, config, configError, accounts };
 }
