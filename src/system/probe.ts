@@ -61,23 +61,67 @@ export async function cleanStaleProbe(user: string, chroot: string, dirs: string
   }
 }
 
-export async function probeAccount(target: ProbeTarget): Promise<ProbeResult[]> {
+async function keygen(path: string): Promise<void> {
+  const kg = await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'sftp-setup-probe', '-f', path]);
+  if (kg.exitCode !== 0) throw new Error(`ssh-keygen failed: ${kg.stderr.trim()}`);
+}
+
+/**
+ * One temporary probe key for many probes (doctor over a fleet): made in a root-only directory under /run
+ * (named like a probe's own, so that a crash leaves what init's cleanStaleProbe sweeps). `dispose` removes it.
+ */
+export async function probeKey(): Promise<{ path: string; dispose(): Promise<void> }> {
+  const dir = await fs.mkdtemp('/run/sftp-setup-probe-');
+  const path = join(dir, 'key');
+  try {
+    await keygen(path);
+  } catch (err) {
+    await fs.rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return { path, dispose: () => fs.rm(dir, { recursive: true, force: true }) };
+}
+
+/** Remove what this probe run (`tag`) may have left in the upload directories, through their descriptors. */
+async function removeOwnProbeFiles(chroot: string, dirs: string[], tag: string): Promise<void> {
+  const own = new Set([tag, `${tag}.tmp`, `${tag}.read`]);
+  for (const d of dirs.filter((x) => x === '' || isPlainDir(x))) {
+    await withDir(chroot, d, async (dir) => {
+      for (const name of own) await unlinkAt(dir, name).catch(() => {});
+    }).catch(() => {});
+  }
+}
+
+/**
+ * `refusals: false` leaves out what the account must be refused (a shell, forwarding, /etc, writes to /,
+ * reads): those follow from sshd's settings alone, and doctor tests them once for each set of settings a
+ * fleet's accounts share. The login, the chroot and every upload directory are still tested.
+ * `keysDirTime: false`: the caller puts back the time of PROBE_KEYS_DIR, which probes running side by side
+ * all write to (each would save a time another one had already changed).
+ * `key`: a temporary key the caller made (probeKey) for all its probes, instead of one key per probe.
+ */
+export async function probeAccount(
+  target: ProbeTarget, opts: { refusals?: boolean; keysDirTime?: boolean; key?: string } = {},
+): Promise<ProbeResult[]> {
+  const refusals = opts.refusals ?? true;
   // Defence in depth: callers pass only plain names; anything else never reaches a batch or a path.
   const t: ProbeTarget = { ...target, dirs: target.dirs.filter(isPlainDir) };
   // This run's own names: nothing planted beforehand can sit at them.
   const tag = `${PROBE_NAME}-${randomBytes(6).toString('hex')}`;
   const tmp = await fs.mkdtemp('/run/sftp-setup-probe-');
-  const key = join(tmp, 'key');
+  const key = opts.key ?? join(tmp, 'key');
   const ctl = join(tmp, 'cm');
   const keysFile = join(PROBE_KEYS_DIR, t.user);
-  const stamps = await saveTimes([{ root: t.chroot, rel: '' }, ...t.dirs.map((d) => ({ root: t.chroot, rel: d })), { root: PROBE_KEYS_DIR, rel: '' }]);
+  const stamps = await saveTimes([
+    { root: t.chroot, rel: '' }, ...t.dirs.map((d) => ({ root: t.chroot, rel: d })),
+    ...(opts.keysDirTime === false ? [] : [{ root: PROBE_KEYS_DIR, rel: '' }]),
+  ]);
   const results: ProbeResult[] = [];
   try {
-    const [kg] = await Promise.all([
-      run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'sftp-setup-probe', '-f', key]),
+    await Promise.all([
+      opts.key ? undefined : keygen(key),
       ensureDir('/run/sftp-setup', 0o755, 0, 0).then(() => ensureDir(PROBE_KEYS_DIR, 0o755, 0, 0)),
     ]);
-    if (kg.exitCode !== 0) throw new Error(`ssh-keygen failed: ${kg.stderr.trim()}`);
     const pub = (await readText(`${key}.pub`))!.trim();
     const from = [...new Set(['127.0.0.1', '::1', t.addr])].join(',');
     await writeFileAtomic(keysFile, `restrict,from="${from}" ${pub}\n`, { mode: 0o644, uid: 0, gid: 0 });
@@ -113,7 +157,7 @@ export async function probeAccount(target: ProbeTarget): Promise<ProbeResult[]> 
 
     // Sessions are costly on a small Pi, so everything that must succeed goes into one batch; each thing
     // that must be refused needs a session of its own (a batch stops at its first error).
-    const readName = t.dirs[0] ? `/${t.dirs[0]}/${tag}.read` : undefined;
+    const readName = refusals && t.dirs[0] ? `/${t.dirs[0]}/${tag}.read` : undefined;
     const allowed = async (): Promise<ProbeResult[]> => {
       const batch = ['pwd'];
       if (t.profile === 'allsky') batch.push('ls -1a /');
@@ -161,6 +205,10 @@ export async function probeAccount(target: ProbeTarget): Promise<ProbeResult[]> 
     }
     const cannotCheck = (id: string, title: string): Promise<ProbeResult> =>
       Promise.resolve({ id, title, ok: false, detail: `no test file could be made in /${t.dirs[0]} (is its disk full?)` });
+    if (!refusals) {
+      results.push(...(await allowed()));
+      return results;
+    }
     const [allowedResults, ...others] = await Promise.all([
       allowed(),
       refused('no-etc', "the host's /etc is not reachable", 'ls /etc', 'listing /etc')(),
@@ -193,7 +241,9 @@ export async function probeAccount(target: ProbeTarget): Promise<ProbeResult[]> 
       run('ssh', ['-F', '/dev/null', '-o', `ControlPath=${ctl}`, '-O', 'exit', 'sftp-setup-probe'], { timeoutMs: 5000 }).catch(() => {}),
       (async () => {
         await fs.rm(keysFile, { force: true }).catch(() => {});
-        await cleanStaleProbe(t.user, t.chroot, t.dirs).catch(() => {});
+        // Only this run's own names: doctor probes accounts side by side, and holds no lock (a sweep of
+        // every probe's leftovers is cleanStaleProbe's, for callers that hold the lock).
+        await removeOwnProbeFiles(t.chroot, ['', ...t.dirs], tag).catch(() => {});
         await restoreDirTimes(stamps).catch(() => {});
       })(),
     ]);
