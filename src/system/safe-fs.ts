@@ -293,6 +293,8 @@ export interface TreeEntry {
   gid: number;
   nlink: number;
   size: number;
+  /** modification time, ms since the epoch */
+  mtimeMs: number;
   dev: number;
   ino: number;
   /** a directory on another filesystem: listed, not entered */
@@ -306,6 +308,11 @@ export interface WalkOptions {
   maxDepth?: number;
   /** decide whether to enter a directory (default: all) */
   enter?: (e: TreeEntry) => boolean;
+  /**
+   * name order within a directory (default ascending). Descending visits dated names (Allsky's
+   * images/20250601/image-20250601120000.jpg) newest first, so a walk cut at maxEntries still sees them.
+   */
+  order?: 'asc' | 'desc';
 }
 
 function lstatSyncAt(dir: Handle, name: string): Stats | null {
@@ -319,7 +326,7 @@ function lstatSyncAt(dir: Handle, name: string): Stats | null {
 function entryOf(rel: string, s: Stats, topDev: number): TreeEntry {
   const type = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
   return {
-    rel, type, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, nlink: s.nlink, size: s.size, dev: s.dev, ino: s.ino,
+    rel, type, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, nlink: s.nlink, size: s.size, mtimeMs: s.mtimeMs, dev: s.dev, ino: s.ino,
     ...(type === 'dir' && s.dev !== topDev ? { mountPoint: true } : {}),
   };
 }
@@ -343,6 +350,7 @@ export async function walkTree(
   const topDev = (await top.stat()).dev;
   const walk = async (dir: Handle, prefix: string, depth: number): Promise<void> => {
     const names = (await readDirAt(dir)).map((d) => d.name).sort();
+    if (opts.order === 'desc') names.reverse();
     // An upload directory holds thousands of files: lstat them synchronously, a batch at a time (a
     // promise per entry costs more than the system call), yielding to the event loop between batches.
     const BATCH = 512;
