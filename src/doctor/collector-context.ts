@@ -9,7 +9,7 @@ import { configIO } from '../collector/inspect.js';
 import { loadConfigDetailed, type Directive, type LoadResult } from '../sshd/includes.js';
 import { expandTokens, parseEffective, parseSshdVersion, type ParsedVersion } from '../sshd/effective.js';
 import { accountTables, getAccount, groupsOf, passwordField, type Account } from '../system/accounts.js';
-import { effectiveConfig, isRunning, SSHD, SSHD_CONFIG, sshdVersionText, testConfig, type SshdCheck } from '../system/sshd.js';
+import { effectiveConfig, effectiveConfigs, isRunning, SSHD, SSHD_CONFIG, sshdVersionText, testConfig, type SshdCheck } from '../system/sshd.js';
 
 export interface MatchBlock {
   file: string;
@@ -119,8 +119,12 @@ export async function readCollector(only?: string): Promise<CollectorContext> {
   const found = config ? uploadBlocks(matchBlocks(config.directives, io.read)) : [];
   const wanted = only ? [{ user: only, block: found.find((f) => f.user === only)?.block }] : found;
   // For a fleet, passwd, shadow and groups come from one enumeration each (a name not in them is looked up
-  // on its own); sshd -T is one process per account, a bounded number at a time.
-  const tables = wanted.length > 1 ? await accountTables().catch(() => undefined) : undefined;
+  // on its own), and sshd -T runs for every account from a few shells (effectiveConfigs).
+  const fleet = wanted.length > 1;
+  const [tables, effs] = await Promise.all([
+    fleet ? accountTables().catch(() => undefined) : undefined,
+    fleet && valid.ok ? effectiveConfigs(wanted.map((w) => w.user)) : undefined,
+  ]);
   const accounts = await mapBounded(
     wanted, 8,
     async ({ user, block }): Promise<UploadAccount> => {
@@ -129,7 +133,7 @@ export async function readCollector(only?: string): Promise<CollectorContext> {
         listed ?? getAccount(user),
         listed && tables!.shadow.has(user) ? tables!.shadow.get(user) : passwordField(user),
         listed ? tables!.groups.get(user) ?? [] : groupsOf(user),
-        valid.ok ? effectiveConfig({ user }).catch((e: Error) => e) : Promise.resolve(new Error(valid.message)),
+        !valid.ok ? new Error(valid.message) : effs?.get(user) ?? effectiveConfig({ user }).catch((e: Error) => e),
       ]);
       const eff = typeof effText === 'string' ? parseEffective(effText) : undefined;
       const rawChroot = one(eff, 'chrootdirectory');
