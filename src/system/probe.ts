@@ -133,36 +133,28 @@ export async function probeAccount(
       '-F', '/dev/null', '-i', key,
       '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'HostKeyAlias=sftp-setup-probe',
       '-o', `UserKnownHostsFile=${join(tmp, 'known_hosts')}`, '-o', 'GlobalKnownHostsFile=/dev/null',
-      '-o', 'StrictHostKeyChecking=yes', '-o', 'ConnectTimeout=5', '-o', `ControlPath=${ctl}`,
+      '-o', 'StrictHostKeyChecking=yes', '-o', 'ConnectTimeout=5', '-o', `ControlPath=${refusals ? ctl : 'none'}`,
       // Prefer the cheapest key exchange the server offers: the probe tests the account, not the crypto,
       // and the post-quantum default costs a small Pi a noticeable part of the self-test.
       '-o', 'KexAlgorithms=^curve25519-sha256,curve25519-sha256@libssh.org',
     ];
     const sshOpts = [...common, '-p', String(t.port)];
     const dest = `${t.user}@${t.addr.includes(':') ? `[${t.addr}]` : t.addr}`;
-    const master = await run('ssh', [...sshOpts, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=30', '-N', '-f', dest], { timeoutMs: 15000 });
-    results.push({
-      id: 'login',
-      title: `key login as ${t.user} on port ${t.port}`,
-      ok: master.exitCode === 0,
-      detail: master.exitCode === 0 ? 'accepted' : explainLoginFailure(master),
-    });
-    if (master.exitCode !== 0) return results;
-
     const sftp = (batch: string) =>
       run('sftp', [...common, '-P', String(t.port), '-o', 'ControlMaster=no', '-b', '-', dest], {
         input: batch + '\n', cwd: tmp, timeoutMs: 15000,
       });
-    const ssh = (args: string[]) => run('ssh', [...sshOpts, '-o', 'ControlMaster=no', ...args], { timeoutMs: 15000 });
+    const loginTitle = `key login as ${t.user} on port ${t.port}`;
 
     // Sessions are costly on a small Pi, so everything that must succeed goes into one batch; each thing
     // that must be refused needs a session of its own (a batch stops at its first error).
-    const readName = refusals && t.dirs[0] ? `/${t.dirs[0]}/${tag}.read` : undefined;
-    const allowed = async (): Promise<ProbeResult[]> => {
+    const allowedBatch = () => {
       const batch = ['pwd'];
       if (t.profile === 'allsky') batch.push('ls -1a /');
       for (const d of t.dirs) batch.push(...dirBatch(d, tag, t.profile));
-      const r = await sftp(batch.join('\n'));
+      return batch;
+    };
+    const judgeAllowed = async (batch: string[], r: RunResult): Promise<ProbeResult[]> => {
       const out: ProbeResult[] = [];
       const pwdOk = /Remote working directory: \/\s*$/m.test(r.stdout);
       out.push({ id: 'chroot', title: 'session starts at the chroot /', ok: pwdOk, detail: pwdOk ? 'pwd is /' : oneLine(r) });
@@ -186,6 +178,34 @@ export async function probeAccount(
       }
       return out;
     };
+
+    if (!refusals) {
+      // One sftp process on a connection of its own: the login, the chroot and the directories, and no
+      // shared connection to open and close (each program started costs a fleet's doctor its moment).
+      const batch = allowedBatch();
+      const r = await sftp(batch.join('\n'));
+      // sftp echoes each batch command once the session is up; before that, only ssh speaks (stderr).
+      const began = /^sftp> /m.test(r.stdout);
+      results.push({ id: 'login', title: loginTitle, ok: began, detail: began ? 'accepted' : explainLoginFailure(r) });
+      if (began) results.push(...(await judgeAllowed(batch, r)));
+      return results;
+    }
+
+    const master = await run('ssh', [...sshOpts, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=30', '-N', '-f', dest], { timeoutMs: 15000 });
+    results.push({
+      id: 'login',
+      title: loginTitle,
+      ok: master.exitCode === 0,
+      detail: master.exitCode === 0 ? 'accepted' : explainLoginFailure(master),
+    });
+    if (master.exitCode !== 0) return results;
+
+    const ssh = (args: string[]) => run('ssh', [...sshOpts, '-o', 'ControlMaster=no', ...args], { timeoutMs: 15000 });
+    const readName = t.dirs[0] ? `/${t.dirs[0]}/${tag}.read` : undefined;
+    const allowed = async (): Promise<ProbeResult[]> => {
+      const batch = allowedBatch();
+      return judgeAllowed(batch, await sftp(batch.join('\n')));
+    };
     const refused = (id: string, title: string, batch: string, what: string) => async (): Promise<ProbeResult> => {
       const r = await sftp(batch);
       return { id, title, ok: r.exitCode !== 0, detail: r.exitCode !== 0 ? 'refused' : `${what} was allowed` };
@@ -205,10 +225,6 @@ export async function probeAccount(
     }
     const cannotCheck = (id: string, title: string): Promise<ProbeResult> =>
       Promise.resolve({ id, title, ok: false, detail: `no test file could be made in /${t.dirs[0]} (is its disk full?)` });
-    if (!refusals) {
-      results.push(...(await allowed()));
-      return results;
-    }
     const [allowedResults, ...others] = await Promise.all([
       allowed(),
       refused('no-etc', "the host's /etc is not reachable", 'ls /etc', 'listing /etc')(),
@@ -238,7 +254,7 @@ export async function probeAccount(
   } finally {
     // Closing the shared connection and putting the tree back are independent: do both at once.
     await Promise.all([
-      run('ssh', ['-F', '/dev/null', '-o', `ControlPath=${ctl}`, '-O', 'exit', 'sftp-setup-probe'], { timeoutMs: 5000 }).catch(() => {}),
+      refusals ? run('ssh', ['-F', '/dev/null', '-o', `ControlPath=${ctl}`, '-O', 'exit', 'sftp-setup-probe'], { timeoutMs: 5000 }).catch(() => {}) : undefined,
       (async () => {
         await fs.rm(keysFile, { force: true }).catch(() => {});
         // Only this run's own names: doctor probes accounts side by side, and holds no lock (a sweep of

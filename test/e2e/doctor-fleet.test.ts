@@ -54,7 +54,7 @@ describe('doctor on a collector with 40 upload accounts', { timeout: 300_000 }, 
     expect(report.checks.filter((c) => c.id === 'probe.dirs' && c.status === 'pass')).toHaveLength(40);
   });
 
-  it('one broken account among 40: the last line names it and its check; --user shows it in full', async () => {
+  it('one broken account among 40: the last line names it and its check; --user shows it in full; a live failure too', async () => {
     const keys = '/etc/ssh/sftp-setup/authorized_keys/cam17';
     await f.host.sh(`mv ${keys} /root/cam17.keys`);
     try {
@@ -70,6 +70,18 @@ describe('doctor on a collector with 40 upload accounts', { timeout: 300_000 }, 
       const { code, report } = await json(['--no-probe']);
       expect(code).toBe(1);
       expect(report.summary.failing).toEqual([{ user: 'cam17', checks: ['keys.file'] }]);
+
+      // A second account whose fault only a live session shows as well (its probe is one that leaves the
+      // refusals to the first account): both named, in the accounts' order.
+      await f.host.sh(`chown root:root ${FLEET_ROOT}/cam23/images`);
+      try {
+        const live = await doctor();
+        expect(live.exitCode).toBe(1);
+        expect(live.stdout.trimEnd().split('\n').at(-1))
+          .toMatch(/^2 accounts fail: cam17 \(keys\.file\), cam23 \(chroot\.upload-dirs, probe\.dir:images\) — /);
+      } finally {
+        await f.host.sh(`chown cam23: ${FLEET_ROOT}/cam23/images`);
+      }
 
       const one = await doctor(['--no-probe', '--user', 'cam17']);
       expect(one.exitCode).toBe(1);
