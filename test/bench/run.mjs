@@ -8,6 +8,7 @@
  *
  *   BENCH_RUNS=5 npm run bench      # runs per fresh/re-run measure (default 3)
  *   BENCH_STARTUP_RUNS=30           # runs for --help vs node -e 0 (default 20)
+ *   BENCH_FLEET=0                   # leave out doctor/status over 1, 10 and 100 accounts (doctor-fleet.mjs)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -126,5 +127,11 @@ const line = (r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.
 console.log(`\n${line(table[0])}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
 for (const r of table.slice(1)) console.log(line(r));
 console.log(`upload latency: ${JSON.stringify(latency)}`);
+if (process.env.BENCH_FLEET !== '0') {
+  // doctor and status over 1, 10 and 100 upload accounts on one collector (BENCH_FLEET=0 leaves it out).
+  note('fleet: doctor and status at N=1/10/100 (test/bench/doctor-fleet.mjs)');
+  spawnSync(process.execPath, [`${repo}/test/bench/doctor-fleet.mjs`], { stdio: 'inherit', env: { ...process.env, FLEET_RUNS: String(RUNS) } });
+}
+
 console.log(`\nmachine: ${(await run('nproc', [])).stdout.trim()} cores, node ${process.version}`);
 console.log(JSON.stringify({ medians: m, startup: { help, bare }, samples, latency }));
