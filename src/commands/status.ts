@@ -61,7 +61,7 @@ export async function statusCommand(o: StatusOptions): Promise<number> {
       readFileNoFollow(keysFileFor(b.user)).catch(() => null),
       chroot
         ? walkTree(chroot, { maxEntries: STATUS_MAX_ENTRIES, maxDepth: TREE_MAX_DEPTH, enter: enterTreeDir, order: 'desc' })
-          .then((w) => ({ usage: treeUsage(w.entries, w.truncated) }), (e: NodeJS.ErrnoException) => ({ error: `chroot ${chroot}: ${e.code ?? e.message}` }))
+          .then((w) => ({ usage: treeUsage(w.entries, w.truncated || w.deeper) }), (e: NodeJS.ErrnoException) => ({ error: `chroot ${chroot}: ${e.code ?? e.message}` }))
         : Promise.resolve({ error: 'no ChrootDirectory in its Match block' }),
       chroot ? diskSpace(chroot) : Promise.resolve(undefined),
     ]);
@@ -81,6 +81,7 @@ export async function statusCommand(o: StatusOptions): Promise<number> {
     now,
     windowMs: WINDOW_MS,
     maxEntries: STATUS_MAX_ENTRIES,
+    maxDepth: TREE_MAX_DEPTH,
   };
   if (o.json) {
     printJson(statusJson(report));

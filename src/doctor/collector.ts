@@ -8,7 +8,7 @@
  * probe. The checks come out in the accounts' order whatever order the work ended in.
  */
 import { limiter } from '../bounded.js';
-import { PROBE_KEYS_DIR, probeKey } from '../system/probe.js';
+import { PROBE_KEYS_DIR, probeKey, type DirStamp } from '../system/probe.js';
 import { dirTimeNs, restoreDirTimes } from '../system/safe-fs.js';
 import { readSshdLog } from '../system/sshd-log.js';
 import { accountChecks } from './account.js';
@@ -50,16 +50,21 @@ export async function collectorDoctor(opts: { user?: string; probe: boolean; col
     return { ctx, checks, dirs };
   }
   const probing = opts.probe && ctx.running;
-  // Probes side by side all add their key to one directory: its time is saved here and put back once.
+  // The directory times the probes change are put back once they are all done, in one go: the probe keys'
+  // directory (which every probe writes to) and each tree's (the first time saved for a directory is the
+  // one from before any probe).
   const keysDirTime = probing ? await dirTimeNs(PROBE_KEYS_DIR, '').catch(() => null) : null;
+  const times: DirStamp[] = keysDirTime === null ? [] : [{ root: PROBE_KEYS_DIR, rel: '', mtimeNs: keysDirTime }];
   // And one temporary key serves them all.
   const key = probing && ctx.accounts.length > 1 ? await probeKey().catch(() => undefined) : undefined;
   let perAccount: AccountResult[];
   try {
-    perAccount = await checkAccounts(ctx, { probe: opts.probe, key: key?.path });
+    perAccount = await checkAccounts(ctx, { probe: opts.probe, key: key?.path, times });
   } finally {
     await key?.dispose().catch(() => {});
-    if (keysDirTime !== null) await restoreDirTimes([{ root: PROBE_KEYS_DIR, rel: '', mtimeNs: keysDirTime }]);
+    const first = new Map<string, DirStamp>();
+    for (const t of times) if (!first.has(`${t.root}\0${t.rel}`)) first.set(`${t.root}\0${t.rel}`, t);
+    await restoreDirTimes([...first.values()]).catch(() => {});
   }
   // Read after the probes, so that the log holds their lines too.
   const eff = ctx.accounts.find((a) => a.eff)?.eff;
@@ -104,7 +109,7 @@ function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
  * probed one after the other (each probe puts the tree's times back). An account only ever waits for one
  * earlier in the order, so nothing waits in a circle.
  */
-async function checkAccounts(ctx: CollectorContext, opts: { probe: boolean; key?: string }): Promise<AccountResult[]> {
+async function checkAccounts(ctx: CollectorContext, opts: { probe: boolean; key?: string; times: DirStamp[] }): Promise<AccountResult[]> {
   const files = limiter(FILE_WORK);
   const probes = limiter(PROBES);
   const settings = ctx.accounts.map(settingsKey);
@@ -122,7 +127,7 @@ async function checkAccounts(ctx: CollectorContext, opts: { probe: boolean; key?
       const refused = fileChecks.find((c) => c.id === 'chroot.components' && c.status === 'fail');
       const liveOpts = {
         probe: opts.probe, running: ctx.running, blocked: refused ? 'sshd would refuse the chroot (see above)' : undefined,
-        keysDirTime: false, key: opts.key,
+        times: opts.times, key: opts.key,
       };
       if (probeSkipped(a, liveOpts)) return { a, want, fileChecks, live: await liveChecks(a, want, liveOpts) };
       if (sameChrootBefore[i]! >= 0) await probed[sameChrootBefore[i]!]!.promise;

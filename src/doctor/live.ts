@@ -4,7 +4,7 @@
  */
 import { probeTargetFromEffective } from '../collector/probe-target.js';
 import { PROBE_KEYS_PATTERN } from '../collector/layout.js';
-import { probeAccount } from '../system/probe.js';
+import { probeAccount, type DirStamp } from '../system/probe.js';
 import { fail, pass, skip, type DoctorCheck } from './check.js';
 import type { UploadAccount } from './collector-context.js';
 
@@ -43,7 +43,7 @@ export function probeSkipped(a: UploadAccount, opts: { probe: boolean; running: 
  */
 export async function liveChecks(
   a: UploadAccount, dirs: string[],
-  opts: { probe: boolean; running: boolean; blocked?: string; refusalsTestedBy?: string; keysDirTime?: boolean; key?: string },
+  opts: { probe: boolean; running: boolean; blocked?: string; refusalsTestedBy?: string; times?: DirStamp[]; key?: string },
 ): Promise<DoctorCheck[]> {
   const { user } = a;
   const title = `live SFTP session as ${user}`;
@@ -51,7 +51,7 @@ export async function liveChecks(
   if (why) return [skip('probe.login', title, why, { user })];
   const results = await probeAccount(
     await probeTargetFromEffective({ user: a.user, root: a.chroot!, dirs, profile: a.profile === 'dropbox' ? 'dropbox' : 'allsky' }, a.eff!),
-    { refusals: !opts.refusalsTestedBy, keysDirTime: opts.keysDirTime, key: opts.key },
+    { refusals: !opts.refusalsTestedBy, times: opts.times, key: opts.key },
   );
   const out: DoctorCheck[] = [];
   const chrootFailed = results.some((r) => r.id === 'chroot' && !r.ok);

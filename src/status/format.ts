@@ -30,8 +30,9 @@ export interface StatusReport {
   now: number;
   /** the window failed logins are counted over */
   windowMs: number;
-  /** the bound on entries walked per tree */
+  /** the bounds of the walk of each tree */
   maxEntries: number;
+  maxDepth: number;
 }
 
 /** "12s", "4m", "3h", "12d" */
@@ -95,7 +96,7 @@ export function formatStatus(r: StatusReport): string[] {
     out.push(`≥: ${p(r.log.source)} was read from ${new Date(r.log.from!).toISOString()} on, inside the window: failed logins are at least these`);
   }
   if (r.accounts.some((a) => a.usage?.truncated)) {
-    out.push(`≥: more than ${r.maxEntries} entries in the upload tree: its size is at least this, and the last upload the newest of those seen`);
+    out.push(`≥: the walk of the upload tree stopped at ${r.maxEntries} entries or ${r.maxDepth} levels: its size is at least this, and the last upload the newest of those seen`);
   }
   return out;
 }

@@ -24,7 +24,7 @@ export interface TreeUsage {
   /** bytes in regular files (their sizes, not blocks) */
   bytes: number;
   files: number;
-  /** the walk stopped at its bound: bytes and files are lower bounds, newest is the newest seen */
+  /** the walk stopped at one of its bounds: bytes and files are lower bounds, newest is the newest seen */
   truncated: boolean;
   /** the file modified last, relative to the chroot */
   newest?: { path: string; mtimeMs: number };

@@ -96,12 +96,13 @@ async function removeOwnProbeFiles(chroot: string, dirs: string[], tag: string):
  * `refusals: false` leaves out what the account must be refused (a shell, forwarding, /etc, writes to /,
  * reads): those follow from sshd's settings alone, and doctor tests them once for each set of settings a
  * fleet's accounts share. The login, the chroot and every upload directory are still tested.
- * `keysDirTime: false`: the caller puts back the time of PROBE_KEYS_DIR, which probes running side by side
- * all write to (each would save a time another one had already changed).
+ * `times`: the probe adds the directory times it saved to this list instead of putting them back itself;
+ * the caller puts back all of them, and PROBE_KEYS_DIR's (which probes side by side all write to), once
+ * every probe is done.
  * `key`: a temporary key the caller made (probeKey) for all its probes, instead of one key per probe.
  */
 export async function probeAccount(
-  target: ProbeTarget, opts: { refusals?: boolean; keysDirTime?: boolean; key?: string } = {},
+  target: ProbeTarget, opts: { refusals?: boolean; times?: DirStamp[]; key?: string } = {},
 ): Promise<ProbeResult[]> {
   const refusals = opts.refusals ?? true;
   // Defence in depth: callers pass only plain names; anything else never reaches a batch or a path.
@@ -114,7 +115,7 @@ export async function probeAccount(
   const keysFile = join(PROBE_KEYS_DIR, t.user);
   const stamps = await saveTimes([
     { root: t.chroot, rel: '' }, ...t.dirs.map((d) => ({ root: t.chroot, rel: d })),
-    ...(opts.keysDirTime === false ? [] : [{ root: PROBE_KEYS_DIR, rel: '' }]),
+    ...(opts.times ? [] : [{ root: PROBE_KEYS_DIR, rel: '' }]),
   ]);
   const results: ProbeResult[] = [];
   try {
@@ -260,7 +261,8 @@ export async function probeAccount(
         // Only this run's own names: doctor probes accounts side by side, and holds no lock (a sweep of
         // every probe's leftovers is cleanStaleProbe's, for callers that hold the lock).
         await removeOwnProbeFiles(t.chroot, ['', ...t.dirs], tag).catch(() => {});
-        await restoreDirTimes(stamps).catch(() => {});
+        if (opts.times) opts.times.push(...stamps);
+        else await restoreDirTimes(stamps).catch(() => {});
       })(),
     ]);
     await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
@@ -333,8 +335,15 @@ export function explainLoginFailure(r: RunResult): string {
   return e.trim().split('\n').slice(-1)[0] ?? `exit ${r.exitCode}`;
 }
 
+/** A directory's modification time, saved to be put back (restoreDirTimes). */
+export interface DirStamp {
+  root: string;
+  rel: string;
+  mtimeNs: bigint;
+}
+
 /** Modification times of directories, read through descriptors (no link followed), to put back afterwards. */
-async function saveTimes(dirs: Array<{ root: string; rel: string }>): Promise<Array<{ root: string; rel: string; mtimeNs: bigint }>> {
+async function saveTimes(dirs: Array<{ root: string; rel: string }>): Promise<DirStamp[]> {
   const out = [];
   for (const d of dirs) {
     const mtimeNs = await dirTimeNs(d.root, d.rel).catch(() => null);

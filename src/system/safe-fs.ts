@@ -470,6 +470,12 @@ export async function removeTree(path: string): Promise<{ removed: number; skipp
  * the tree holds at that name by then. Only our own timestamps reach the shell, never a name.
  */
 export async function restoreDirTimes(stamps: Array<{ root: string; rel: string; mtimeNs: bigint }>): Promise<void> {
+  // A fleet's doctor puts back a hundred trees' times at once: a bounded number of descriptors per shell.
+  const CHUNK = 200;
+  for (let i = 0; i < stamps.length; i += CHUNK) await restoreTimesOf(stamps.slice(i, i + CHUNK));
+}
+
+async function restoreTimesOf(stamps: Array<{ root: string; rel: string; mtimeNs: bigint }>): Promise<void> {
   const opened: Array<{ h: Handle; stamp: string }> = [];
   try {
     for (const s of stamps) {

@@ -64,7 +64,7 @@ describe('keysSummary and treeUsage', () => {
 });
 
 describe('formatStatus', () => {
-  const base: StatusReport = { accounts: [], now: NOW, windowMs: HOUR, maxEntries: 10_000, log: { source: '/var/log/auth.log', coverage: 'window' } };
+  const base: StatusReport = { accounts: [], now: NOW, windowMs: HOUR, maxEntries: 10_000, maxDepth: 8, log: { source: '/var/log/auth.log', coverage: 'window' } };
   const row = (user: string, extra = {}) => ({
     user, chroot: `/srv/${user}`, keys: { count: 2, oldestAddedAt: new Date(NOW - 3 * 86_400_000).toISOString(), undated: 0 },
     usage: { bytes: 3 * 2 ** 20, files: 3, truncated: false, newest: { path: 'images/image-1.jpg', mtimeMs: NOW - 4 * 60_000 } },
@@ -85,7 +85,7 @@ describe('formatStatus', () => {
     expect(capped[1]).toMatch(/^cam01 +2 +3d +0\* +≥1\.0 GiB /);
     expect(capped.slice(2)).toEqual([
       '*: x.log (sshd -E) has no times: failed logins counted over the part of it read, not the last 1h',
-      '≥: more than 10000 entries in the upload tree: its size is at least this, and the last upload the newest of those seen',
+      '≥: the walk of the upload tree stopped at 10000 entries or 8 levels: its size is at least this, and the last upload the newest of those seen',
     ]);
     expect(formatStatus({ ...base, log: { source: 's', coverage: 'partial', from: NOW - 60_000 }, accounts: [row('cam01', { failed: 2 })] })[1]).toMatch(/ ≥2 /);
     const nolog = formatStatus({ ...base, log: undefined, accounts: [row('cam01', { failed: undefined })] });
