@@ -10,6 +10,7 @@
  */
 import { constants as C, lstatSync, promises as fs, type Dirent, type Stats } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
+import { mapBounded } from '../bounded.js';
 import { run } from './exec.js';
 
 type Handle = fs.FileHandle;
@@ -470,9 +471,11 @@ export async function removeTree(path: string): Promise<{ removed: number; skipp
  * the tree holds at that name by then. Only our own timestamps reach the shell, never a name.
  */
 export async function restoreDirTimes(stamps: Array<{ root: string; rel: string; mtimeNs: bigint }>): Promise<void> {
-  // A fleet's doctor puts back a hundred trees' times at once: a bounded number of descriptors per shell.
+  // A fleet's doctor puts back a hundred trees' times at once: 200 descriptors per shell, three shells at
+  // a time (a process's descriptors are limited, often to 1024).
   const CHUNK = 200;
-  for (let i = 0; i < stamps.length; i += CHUNK) await restoreTimesOf(stamps.slice(i, i + CHUNK));
+  const chunks = Array.from({ length: Math.ceil(stamps.length / CHUNK) }, (_, i) => stamps.slice(i * CHUNK, (i + 1) * CHUNK));
+  await mapBounded(chunks, 3, restoreTimesOf);
 }
 
 async function restoreTimesOf(stamps: Array<{ root: string; rel: string; mtimeNs: bigint }>): Promise<void> {
