@@ -3,9 +3,10 @@
  * refused, then per upload account: sshd settings, account, chroot, keys, live probe, logs).
  *
  * At a fleet's scale (a hundred accounts) the per-account work runs side by side, bounded: the reads and
- * tree walks FILE_WORK at a time, the live probes PROBES at a time (each is an SSH connection, and sshd's
- * default MaxStartups starts refusing at 10 unauthenticated ones). sshd's log is read once, after every
- * probe. The checks come out in the accounts' order whatever order the work ended in.
+ * tree walks FILE_WORK at a time, the live probes a few at a time (probesAtOnce: each is an SSH connection,
+ * unauthenticated for its first moments, and sshd's MaxStartups refuses such connections from its start
+ * value on, 10 by default: cameras uploading meanwhile must still get in). sshd's log is read once, after
+ * every probe. The checks come out in the accounts' order whatever order the work ended in.
  */
 import { limiter } from '../bounded.js';
 import { PROBE_KEYS_DIR, probeKey, type DirStamp } from '../system/probe.js';
@@ -27,8 +28,16 @@ import { treeChecks, walkUploadTree, type UploadTree } from './tree.js';
 
 /** Accounts whose files are read and trees walked at once. */
 export const FILE_WORK = 8;
-/** Live probes at once: each holds an unauthenticated connection for a moment (MaxStartups starts at 10). */
-export const PROBES = 4;
+/**
+ * Live probes at once: half of the unauthenticated connections sshd takes before MaxStartups starts
+ * refusing (its start value, "10" of the default 10:30:100), between 2 and 8. A probe spends most of its
+ * time waiting for sshd (a new process per connection, PAM, the chroot), so more at once is faster, up to
+ * what two to four cores can run.
+ */
+export function probesAtOnce(maxStartups: string | undefined): number {
+  const start = Number(/^(\d+)/.exec(maxStartups ?? '')?.[1] ?? 10);
+  return Math.min(8, Math.max(2, Math.floor(start / 2)));
+}
 
 export interface CollectorReport {
   ctx: CollectorContext;
@@ -111,7 +120,7 @@ function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
  */
 async function checkAccounts(ctx: CollectorContext, opts: { probe: boolean; key?: string; times: DirStamp[] }): Promise<AccountResult[]> {
   const files = limiter(FILE_WORK);
-  const probes = limiter(PROBES);
+  const probes = limiter(probesAtOnce(ctx.accounts.find((a) => a.eff)?.eff?.get('maxstartups')?.[0]));
   const settings = ctx.accounts.map(settingsKey);
   /** resolves to true once the account's probe has tested the refusals, false when it did not */
   const tested = ctx.accounts.map(() => deferred<boolean>());
