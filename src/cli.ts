@@ -275,6 +275,14 @@ Example:
     .action((opts) => runAction(async () => (await import('./commands/watch.js')).watchCommand, opts));
 
   program
+    .command('status')
+    .description('one line per upload account: keys, last upload, failed logins, disk use (collector, run as root)')
+    .option('--user <name>', 'only this upload account (default: all that sftp-setup manages)')
+    .option('--json', 'print a machine-readable report', false)
+    .addHelpText('after', '\nExample:\n  sudo sftp-setup status\n  sudo sftp-setup status --user allsky-upload --json')
+    .action((opts) => runAction(async () => (await import('./commands/status.js')).statusCommand, opts));
+
+  program
     .command('demo')
     .description('both ends in throwaway hosts: init, allsky-config, real uploads and doctor, then gone (root, Linux)')
     .option('--json', 'print a machine-readable summary', false)

@@ -65,24 +65,69 @@ export async function cleanStaleProbe(user: string, chroot: string, dirs: string
   }
 }
 
-export async function probeAccount(target: ProbeTarget): Promise<ProbeResult[]> {
+async function keygen(path: string): Promise<void> {
+  const kg = await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'sftp-setup-probe', '-f', path]);
+  if (kg.exitCode !== 0) throw new Error(`ssh-keygen failed: ${kg.stderr.trim()}`);
+}
+
+/**
+ * One temporary probe key for many probes (doctor over a fleet): made in a root-only directory under /run
+ * (named like a probe's own, so that a crash leaves what init's cleanStaleProbe sweeps). `dispose` removes it.
+ */
+export async function probeKey(): Promise<{ path: string; dispose(): Promise<void> }> {
+  const dir = await fs.mkdtemp('/run/sftp-setup-probe-');
+  const path = join(dir, 'key');
+  try {
+    await keygen(path);
+  } catch (err) {
+    await fs.rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return { path, dispose: () => fs.rm(dir, { recursive: true, force: true }) };
+}
+
+/** Remove what this probe run (`tag`) may have left in the upload directories, through their descriptors. */
+async function removeOwnProbeFiles(chroot: string, dirs: string[], tag: string): Promise<void> {
+  const own = new Set([tag, `${tag}.tmp`, `${tag}.read`]);
+  for (const d of dirs.filter((x) => x === '' || isPlainDir(x))) {
+    await withDir(chroot, d, async (dir) => {
+      for (const name of own) await unlinkAt(dir, name).catch(() => {});
+    }).catch(() => {});
+  }
+}
+
+/**
+ * `refusals: false` leaves out what the account must be refused (a shell, forwarding, /etc, writes to /,
+ * reads): those follow from sshd's settings alone, and doctor tests them once for each set of settings a
+ * fleet's accounts share. The login, the chroot and every upload directory are still tested.
+ * `times`: the probe adds the directory times it saved to this list instead of putting them back itself;
+ * the caller puts back all of them, and PROBE_KEYS_DIR's (which probes side by side all write to), once
+ * every probe is done.
+ * `key`: a temporary key the caller made (probeKey) for all its probes, instead of one key per probe.
+ */
+export async function probeAccount(
+  target: ProbeTarget, opts: { refusals?: boolean; times?: DirStamp[]; key?: string } = {},
+): Promise<ProbeResult[]> {
+  const refusals = opts.refusals ?? true;
   // Defence in depth: callers pass only plain names; anything else never reaches a batch or a path.
   const t: ProbeTarget = { ...target, dirs: target.dirs.filter(isPlainDir) };
   // This run's own names: nothing planted beforehand can sit at them.
   const tag = `${PROBE_NAME}-${randomBytes(6).toString('hex')}`;
   const tmp = await fs.mkdtemp('/run/sftp-setup-probe-');
-  const key = join(tmp, 'key');
+  const key = opts.key ?? join(tmp, 'key');
   const ctl = join(tmp, 'cm');
   const keysFile = join(PROBE_KEYS_DIR, t.user);
-  const stamps = await saveTimes([{ root: t.chroot, rel: '' }, ...t.dirs.map((d) => ({ root: t.chroot, rel: d })), { root: PROBE_KEYS_DIR, rel: '' }]);
+  const stamps = await saveTimes([
+    { root: t.chroot, rel: '' }, ...t.dirs.map((d) => ({ root: t.chroot, rel: d })),
+    ...(opts.times ? [] : [{ root: PROBE_KEYS_DIR, rel: '' }]),
+  ]);
   const results: ProbeResult[] = [];
   const started = Date.now();
   try {
-    const [kg] = await Promise.all([
-      run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'sftp-setup-probe', '-f', key]),
+    await Promise.all([
+      opts.key ? undefined : keygen(key),
       ensureDir('/run/sftp-setup', 0o755, 0, 0).then(() => ensureDir(PROBE_KEYS_DIR, 0o755, 0, 0)),
     ]);
-    if (kg.exitCode !== 0) throw new Error(`ssh-keygen failed: ${kg.stderr.trim()}`);
     const pub = (await readText(`${key}.pub`))!.trim();
     const from = [...new Set(['127.0.0.1', '::1', t.addr])].join(',');
     await writeFileAtomic(keysFile, `restrict,from="${from}" ${pub}\n`, { mode: 0o644, uid: 0, gid: 0 });
@@ -94,36 +139,28 @@ export async function probeAccount(target: ProbeTarget): Promise<ProbeResult[]> 
       '-F', '/dev/null', '-i', key,
       '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'HostKeyAlias=sftp-setup-probe',
       '-o', `UserKnownHostsFile=${join(tmp, 'known_hosts')}`, '-o', 'GlobalKnownHostsFile=/dev/null',
-      '-o', 'StrictHostKeyChecking=yes', '-o', 'ConnectTimeout=5', '-o', `ControlPath=${ctl}`,
+      '-o', 'StrictHostKeyChecking=yes', '-o', 'ConnectTimeout=5', '-o', `ControlPath=${refusals ? ctl : 'none'}`,
       // Prefer the cheapest key exchange the server offers: the probe tests the account, not the crypto,
       // and the post-quantum default costs a small Pi a noticeable part of the self-test.
       '-o', 'KexAlgorithms=^curve25519-sha256,curve25519-sha256@libssh.org',
     ];
     const sshOpts = [...common, '-p', String(t.port)];
     const dest = `${t.user}@${t.addr.includes(':') ? `[${t.addr}]` : t.addr}`;
-    const master = await run('ssh', [...sshOpts, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=30', '-N', '-f', dest], { timeoutMs: 15000 });
-    results.push({
-      id: 'login',
-      title: `key login as ${t.user} on port ${t.port}`,
-      ok: master.exitCode === 0,
-      detail: master.exitCode === 0 ? 'accepted' : explainLoginFailure(master),
-    });
-    if (master.exitCode !== 0) return results;
-
     const sftp = (batch: string) =>
       run('sftp', [...common, '-P', String(t.port), '-o', 'ControlMaster=no', '-b', '-', dest], {
         input: batch + '\n', cwd: tmp, timeoutMs: 15000,
       });
-    const ssh = (args: string[]) => run('ssh', [...sshOpts, '-o', 'ControlMaster=no', ...args], { timeoutMs: 15000 });
+    const loginTitle = `key login as ${t.user} on port ${t.port}`;
 
     // Sessions are costly on a small Pi, so everything that must succeed goes into one batch; each thing
     // that must be refused needs a session of its own (a batch stops at its first error).
-    const readName = t.dirs[0] ? `/${t.dirs[0]}/${tag}.read` : undefined;
-    const allowed = async (): Promise<ProbeResult[]> => {
+    const allowedBatch = () => {
       const batch = ['pwd'];
       if (t.profile === 'allsky') batch.push('ls -1a /');
       for (const d of t.dirs) batch.push(...dirBatch(d, tag, t.profile));
-      const r = await sftp(batch.join('\n'));
+      return batch;
+    };
+    const judgeAllowed = async (batch: string[], r: RunResult): Promise<ProbeResult[]> => {
       const out: ProbeResult[] = [];
       const pwdOk = /Remote working directory: \/\s*$/m.test(r.stdout);
       out.push({ id: 'chroot', title: 'session starts at the chroot /', ok: pwdOk, detail: pwdOk ? 'pwd is /' : oneLine(r) });
@@ -147,6 +184,34 @@ export async function probeAccount(target: ProbeTarget): Promise<ProbeResult[]> 
         out.push({ id: `dir:${d}`, title: `/${d}: ${dirTitle(t.profile)}`, ok: one.exitCode === 0, detail });
       }
       return out;
+    };
+
+    if (!refusals) {
+      // One sftp process on a connection of its own: the login, the chroot and the directories, and no
+      // shared connection to open and close (each program started costs a fleet's doctor its moment).
+      const batch = allowedBatch();
+      const r = await sftp(batch.join('\n'));
+      // sftp echoes each batch command once the session is up; before that, only ssh speaks (stderr).
+      const began = /^sftp> /m.test(r.stdout);
+      results.push({ id: 'login', title: loginTitle, ok: began, detail: began ? 'accepted' : explainLoginFailure(r) });
+      if (began) results.push(...(await judgeAllowed(batch, r)));
+      return results;
+    }
+
+    const master = await run('ssh', [...sshOpts, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=30', '-N', '-f', dest], { timeoutMs: 15000 });
+    results.push({
+      id: 'login',
+      title: loginTitle,
+      ok: master.exitCode === 0,
+      detail: master.exitCode === 0 ? 'accepted' : explainLoginFailure(master),
+    });
+    if (master.exitCode !== 0) return results;
+
+    const ssh = (args: string[]) => run('ssh', [...sshOpts, '-o', 'ControlMaster=no', ...args], { timeoutMs: 15000 });
+    const readName = t.dirs[0] ? `/${t.dirs[0]}/${tag}.read` : undefined;
+    const allowed = async (): Promise<ProbeResult[]> => {
+      const batch = allowedBatch();
+      return judgeAllowed(batch, await sftp(batch.join('\n')));
     };
     const refused = (id: string, title: string, batch: string, what: string) => async (): Promise<ProbeResult> => {
       const r = await sftp(batch);
@@ -197,11 +262,14 @@ export async function probeAccount(target: ProbeTarget): Promise<ProbeResult[]> 
   } finally {
     // Closing the shared connection and putting the tree back are independent: do both at once.
     await Promise.all([
-      run('ssh', ['-F', '/dev/null', '-o', `ControlPath=${ctl}`, '-O', 'exit', 'sftp-setup-probe'], { timeoutMs: 5000 }).catch(() => {}),
+      refusals ? run('ssh', ['-F', '/dev/null', '-o', `ControlPath=${ctl}`, '-O', 'exit', 'sftp-setup-probe'], { timeoutMs: 5000 }).catch(() => {}) : undefined,
       (async () => {
         await fs.rm(keysFile, { force: true }).catch(() => {});
-        await cleanStaleProbe(t.user, t.chroot, t.dirs).catch(() => {});
-        await restoreDirTimes(stamps).catch(() => {});
+        // Only this run's own names: doctor probes accounts side by side, and holds no lock (a sweep of
+        // every probe's leftovers is cleanStaleProbe's, for callers that hold the lock).
+        await removeOwnProbeFiles(t.chroot, ['', ...t.dirs], tag).catch(() => {});
+        if (opts.times) opts.times.push(...stamps);
+        else await restoreDirTimes(stamps).catch(() => {});
       })(),
     ]);
     await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
@@ -285,8 +353,15 @@ export function explainLoginFailure(r: RunResult): string {
   return e.trim().split('\n').slice(-1)[0] ?? `exit ${r.exitCode}`;
 }
 
+/** A directory's modification time, saved to be put back (restoreDirTimes). */
+export interface DirStamp {
+  root: string;
+  rel: string;
+  mtimeNs: bigint;
+}
+
 /** Modification times of directories, read through descriptors (no link followed), to put back afterwards. */
-async function saveTimes(dirs: Array<{ root: string; rel: string }>): Promise<Array<{ root: string; rel: string; mtimeNs: bigint }>> {
+async function saveTimes(dirs: Array<{ root: string; rel: string }>): Promise<DirStamp[]> {
   const out = [];
   for (const d of dirs) {
     const mtimeNs = await dirTimeNs(d.root, d.rel).catch(() => null);

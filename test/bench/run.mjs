@@ -10,6 +10,7 @@
  *   BENCH_RUNS=5 npm run bench      # runs per fresh/re-run measure (default 3)
  *   BENCH_STARTUP_RUNS=30           # runs for --help vs node -e 0 (default 20)
  *   BENCH_BURST_ROUNDS=3            # rounds of the burst benchmark (test/bench/burst.mjs; 0 skips it)
+ *   BENCH_FLEET=0                   # leave out doctor/status over 1, 10 and 100 accounts (doctor-fleet.mjs)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -182,5 +183,11 @@ if (syncBench?.sync) {
   console.log(`archive sync of a day: sftp-setup sync ${rate(syncBench.sync.ms)} | lftp mirror -R ${rate(syncBench.lftp.ms)}`);
 } else console.log(`archive sync: ${JSON.stringify(syncBench)}`);
 console.log(`watch latency: ${JSON.stringify(watchLatency)}`);
+if (process.env.BENCH_FLEET !== '0') {
+  // doctor and status over 1, 10 and 100 upload accounts on one collector (BENCH_FLEET=0 leaves it out).
+  note('fleet: doctor and status at N=1/10/100 (test/bench/doctor-fleet.mjs)');
+  spawnSync(process.execPath, [`${repo}/test/bench/doctor-fleet.mjs`], { stdio: 'inherit', env: { ...process.env, FLEET_RUNS: String(RUNS) } });
+}
+
 console.log(`\nmachine: ${(await run('nproc', [])).stdout.trim()} cores, node ${process.version}`);
 console.log(JSON.stringify({ medians: m, startup: { help, bare }, samples, latency, bursts, sync: syncBench, watchLatency }));

@@ -401,6 +401,16 @@ describe('hostile uploader: a leaked camera key and the upload uid cannot reach 
     expect(problems).toEqual([]);
   }, 120_000);
 
+  it('status and status --json: no payload runs, nothing outside the tree changes, output escaped, JSON valid', async () => {
+    // status walks every tree for its size and newest file: the payload names, links and races are all there.
+    const human = await rootCommand('status', ['status']);
+    const json = await rootCommand('status --json', ['status', '--json']);
+    expect([human.r.exitCode, json.r.exitCode], human.r.stderr + json.r.stderr).toEqual([0, 0]);
+    expect(human.r.stdout.split('\n').filter((l) => l.startsWith(`${USER} `))).toHaveLength(1);
+    expect(() => JSON.parse(json.r.stdout)).not.toThrow();
+    expect([...human.problems, ...json.problems]).toEqual([]);
+  }, 120_000);
+
   it('doctor --fix --dry-run: changes nothing in the tree either', async () => {
     const tree = await onCollector(`cd ${ROOT} && find . ! -path './images/race*' ! -name '.sftp-setup-probe*' -printf '%y %U:%G %m %p\\0' | sort -z | sha256sum`);
     const { problems } = await rootCommand('doctor --fix --dry-run', ['doctor', '--fix', '--dry-run']);
