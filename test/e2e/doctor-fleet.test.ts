@@ -34,7 +34,7 @@ describe('doctor on a collector with 40 upload accounts', { timeout: 300_000 }, 
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines.filter((l) => ACCOUNT_LINE.test(l)).map((l) => /cam\d\d/.exec(l)![0])).toEqual(f.users);
     expect(lines.length).toBeLessThan(80);
-    expect(lines).toContain('  skip  chroot.devlog — upload logging (internal-sftp -l/-f) is not configured (skipped for 40 accounts)');
+    expect(lines).toContain('  skip  chroot.devlog — upload logging (internal-sftp -l) is not configured (skipped for 40 accounts)');
     expect(r.stdout).toMatch(/^ {2}skip {2}probe\.refusals — the same sshd settings as cam\d\d, whose live probe tested them \(skipped for 39 accounts\)$/m);
     expect(lines.at(-1)).toMatch(/^nothing failed, /);
 

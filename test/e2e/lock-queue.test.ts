@@ -116,10 +116,13 @@ describe('commands queue for the lock', () => {
       const holder = await holdLock();
       const key = await makeKey(host, `/root/wq-${how.length}`);
       // The waiter in the background; the holder lets go only once the waiter has said that it waits.
+      // Files of this case only, made empty before the waiter starts: the previous case's "waiting for" line
+      // must not let the holder go before this waiter has looked (under load that race let it run unwaited).
+      const err = `/tmp/wq-${how.length}.err`;
       const script =
-        `holder=${holder}; node ${CLI} keys add --user ${USER} '${key}' >/tmp/wq.out 2>/tmp/wq.err & w=$!;` +
-        ` until grep -q 'waiting for' /tmp/wq.err; do kill -0 $w 2>/dev/null || break; sleep 0.05; done; ${release};` +
-        ' wait $w; echo "exit $?"; cat /tmp/wq.err';
+        `holder=${holder}; : > ${err}; node ${CLI} keys add --user ${USER} '${key}' >/dev/null 2>>${err} & w=$!;` +
+        ` until grep -q 'waiting for' ${err}; do kill -0 $w 2>/dev/null || break; sleep 0.05; done; ${release};` +
+        ` wait $w; echo "exit $?"; cat ${err}`;
       const out = await host.sh(script);
       expect(out).toMatch(/^exit 0$/m);
       expect(out).toMatch(new RegExp(`waiting for the sftp-setup run with pid ${holder} `));

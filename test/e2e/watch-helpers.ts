@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import type { ThrowawayHost } from '../../src/system/hosts.js';
 import { CLI } from './helpers.js';
+import type { UploadEvent } from '../../src/watch/event.js';
 
 const HTTP_RECEIVER = fileURLToPath(new URL('./http-receiver.mjs', import.meta.url));
 export const HTTP_PORT = 8099;
@@ -52,17 +53,8 @@ export async function stopWatch(h: ThrowawayHost, name = 'watch'): Promise<void>
   await h.sh(`p=$(cat ${W}/${name}.pid) && kill "$p" && for i in $(seq 500); do kill -0 "$p" 2>/dev/null || exit 0; sleep 0.02; done; exit 1`);
 }
 
-export interface Ev {
-  account: string;
-  path: string;
-  pathBase64?: string;
-  file: string;
-  size: number;
-  time: string;
-  mtime: string;
-  kind: string;
-  sha256?: string;
-}
+/** An event as the watcher prints it with --json: the same shape the sinks get. */
+export type Ev = UploadEvent;
 
 /** The JSON lines of a file, parsed (a missing file: none). */
 export async function jsonLines<T = Ev>(h: ThrowawayHost, file: string): Promise<T[]> {
