@@ -74,7 +74,8 @@ describe('a new account never gets the uid of uploads left behind', () => {
     await init('cam-c', '/srv/cam-c');
     expect((await sftp('cam-c', 'put /root/a.jpg /images/c.jpg')).exitCode).toBe(0);
     const [uidC, gidC] = await ids('cam-c');
-    await host.sh('userdel cam-c');
+    // sshd's session for that upload may still be ending: userdel refuses a user with a live process.
+    await host.sh('for i in $(seq 200); do pgrep -u cam-c >/dev/null || break; sleep 0.05; done; userdel cam-c');
     await init('cam-d', '/srv/cam-d');
     const [uidD, gidD] = await ids('cam-d');
     expect(uidD).not.toBe(uidC);
