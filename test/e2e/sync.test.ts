@@ -9,6 +9,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { cli, cliPath, ROOT, snapshot, startPair, type Pair } from './helpers.js';
 import { installAllsky } from './allsky-fixture.js';
 
+/**
+ * Root running sync from the copy of the build the Allsky owner can read: root's sync runs again as pi, and in
+ * a 0700 home (a clone in /home/user, as CI makes it) pi could not read the clone's own bin/sftp-setup.
+ */
+const rootCli = async (host: Pair['camera'], args: string[], opts: Parameters<typeof cli>[2] = {}) =>
+  host.run(['node', await cliPath(host, 'pi'), ...args], opts);
 const ARCHIVE = '/home/pi/allsky/images';
 const REMOTE = `${ROOT}/archive`;
 let pair: Pair | undefined;
@@ -238,7 +244,7 @@ describe('sync', () => {
       ` && mkdir "${ARCHIVE}/2024030\\$(id)" && printf x > "${ARCHIVE}/2024030\\$(id)/y.jpg" && ln -s /etc/shadow ${day}/shadow.jpg && mkfifo ${day}/fifo.jpg` +
       ` && chown -hR pi:pi ${ARCHIVE} && find ${ARCHIVE} -exec touch -h -d '1 hour ago' {} +`);
     // Root acting for the owner: sync runs as pi, so the link would not even be readable.
-    const r = await cli(p.camera, ['sync'], { timeoutMs: 300_000 });
+    const r = await rootCli(p.camera, ['sync'], { timeoutMs: 300_000 });
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).not.toMatch(/\x1b/);
     expect(r.stdout).toContain('skipped  "20240301/new\\nline.jpg" — not a plain name');
@@ -284,13 +290,13 @@ describe('sync', () => {
     const notRoot = await cli(p.camera, args, { user: 'pi' });
     expect(notRoot.exitCode).toBe(2);
     expect(notRoot.stderr).toMatch(/sync --install writes a systemd service and timer: it must run as root/);
-    expect((await cli(p.camera, [...args, '--every', '7'])).exitCode).toBe(2);
-    const dry = await cli(p.camera, [...args, '--dry-run']);
+    expect((await rootCli(p.camera, [...args, '--every', '7'])).exitCode).toBe(2);
+    const dry = await rootCli(p.camera, [...args, '--dry-run']);
     expect(dry.exitCode, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(/would .*service \/etc\/systemd\/system\/sftp-setup-sync\.service/);
     expect(await unitsNow()).toBe(before);
 
-    const r = await cli(p.camera, args);
+    const r = await rootCli(p.camera, args);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain('Sync timer installed.');
     expect(r.stdout).toContain('systemd is not running here: the timer starts at the next boot.');
@@ -310,21 +316,21 @@ describe('sync', () => {
     expect(run.exitCode, run.stderr).toBe(0);
     expect(report(run)).toMatchObject({ ok: true, delivered: { files: 7 } });
 
-    const again = await cli(p.camera, args);
+    const again = await rootCli(p.camera, args);
     expect(again.stdout).toContain('Already installed: nothing changed.');
     const doctor = JSON.parse((await cli(p.camera, ['doctor', '--role', 'camera', '--no-probe', '--json'])).stdout);
     expect(doctor.checks.find((c: { id: string }) => c.id === 'camera.sync').evidence.join('\n')).toContain('timer: /etc/systemd/system/sftp-setup-sync.timer');
 
-    const un = await cli(p.camera, ['sync', '--uninstall', '--yes']);
+    const un = await rootCli(p.camera, ['sync', '--uninstall', '--yes']);
     expect(un.exitCode, un.stderr).toBe(0);
     expect(un.stdout).toContain('Sync timer removed.');
     expect(await unitsNow()).toBe(before);
-    expect((await cli(p.camera, ['sync', '--uninstall', '--yes'])).stdout).toContain('Already removed: nothing changed.');
+    expect((await rootCli(p.camera, ['sync', '--uninstall', '--yes'])).stdout).toContain('Already removed: nothing changed.');
 
     // A unit of that name that is not ours is never replaced.
     await p.camera.sh('printf "[Service]\\nExecStart=/bin/true\\n" > /etc/systemd/system/sftp-setup-sync.service');
     const mine = await unitsNow();
-    const foreign = await cli(p.camera, args);
+    const foreign = await rootCli(p.camera, args);
     expect(foreign.exitCode).toBe(2);
     expect(foreign.stderr).toMatch(/sftp-setup-sync\.service exists and was not written by sftp-setup; nothing was changed/);
     expect(await unitsNow()).toBe(mine);
