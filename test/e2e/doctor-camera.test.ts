@@ -5,6 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CAMERA_KEY, cli, DEST, KEYS_FILE, makeKey, PI_KNOWN_HOSTS, ROOT, snapshot, sshOptions, startPair, USER, type Pair } from './helpers.js';
+import { LIMITS_FILE_NAME } from '../../src/sshd/limits.js';
+
+const LIMITS = `/etc/ssh/sshd_config.d/${LIMITS_FILE_NAME}`;
 
 /** The connect-program this camera's Allsky settings hold (set up by hand, not by allsky-config). */
 const CP = `ssh -a -x -i ${CAMERA_KEY} -o IdentitiesOnly=yes -o BatchMode=yes`;
@@ -138,6 +141,9 @@ echo v2024.12.06 > /home/pi/allsky/version; chown -R pi:pi /home/pi/allsky`);
     const penalties = (await p.collector.run(['sh', '-c', '/usr/sbin/sshd -T 2>/dev/null | grep -i "^persourcepenalties "'])).exitCode === 0;
     const exempt = p.collector.sshdArgs;
     p.collector.sshdArgs = [];
+    // sshd's own penalties, as on a collector without init's connection limits (they shorten authfail to 1 s,
+    // so that a camera with a stale key is not locked out: then there would be nothing to diagnose).
+    await p.collector.sh(`mv ${LIMITS} /root/limits.conf 2>/dev/null; true`);
     await p.collector.stopSshd();
     await p.collector.startSshd();
     try {
@@ -167,6 +173,7 @@ echo v2024.12.06 > /home/pi/allsky/version; chown -R pi:pi /home/pi/allsky`);
       }
     } finally {
       p.collector.sshdArgs = exempt;
+      await p.collector.sh(`[ ! -e /root/limits.conf ] || mv /root/limits.conf ${LIMITS}`);
       await p.collector.stopSshd();
       await p.collector.startSshd();
     }
