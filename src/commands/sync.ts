@@ -19,7 +19,7 @@ import { backupDirFor, Journal, readText, statPath } from '../system/files.js';
 import { cameraLockPath } from '../system/lock.js';
 import { runAsUser } from '../system/ssh-client.js';
 import { insideArchive, readInterface } from '../system/sync-local.js';
-import { readLink, systemdRunning, verifyUnits } from '../system/systemd.js';
+import { readLink, verifyUnits } from '../system/systemd.js';
 import { ConnectProgramProblem, sftpArgsFromConnectProgram } from '../sync/connect.js';
 import { installSteps, uninstallSteps, type UnitFiles } from '../sync/install-plan.js';
 import { interfaceVerdict } from '../sync/interface.js';
@@ -28,6 +28,7 @@ import { humanBytes, progressLine, summaryLine, type Counts } from '../sync/prog
 import { runSync, type SyncReport, type SyncUi } from '../sync/run.js';
 import { isOurUnit, renderService, renderTimer, SERVICE_PATH, TIMER_PATH, UNIT_NAME, WANTS_LINK } from '../sync/units.js';
 import { show, validateAbsPath, validateHostName, validatePort } from '../validate.js';
+import { systemdRuns } from '../system/sshd.js';
 
 export interface SyncOptions {
   allskyDir?: string;
@@ -227,7 +228,7 @@ function finish(r: SyncReport, o: SyncOptions, where: string): number {
 
 async function unitFiles(): Promise<UnitFiles & { foreign?: string }> {
   const [s, t, si, ti, link, systemd] = await Promise.all([
-    readText(SERVICE_PATH), readText(TIMER_PATH), statPath(SERVICE_PATH), statPath(TIMER_PATH), readLink(WANTS_LINK), systemdRunning(),
+    readText(SERVICE_PATH), readText(TIMER_PATH), statPath(SERVICE_PATH), statPath(TIMER_PATH), readLink(WANTS_LINK), systemdRuns(),
   ]);
   const foreign = [[SERVICE_PATH, s], [TIMER_PATH, t]].find(([, text]) => text !== null && !isOurUnit(text!))?.[0] ?? undefined;
   return { service: { before: s, info: si, want: '' }, timer: { before: t, info: ti, want: '' }, link, systemd, foreign: foreign ?? undefined };

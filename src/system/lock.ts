@@ -14,6 +14,7 @@ import {
   type LockStat,
 } from '../lock.js';
 import { fileError } from './file-error.js';
+import { processAlive } from './proc.js';
 
 const euid = () => process.geteuid?.() ?? 0;
 
@@ -38,14 +39,6 @@ async function procStart(pid: number): Promise<string | null> {
   return stat === null ? null : startTimeOf(stat);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The camera's lock path for this process (root: the root-only directory; others: one of their own). */
 export function cameraLockPath(): string {
@@ -183,7 +176,7 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
     }
     const pid = /^(\d{1,10})\b/.exec(content ?? '')?.[1];
     const holder = pid && Number(pid) > 1
-      ? { alive: isAlive(Number(pid)), cmdline: await readProc(`/proc/${pid}/cmdline`), start: await procStart(Number(pid)) }
+      ? { alive: processAlive(Number(pid)), cmdline: await readProc(`/proc/${pid}/cmdline`), start: await procStart(Number(pid)) }
       : undefined;
     const verdict = judgeLock({ stat: toLockStat(seen), euid: me, content, holder, self: process.argv[1], ownPid: process.pid });
     if (verdict.kind === 'held') {

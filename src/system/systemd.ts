@@ -1,17 +1,12 @@
 /**
- * systemd effects for the units sftp-setup installs (the sync timer, the watch service): is systemd the
- * running init here, validate unit files offline with `systemd-analyze verify` before they are installed,
- * systemctl, unit state, and the enable link.
+ * systemd effects for the units sftp-setup installs (the sync timer, the watch service): validate unit files
+ * offline with `systemd-analyze verify` before they are installed, systemctl, unit state, and the enable
+ * link. Whether systemd is the running init: sshd.ts systemdRuns().
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { haveProgram, run, runOk, type RunResult } from './exec.js';
 import { fileError } from './file-error.js';
-
-/** systemd's own test (sd_booted): /run/systemd/system exists only when systemd is PID 1. */
-export async function systemdRunning(): Promise<boolean> {
-  return (await fs.stat('/run/systemd/system').catch(() => null))?.isDirectory() ?? false;
-}
 
 export async function systemctl(args: string[]): Promise<RunResult> {
   return runOk('systemctl', args, { timeoutMs: 60_000 });
