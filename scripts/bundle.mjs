@@ -46,9 +46,21 @@ function patch(path, pairs) {
   return { contents: text, loader: 'js' };
 }
 
+/**
+ * Optional add-ons that mqtt.js's dependencies try to load and do without (debug's supports-color, ws's
+ * native bufferutil and utf-8-validate: each required inside a try). Not in an install: in the bundle each
+ * becomes a module that throws when loaded, which those try blocks expect.
+ */
+const OPTIONAL = /^(supports-color|bufferutil|utf-8-validate)$/;
+
 const plugin = {
   name: 'sftp-setup-bundle',
   setup(build) {
+    build.onResolve({ filter: OPTIONAL }, (args) => ({ path: args.path, namespace: 'optional-missing' }));
+    build.onLoad({ filter: /.*/, namespace: 'optional-missing' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`${args.path} is not installed`)});`,
+      loader: 'js',
+    }));
     // keys/sshpk.js loads sshpk lazily through a require made with createRequire, which a bundler cannot
     // follow (the bundle has no node_modules beside it). In the bundle the chunk's own require loads
     // dist/cli-sshpk.cjs, sshpk bundled on its own: a command that needs no sshpk does not even parse it.
@@ -76,6 +88,8 @@ function audit(esm, cjs) {
   const allowed = [
     /new URL\(`\.\.\/templates\/\$\{\w+\}`,\s*import\.meta\.url\)/,
     /new URL\("\.\.\/bin\/sftp-setup",\s*import\.meta\.url\)/,
+    // the module's own file (sync checks that the Allsky owner can read the code it re-runs): always there
+    /fileURLToPath\d*\(import\.meta\.url\)/,
   ];
   const uses = esm.flatMap((f) => [...f.text.matchAll(/.{0,60}import\.meta\.url.{0,20}/g)].map((m) => m[0]));
   const unexplained = uses.filter((u) => !allowed.some((a) => a.test(u)));
@@ -107,7 +121,7 @@ export function isCurrent() {
  * code that two of the commands cli.ts loads can reach goes into cli-base.cjs when `keys list` needs it
  * (the command run most often by hand, and the lightest: it should not parse the others' code), else into
  * cli-shared.cjs; code only one of them can reach goes into that command's file; the heavy dependencies
- * only the demo and the prompts use (execa, @inquirer) stay in files of their own.
+ * only the demo, the prompts and watch --mqtt use (execa, @inquirer, mqtt) stay in files of their own.
  */
 const LIGHT = 'commands/keys-list.js';
 function packOf(metafile) {
@@ -125,7 +139,7 @@ function packOf(metafile) {
   if (!lightRoot) throw new Error(`cli.js no longer loads ${LIGHT}: update LIGHT in scripts/bundle.mjs`);
   const light = closure(lightRoot, false);
   const reach = new Map(commands.map((c) => [c, closure(c, true)]));
-  const heavy = (n) => Object.keys(outputs[n].inputs).some((i) => /node_modules\/(execa|@inquirer)\//.test(i));
+  const heavy = (n) => Object.keys(outputs[n].inputs).some((i) => /node_modules\/(execa|@inquirer|mqtt)\//.test(i));
   const pack = new Map();
   for (const n of Object.keys(outputs)) {
     const users = commands.filter((c) => reach.get(c).has(n));

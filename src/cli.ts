@@ -32,6 +32,17 @@ function lockWaitOption(): Option {
     });
 }
 
+/**
+ * The options every changing command shares, declared once: -n/--dry-run, --json, -y/--yes (yes: null for a
+ * command that never asks: keys add/remove/sign/revoke run unattended over --via) and --wait for the lock.
+ * Texts may be more precise per command; the flags and their defaults are the same everywhere.
+ */
+function changing(cmd: Command, o: { dryRun: string; json?: string; yes?: string | null }): Command {
+  cmd.option('-n, --dry-run', o.dryRun, false).option('--json', o.json ?? 'print a machine-readable report', false);
+  if (o.yes !== null) cmd.option('-y, --yes', o.yes ?? 'do not ask before changing anything', false);
+  return cmd.addOption(lockWaitOption());
+}
+
 async function runAction(load: () => Promise<(opts: any) => Promise<number>>, opts: unknown): Promise<void> {
   const action = await load();
   const wait = (opts as { wait?: unknown }).wait;
@@ -78,7 +89,7 @@ Typical use:
   to try it out:     sudo sftp-setup demo`,
     );
 
-  program
+  changing(program
     .command('init')
     .description('create or update an SFTP upload account on this collector (run as root)')
     .option('--user <name>', 'upload account name', DEFAULT_USER)
@@ -92,10 +103,9 @@ Typical use:
     .option('--no-verify', 'skip the end-to-end self-test')
     .option('--collector-env <file>', 'also point the collector application\'s .env at the uploaded image')
     .option('--protect-mount', 'mount the upload tree nosuid,nodev,noexec (a bind mount in /etc/fstab, mounted now)', false)
-    .option('-n, --dry-run', 'print the plan with diffs and change nothing', false)
-    .option('--json', 'print a machine-readable report', false)
-    .option('-y, --yes', 'do not ask before changing anything', false)
-    .addOption(lockWaitOption())
+    .option('--ca', 'also accept camera certificates signed by this collector\'s CA, for this account\'s name only (see: ca init)', false)
+    .option('--log', 'log every upload (internal-sftp -l INFO, the log socket bound into the chroot; default: on where the host has journald or a syslog daemon)')
+    .option('--no-log', 'do not log uploads (and undo --log)'), { dryRun: 'print the plan with diffs and change nothing' })
     .addHelpText(
       'after',
       `
@@ -105,15 +115,11 @@ Example:
     )
     .action((opts) => runAction(async () => (await import('./commands/init.js')).initCommand, opts));
 
-  program
+  changing(program
     .command('uninstall')
     .description('remove what init created for an upload account (uploaded files stay unless --purge)')
     .requiredOption('--user <name>', 'upload account name')
-    .option('--purge', 'also delete the chroot tree and every uploaded file', false)
-    .option('-n, --dry-run', 'print the plan and change nothing', false)
-    .option('--json', 'print a machine-readable report', false)
-    .option('-y, --yes', 'do not ask before changing anything', false)
-    .addOption(lockWaitOption())
+    .option('--purge', 'also delete the chroot tree and every uploaded file', false), { dryRun: 'print the plan and change nothing' })
     .addHelpText('after', '\nExample:\n  sudo sftp-setup uninstall --user allsky-upload --dry-run')
     .action((opts) => runAction(async () => (await import('./commands/uninstall.js')).uninstallCommand, opts));
 
@@ -125,42 +131,55 @@ Example:
     .option('--json', 'print a machine-readable list', false)
     .addHelpText('after', '\nExample:\n  sudo sftp-setup keys list --user allsky-upload')
     .action((opts) => runAction(async () => (await import('./commands/keys-list.js')).keysListCommand, opts));
-  keys
+  changing(keys
     .command('add')
     .description('authorize a key for an upload account (collector)')
     .argument('<key>', 'a public key line, a .pub file, or - for stdin')
     .option('--user <name>', 'upload account name', DEFAULT_USER)
-    .option('--from <cidrs>', 'only accept the key from these addresses (comma-separated CIDRs); updates a key already present')
-    .option('-n, --dry-run', 'print the change and make none', false)
-    .option('--json', 'print a machine-readable report', false)
-    .addOption(lockWaitOption())
+    .option('--from <cidrs>', 'only accept the key from these addresses (comma-separated CIDRs); updates a key already present'), { dryRun: 'print the change and make none', yes: null })
     .addHelpText('after', "\nExample:\n  sudo sftp-setup keys add --user allsky-upload 'ssh-ed25519 AAAA… pi@allsky' \\\n    --from 192.168.1.0/24")
     .action((key, opts) => runAction(async () => (await import('./commands/keys.js')).keysAddCommand, { ...opts, key }));
-  keys
+  changing(keys
     .command('remove')
     .description('revoke a key of an upload account, by fingerprint or comment (collector)')
     .argument('<selector>', 'SHA256:… fingerprint or the key\'s comment')
     .option('--user <name>', 'upload account name', DEFAULT_USER)
-    .option('--force', 'allow removing the last key', false)
-    .option('-n, --dry-run', 'print the change and make none', false)
-    .option('--json', 'print a machine-readable report', false)
-    .addOption(lockWaitOption())
+    .option('--force', 'allow removing the last key', false), { dryRun: 'print the change and make none', yes: null })
     .addHelpText('after', '\nExample:\n  sudo sftp-setup keys remove --user allsky-upload SHA256:abc…')
     .action((selector, opts) => runAction(async () => (await import('./commands/keys.js')).keysRemoveCommand, { ...opts, selector }));
-  keys
+  changing(keys
+    .command('sign')
+    .description('certify a camera\'s key for an upload account with the CA: no authorized_keys entry needed (collector)')
+    .argument('<key>', 'the camera\'s public key line, its .pub file, or - for stdin')
+    .option('--user <name>', 'upload account name (the only principal)', DEFAULT_USER)
+    .option('--id <name>', 'key id sshd logs at each login (default: the key\'s comment)')
+    .option('--valid <interval>', 'validity as ssh-keygen -V reads it (START:END, e.g. -1d:+26w)', 'always:+52w'), { dryRun: 'print what would be signed and sign nothing', json: 'print a machine-readable report with the certificate', yes: null })
+    .addHelpText('after', "\nExample:\n  sudo sftp-setup keys sign --user allsky-upload ~/roof.pub > roof-cert.pub")
+    .action((key, opts) => runAction(async () => (await import('./commands/keys-cert.js')).keysSignCommand, { ...opts, key }));
+  changing(keys
+    .command('revoke')
+    .description('revoke a certificate (by serial or -cert.pub) or a key and all its certificates, at once (collector)')
+    .argument('<what>', 'a serial number, a -cert.pub or .pub file, a key line, or - for stdin'), { dryRun: 'print the change and make none', yes: null })
+    .addHelpText('after', '\nExample:\n  sudo sftp-setup keys revoke 7')
+    .action((what, opts) => runAction(async () => (await import('./commands/keys-cert.js')).keysRevokeCommand, { ...opts, what }));
+  changing(keys
     .command('rotate')
     .description('replace the camera\'s upload key with a new one, without a moment of lock-out (camera)')
     .option('--via <admin@collector>', 'authorize and revoke on the collector over your own SSH access')
     .option('--allsky-dir <dir>', 'the Allsky install (default: found in the users\' homes)')
-    .option('--key <path>', 'the current private key (default: ~/.ssh/allsky_upload)')
-    .option('-n, --dry-run', 'print the plan and change nothing', false)
-    .option('--json', 'print a machine-readable report', false)
-    .option('-y, --yes', 'do not ask; without --via, stop in a resumable state after printing the collector command', false)
-    .addOption(lockWaitOption())
+    .option('--key <path>', 'the current private key (default: ~/.ssh/allsky_upload)'), { dryRun: 'print the plan and change nothing', yes: 'do not ask; without --via, stop in a resumable state after printing the collector command' })
     .addHelpText('after', '\nExample:\n  sftp-setup keys rotate --via admin@collector.local')
     .action((opts) => runAction(async () => (await import('./commands/rotate.js')).keysRotateCommand, opts));
 
-  program
+  const ca = program.command('ca').description('the certificate authority for cameras and this collector\'s host keys (collector)');
+  changing(ca
+    .command('init')
+    .description('create the CA (root-only, outside every chroot) and sign the host keys; again to re-sign (run as root)')
+    .option('--name <host>', 'a name or address cameras use for this collector (repeatable; default: host name, NAME.local, its addresses)', collect, []), { dryRun: 'print the plan with diffs and change nothing' })
+    .addHelpText('after', '\nExample:\n  sudo sftp-setup ca init --name collector.local --name 192.168.1.10')
+    .action((opts) => runAction(async () => (await import('./commands/ca.js')).caInitCommand, opts));
+
+  changing(program
     .command('allsky-config')
     .description('configure this Allsky camera to upload to a collector over SFTP (camera)')
     .option('--collector <host>', 'collector host name or address')
@@ -173,12 +192,9 @@ Example:
     .option('--no-allsky', 'write only the key, known_hosts and lftp configuration')
     .option('--image-dir <dir>', 'directory on the collector for images', 'images')
     .option('--via <admin@collector>', 'authorize the key on the collector over your own SSH access')
+    .option('--cert', 'with --via: have the collector\'s CA certify the key (KEY-cert.pub) and trust its host CA, instead of authorized_keys and a pinned host key', false)
     .option('--multiplex', 'share one SSH connection between uploads (ControlMaster)', false)
-    .option('--no-test', 'skip the test upload')
-    .option('-n, --dry-run', 'print the plan with diffs and change nothing', false)
-    .option('--json', 'print a machine-readable report', false)
-    .option('-y, --yes', 'do not ask (trusts an unpinned host key on first use, with a warning; never replaces a pinned one)', false)
-    .addOption(lockWaitOption())
+    .option('--no-test', 'skip the test upload'), { dryRun: 'print the plan with diffs and change nothing', yes: 'do not ask (trusts an unpinned host key on first use, with a warning; never replaces a pinned one)' })
     .addHelpText(
       'after',
       `
@@ -192,6 +208,32 @@ Example:
     --via admin@collector.local`,
     )
     .action((opts) => runAction(async () => (await import('./commands/allsky-config.js')).allskyConfigCommand, opts));
+
+  changing(program
+    .command('sync')
+    .description('deliver the camera\'s Allsky archive (dated folders, keograms, startrails, timelapses) to archive/ on the collector (camera)')
+    .option('--allsky-dir <dir>', 'the Allsky install (default: found in the users\' homes)')
+    .option('--from <dir>', 'the archive to deliver: dated YYYYMMDD folders (default: images/ of the Allsky install)')
+    .option('--remote-dir <dir>', 'directory on the collector', 'archive')
+    .option('--collector <host>', 'collector host (default: from Allsky\'s settings)')
+    .option('--port <n>', 'collector SSH port (default: from Allsky\'s settings)')
+    .option('--user <name>', 'upload account on the collector (default: from Allsky\'s settings)')
+    .option('--only-when-interface <name>', 'only while this network interface is up with a carrier; else exit 0 without connecting')
+    .option('--limit-rate <rate>', 'bandwidth cap in bytes per second (K and M suffixes), e.g. 500K')
+    .option('--retries <n>', 'retries after a network failure, waiting longer each time', '3')
+    .option('--min-age <seconds>', 'leave files changed more recently than this for the next run', '120')
+    .option('--delete-after-upload <dir>', 'delete files below this directory of the archive once the collector has their exact size (a spool)')
+    .option('--install', 'install a systemd timer that runs sync as the Allsky owner with these options (root)', false)
+    .option('--uninstall', 'remove the systemd timer (root)', false)
+    .option('--every <minutes>', 'with --install: how often the timer runs', '15'), { dryRun: 'list what would be sent (or the timer\'s plan) and change nothing', yes: 'do not ask before installing or removing the timer' })
+    .addHelpText(
+      'after',
+      `
+Example:
+  sftp-setup sync --only-when-interface wlan0 --limit-rate 500K
+  sudo sftp-setup sync --install --only-when-interface wlan0 --every 15`,
+    )
+    .action((opts) => runAction(async () => (await import('./commands/sync.js')).syncCommand, opts));
 
   program
     .command('doctor')
@@ -207,6 +249,38 @@ Example:
     .addOption(lockWaitOption())
     .addHelpText('after', `\nExit codes: ${EXIT.ok} nothing failed, ${EXIT.failed} something failed, ${EXIT.usage} bad input.\n\nExample:\n  sudo sftp-setup doctor\n  sudo sftp-setup doctor --fix --dry-run`)
     .action((opts) => runAction(async () => (await import('./commands/doctor.js')).doctorCommand, opts));
+
+  program
+    .command('watch')
+    .description('an event for each completed upload: printed, run as a command, POSTed, or published to MQTT (collector, root)')
+    .option('--user <name>', 'upload account to watch', DEFAULT_USER)
+    .option('--exec <command>', 'run this command (with sh -c) for each event: the event in SFTP_SETUP_* variables and as JSON on stdin, never in the command line')
+    .option('--http <url>', 'POST each event as JSON to this URL (10 s timeout, 3 retries)')
+    .option('--mqtt <url>', 'publish each event to this MQTT broker (QoS 1; the latest image retained)')
+    .option('--mqtt-topic <prefix>', 'topic prefix: events go to <prefix>/<account>/<kind>', 'sftp-setup')
+    .option('--sha256', 'add the sha256 of each uploaded file', false)
+    .option('--queue <n>', 'events each sink holds while it fails, then the oldest go', '1000')
+    .option('--json', 'print each event as one line of JSON', false)
+    .option('--install', 'install and start it as a systemd service with these options instead', false)
+    .option('--uninstall', 'stop and remove that service', false)
+    .option('-n, --dry-run', 'with --install/--uninstall: print the plan and change nothing', false)
+    .option('-y, --yes', 'with --install/--uninstall: do not ask', false)
+    .addHelpText('after', `
+Temporary names (Allsky's TYPE-RANDOM, hidden names, *.tmp, *.part) make no
+event; the rename that puts the final name in place does.
+
+Example:
+  sudo sftp-setup watch --mqtt mqtt://127.0.0.1:1883 --sha256
+  sudo sftp-setup watch --install --http http://127.0.0.1:8080/uploads`)
+    .action((opts) => runAction(async () => (await import('./commands/watch.js')).watchCommand, opts));
+
+  program
+    .command('status')
+    .description('one line per upload account: keys, last upload, failed logins, disk use (collector, run as root)')
+    .option('--user <name>', 'only this upload account (default: all that sftp-setup manages)')
+    .option('--json', 'print a machine-readable report', false)
+    .addHelpText('after', '\nExample:\n  sudo sftp-setup status\n  sudo sftp-setup status --user allsky-upload --json')
+    .action((opts) => runAction(async () => (await import('./commands/status.js')).statusCommand, opts));
 
   program
     .command('demo')

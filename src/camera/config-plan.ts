@@ -143,7 +143,7 @@ export async function readCameraFiles(cam: Camera, remote: { host: string; port:
 }
 
 /** The Steps, in order: every file in the owner's home belongs to the owner; Allsky's keep their owners. */
-export function cameraSteps(cam: Camera, f: CameraFiles, host: HostTrust, journal: Journal, asRoot: boolean): Step[] {
+export function cameraSteps(cam: Camera, f: CameraFiles, host: HostTrust, journal: Journal, asRoot: boolean, certificate?: Step): Step[] {
   const mine = { uid: cam.owner.uid, gid: cam.owner.gid };
   const { key } = f;
   const steps: Step[] = [];
@@ -158,10 +158,15 @@ export function cameraSteps(cam: Camera, f: CameraFiles, host: HostTrust, journa
     id: 'key-pub', title: `public key ${cam.keyPath}.pub`, path: `${cam.keyPath}.pub`, before: key.pubText, info: key.pubInfo,
     want: ownPub ? key.pubText! : key.publicLine + '\n', mode: key.pubInfo?.mode ?? 0o644, ...mine,
   }, journal));
+  // ssh (and so lftp) loads KEY-cert.pub beside KEY by itself.
+  if (certificate) steps.push(certificate);
+  const what = host.certAuthority ? `collector host CA pinned in ${f.khPath} (@cert-authority ${host.pattern})` : `collector host key pinned in ${f.khPath} (${host.pattern})`;
   steps.push(fileStep({
-    id: 'known-hosts', title: `collector host key pinned in ${f.khPath} (${host.pattern})`, path: f.khPath, before: f.khText, info: f.khInfo,
+    id: 'known-hosts', title: what, path: f.khPath, before: f.khText, info: f.khInfo,
     want: host.kh.text, mode: f.khInfo?.mode ?? 0o600, ...mine,
-    summary: host.kh.stale.length ? `stale entry for ${host.pattern} replaced by ${fp(host.pinnedKey)}` : `${host.pattern} ${fp(host.pinnedKey)} added`,
+    summary: host.kh.stale.length
+      ? (host.certAuthority ? `${host.kh.stale.length} pinned entr${host.kh.stale.length === 1 ? 'y' : 'ies'} for ${host.pattern} replaced by the host CA ${fp(host.pinnedKey)}` : `stale entry for ${host.pattern} replaced by ${fp(host.pinnedKey)}`)
+      : `${host.pattern} ${fp(host.pinnedKey)} added`,
   }, journal));
   if (cam.controlDir) steps.push(dirStep({ id: 'control-dir', title: `${cam.controlDir} for shared connections`, path: cam.controlDir, mode: 0o700, ...mine }, journal));
   steps.push(dirStep({ id: 'lftp-dir', title: `${cam.inHome('.lftp')} exists`, path: cam.inHome('.lftp'), mode: 0o755, ...mine }, journal));

@@ -61,3 +61,19 @@ export function splitViaOutput(stdout: string): { hostKeys: string; rest: string
   if (at < 0) return undefined;
   return { hostKeys: stdout.slice(0, at), rest: stdout.slice(at + HOST_KEYS_MARK.length).replace(/^\r?\n/, '') };
 }
+
+/**
+ * One remote shell command for `allsky-config --cert --via`: the collector's host keys (as for keys add),
+ * the marker, then `keys sign --json` with the camera's public key on stdin (never in the command line);
+ * with `dryRun` the collector signs nothing and only says which CAs it has.
+ */
+export function viaSignScript(opts: { admin: string; user: string; remoteCommand: string; dryRun: boolean }): string {
+  const keys = `cat /etc/ssh/ssh_host_*_key.pub; echo ${shQuote(HOST_KEYS_MARK)}`;
+  const args = ['keys', 'sign', '--user', opts.user, '--json', ...(opts.dryRun ? ['--dry-run'] : []), '-'];
+  return `${keys}; ${viaCommand(opts.admin, args, opts.remoteCommand)}`;
+}
+
+/** What to run on the collector to certify the camera's key by hand. */
+export function signLine(user: string, publicLine: string): string {
+  return collectorLine(['keys', 'sign', '--user', user, publicLine]);
+}

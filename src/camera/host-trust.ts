@@ -31,6 +31,8 @@ export interface HostTrust {
   pattern: string;
   /** the new known_hosts text, and the stale entries it replaces */
   kh: KnownHostsPlan;
+  /** pinnedKey is the collector's host CA (an @cert-authority line), not a host key */
+  certAuthority?: boolean;
 }
 
 export const fp = (k: HostKey) => sha256Fingerprint(Buffer.from(k.base64, 'base64'));

@@ -141,3 +141,51 @@ export function hostEntries(text: string, pattern: string): Array<HostKey & { li
   });
   return found;
 }
+
+/** The `@cert-authority` lines whose host field names exactly this host (plain or hashed), with line numbers. */
+export function certAuthorityEntries(text: string, pattern: string): Array<HostKey & { line: number; content: string }> {
+  const found: Array<HostKey & { line: number; content: string }> = [];
+  splitLines(text).forEach((l, i) => {
+    const f = l.content.trim().split(/[ \t]+/);
+    if (f[0] !== '@cert-authority' || f.length < 4) return;
+    if (f[1]!.split(',').some((h) => entryNames(h, pattern))) found.push({ line: i + 1, type: f[2]!, base64: f[3]!, content: l.content.trim() });
+  });
+  return found;
+}
+
+/**
+ * Trust the collector through its host CA: one `@cert-authority PATTERN KEY` line for this host, and no
+ * plain host key pinned for it any more (a new host key then needs nothing here). Plain entries for the host
+ * and CA lines with another key are `stale` (only this host's name is taken out of a shared line); every
+ * other line is kept byte for byte.
+ */
+export function planCertAuthority(existing: string, pattern: string, ca: HostKey): KnownHostsPlan {
+  const stale: string[] = [];
+  let present = false;
+  const out: Line[] = [];
+  for (const line of splitLines(existing)) {
+    const f = line.content.trim().split(/[ \t]+/);
+    const marker = f[0] === '@cert-authority' ? '@cert-authority ' : '';
+    if (f[0]?.startsWith('@') && !marker) {
+      out.push(line); // @revoked stays
+      continue;
+    }
+    const e = marker ? { hosts: (f[1] ?? '').split(','), type: f[2] ?? '', base64: f[3] ?? '', rest: f.slice(4).join(' ') } : parseEntry(line.content);
+    const ours = e?.hosts.filter((h) => entryNames(h, pattern)) ?? [];
+    if (!e || ours.length === 0) {
+      out.push(line);
+      continue;
+    }
+    if (marker && same({ type: e.type, base64: e.base64 }, ca)) {
+      present = true;
+      out.push(line);
+      continue;
+    }
+    stale.push(line.content);
+    const others = e.hosts.filter((h) => !ours.includes(h));
+    if (others.length > 0) out.push({ content: `${marker}${[others.join(','), e.type, e.base64, ...(e.rest ? [e.rest] : [])].join(' ')}`, eol: line.eol });
+  }
+  const lines = present ? out : appendLines(out, [`@cert-authority ${pattern} ${ca.type} ${ca.base64}`]);
+  const text = joinLines(lines);
+  return { text, changed: text !== existing, stale, added: !present };
+}

@@ -6,11 +6,13 @@ export const DEFAULT_ROOT = '/var/lib/allsky-uploads';
 
 /**
  * The guide's top-level tree, plus what current Allsky writes below its image directory
- * (keograms, startrails, videos and their thumbnails under images/).
+ * (keograms, startrails, videos and their thumbnails under images/), plus archive/ where `sftp-setup sync`
+ * delivers the camera's dated folders (archive/YYYYMMDD/…), apart from Allsky's live uploads.
  */
 export const DEFAULT_DIRS = [
   'images', 'videos', 'keograms', 'startrails', 'allsky',
   'images/keograms', 'images/startrails', 'images/videos', 'images/videos/thumbnails',
+  'archive',
 ];
 
 /** Root-owned, outside every chroot: the upload account can never rewrite its own keys. */
@@ -46,3 +48,29 @@ export function expandDirs(dirs: string[]): string[] {
   }
   return [...out].sort((a, b) => a.split('/').length - b.split('/').length || (a < b ? -1 : a > b ? 1 : 0));
 }
+
+/**
+ * The certificate authority (sftp-setup ca init): root-only, outside every chroot, never readable by an
+ * upload account. sshd reads TrustedUserCAKeys and RevokedKeys as root, so 0700 does not stop it.
+ */
+export const CA_DIR = '/etc/ssh/sftp-setup/ca';
+export const CA = {
+  userKey: `${CA_DIR}/user_ca`,
+  hostKey: `${CA_DIR}/host_ca`,
+  /** the next serial number to issue, one decimal line */
+  serial: `${CA_DIR}/serial`,
+  /** the key revocation list every certificate account's Match block names (RevokedKeys) */
+  krl: `${CA_DIR}/krl`,
+  /** one JSON line per certificate issued: what `keys list` shows */
+  issued: `${CA_DIR}/issued.jsonl`,
+} as const;
+
+/**
+ * AuthorizedPrincipalsFile: sshd opens it as the upload account (like authorized_keys), so root-owned 0644
+ * in root-owned 0755 directories; it lists exactly the account's own name.
+ */
+export const PRINCIPALS_DIR = '/etc/ssh/sftp-setup/principals';
+export const principalsFileFor = (user: string) => `${PRINCIPALS_DIR}/${user}`;
+
+/** The global drop-in with our HostCertificate lines (read before the main file's own settings). */
+export const HOST_CERT_DROPIN = '10-sftp-setup-host-certificate.conf';

@@ -12,7 +12,7 @@ import { bindOnto, canonicalPath, FSTAB, readMounts, remountProtected, remountWi
 import { mountProtection, planFstab, PROTECT_FLAGS, removeFromFstab } from './mount.js';
 
 /** /etc/fstab rewritten through the journal, keeping its owner and mode. */
-async function writeFstab(journal: Journal, text: string): Promise<void> {
+export async function writeFstab(journal: Journal, text: string): Promise<void> {
   const info = await statPath(FSTAB);
   await journal.writeAtomic(FSTAB, text, { mode: info?.mode ?? 0o644, uid: info?.uid ?? 0, gid: info?.gid ?? 0 });
 }

@@ -129,20 +129,32 @@ export function mountProtection(entries: MountEntry[], root: string): MountProte
 }
 
 /**
- * /etc/fstab without what `init --protect-mount` added for this tree: our marked comment and the bind line
- * below it. Anything else (an entry of the person's own, even one we added flags to) stays.
+ * /etc/fstab with one marked entry of ours: `comment` on its own line, `line` below it. An entry already
+ * marked with that comment is replaced when it differs; otherwise both lines are appended.
  */
-export function removeFromFstab(text: string, root: string): { text: string; removed: boolean } {
+export function planMarkedEntry(text: string, comment: string, line: string): { text: string; change: 'none' | 'added' | 'updated' } {
   const lines = text.split('\n');
-  const comment = fstabComment(root);
-  const ours = (l: string) => {
-    const e = parseFstab(l)[0];
-    return Boolean(e && norm(e.target) === norm(root) && norm(e.source) === norm(root) && e.type === 'none' && e.options.includes('bind'));
-  };
+  const at = lines.findIndex((l, i) => l === comment && i + 1 < lines.length && parseFstab(lines[i + 1]!).length === 1);
+  if (at >= 0) {
+    if (lines[at + 1] === line) return { text, change: 'none' };
+    lines[at + 1] = line;
+    return { text: lines.join('\n'), change: 'updated' };
+  }
+  const base = text === '' || text.endsWith('\n') ? text : `${text}\n`;
+  return { text: `${base}${comment}\n${line}\n`, change: 'added' };
+}
+
+/**
+ * /etc/fstab without our marked entries: each `comment` line whose next line is an entry `ours()` accepts
+ * goes, with that entry. Anything else (an entry of the person's own, even one we added flags to) stays.
+ */
+export function removeMarkedEntry(text: string, comment: string, ours: (e: FstabEntry) => boolean): { text: string; removed: boolean } {
+  const lines = text.split('\n');
   const keep: string[] = [];
   let removed = false;
   for (let i = 0; i < lines.length; i++) {
-    if (lines[i] === comment && i + 1 < lines.length && ours(lines[i + 1]!)) {
+    const e = lines[i] === comment && i + 1 < lines.length ? parseFstab(lines[i + 1]!)[0] : undefined;
+    if (e && ours(e)) {
       i++;
       removed = true;
       continue;
@@ -150,4 +162,13 @@ export function removeFromFstab(text: string, root: string): { text: string; rem
     keep.push(lines[i]!);
   }
   return { text: removed ? keep.join('\n') : text, removed };
+}
+
+/**
+ * /etc/fstab without what `init --protect-mount` added for this tree: our marked comment and the bind line
+ * below it. Anything else (an entry of the person's own, even one we added flags to) stays.
+ */
+export function removeFromFstab(text: string, root: string): { text: string; removed: boolean } {
+  return removeMarkedEntry(text, fstabComment(root), (e) =>
+    norm(e.target) === norm(root) && norm(e.source) === norm(root) && e.type === 'none' && e.options.includes('bind'));
 }

@@ -27,7 +27,7 @@ import {
   ensureDirBeneath, lstatAt, lstatBeneath, readDirAt, readFileAt, rmdirBeneath, unlinkAt, withDir,
 } from '../system/safe-fs.js';
 import { effectiveConfig, reload, runningPid, isRunning } from '../system/sshd.js';
-import { KEYS_DIR, PROBE_KEYS_PATTERN, keysFileFor } from './layout.js';
+import { CA, KEYS_DIR, PROBE_KEYS_PATTERN, keysFileFor, principalsFileFor } from './layout.js';
 import { chrootProblem, configIO, type SshdState } from './inspect.js';
 import { setEnvVars } from './dotenv.js';
 import { foreignEntries, homeProblem, normalizeDir, otherChrootProblem, systemDirProblem } from './root-rules.js';
@@ -37,6 +37,7 @@ import { buildLimitsStep, confirmLimits } from './limits-step.js';
 import { installValidated, RELOAD_PENDING } from './sshd-install.js';
 import type { LimitsPlan } from '../sshd/limits.js';
 import { refuseBadCollectorEnv } from './env-file.js';
+import { caMaterialSteps, principalsStep, trustsUserCa } from './ca-steps.js';
 
 export interface CollectorSpec {
   user: string;
@@ -49,6 +50,10 @@ export interface CollectorSpec {
   profile: 'allsky' | 'dropbox';
   adopt: boolean;
   collectorEnv?: string;
+  /** accept camera certificates from the user CA (init --ca): TrustedUserCAKeys, principals, RevokedKeys */
+  ca?: boolean;
+  /** internal-sftp logs every upload (-l INFO); the log socket in the chroot is devlog-step.ts's */
+  log?: boolean;
 }
 
 export interface CollectorPlan {
@@ -68,15 +73,20 @@ const CONFIRMED = [
   // the second line of defence behind each key's `restrict` (issue 9)
   'disableforwarding', 'allowstreamlocalforwarding', 'allowagentforwarding', 'permittunnel', 'permituserrc',
   'permitopen', 'permitlisten',
+  // certificates (init --ca): all three are allowed inside Match (sshd_config(5), OpenSSH 9.2 and 10)
+  'trustedusercakeys', 'authorizedprincipalsfile', 'revokedkeys',
 ];
 
-export function renderBlockFor(spec: Pick<CollectorSpec, 'user' | 'root' | 'profile'>): string {
+export function renderBlockFor(spec: Pick<CollectorSpec, 'user' | 'root' | 'profile' | 'ca' | 'log'>): string {
   return renderMatchBlock(loadTemplate(templateName), {
     user: spec.user,
     chroot: spec.root,
     authorizedKeysFile: [keysFileFor('%u'), PROBE_KEYS_PATTERN],
-    sftpFlags: sftpProfileFlags(spec.profile),
+    sftpFlags: sftpProfileFlags(spec.profile, spec.log),
     header: `Managed by sftp-setup: upload account ${spec.user}. Change it with "sftp-setup init", not by hand.`,
+    // RevokedKeys here, not global: a KRL sshd cannot read refuses every key it applies to, and inside the
+    // Match that is only this account's (never the administrator's own login).
+    certificates: spec.ca ? { trustedUserCaKeys: `${CA.userKey}.pub`, authorizedPrincipalsFile: principalsFileFor('%u'), revokedKeys: CA.krl } : undefined,
   });
 }
 
@@ -90,12 +100,14 @@ export function expectedEffective(block: string): Record<string, string> {
 }
 
 export async function buildCollectorPlan(
-  spec: CollectorSpec,
+  given: CollectorSpec,
   sshd: SshdState,
   journal: Journal,
 ): Promise<CollectorPlan> {
   // Every account's home, for the --root check below: asked for now, while the files are read.
   listAccounts().catch(() => {});
+  // An account that accepts certificates keeps doing so when init (or doctor --fix) runs again without --ca.
+  const spec = given.ca || !trustsUserCa(sshd.directives, given.user) ? given : { ...given, ca: true };
   const account = await getAccount(spec.user);
   await refuseConflictingAccount(spec, account);
   await refuseBadChroot(spec);
@@ -148,6 +160,8 @@ export async function buildCollectorPlan(
   steps.push(uploadDirsStep(spec, journal));
   steps.push(keysFileStep(spec, journal, account?.home));
   steps.push(cleanupStep(spec, journal));
+  // The CA's files, the empty KRL first of all, exist before sshd is told to read them.
+  if (spec.ca) steps.push(...caMaterialSteps(journal), principalsStep(spec.user, journal));
   const { step: configStep, touched } = sshdConfigStep(spec, sshd, placement, block, journal);
   steps.push(configStep);
   // Sized for every account we manage once this one is in: the burst grows with each camera.
@@ -340,6 +354,13 @@ function uploadDirsStep(spec: CollectorSpec, journal: Journal): Step {
       if (!owner) throw new FailError(`account ${spec.user} does not exist`);
       const wanted = { mode: 0o755, ...owner };
       for (const d of spec.dirs) {
+        // An existing directory given to this account: a rollback gives it back to whoever had it (the
+        // files of a removed account stay under its old, retired uid), the same way, through descriptors.
+        const was = await lstatBeneath(spec.root, d).catch(() => null);
+        if (was?.isDirectory() && (was.uid !== owner.uid || was.gid !== owner.gid || (was.mode & 0o7777) !== 0o755)) {
+          const back = { mode: was.mode & 0o7777, uid: was.uid, gid: was.gid };
+          journal.onRollback(async () => void (await ensureDirBeneath(spec.root, d, back)));
+        }
         // Created, owned and moded through the directory we hold (O_NOFOLLOW): a directory swapped for a
         // link to /etc since the check fails here with ELOOP/ENOTDIR, and /etc is never chowned.
         const made = await ensureDirBeneath(spec.root, d, wanted).catch((err: NodeJS.ErrnoException) => {

@@ -6,6 +6,8 @@ import { parseEffective } from '../sshd/effective.js';
 import { readText } from '../system/files.js';
 import type { ProbeTarget } from '../system/probe.js';
 import { effectiveConfig } from '../system/sshd.js';
+import { hostLogSocket } from '../system/devlog.js';
+import { logsUploads } from './devlog.js';
 
 export function pickProbeAddress(listen: string[]): string {
   // "0.0.0.0:22", "[::]:22", "192.168.1.5:22"
@@ -27,7 +29,8 @@ export async function probeTargetFromEffective(
     const pub = await readText(`${path}.pub`).catch(() => null);
     if (pub) hostKeys.push(pub.trim().split(/\s+/).slice(0, 2).join(' '));
   }
-  return { user: spec.user, chroot: spec.root, dirs: spec.dirs, profile: spec.profile, port, addr: pickProbeAddress(listen), hostKeys };
+  const logging = logsUploads(eff.get('forcecommand')?.join(' ')) ? { socket: await hostLogSocket() } : undefined;
+  return { user: spec.user, chroot: spec.root, dirs: spec.dirs, profile: spec.profile, port, addr: pickProbeAddress(listen), hostKeys, ...(logging ? { logging } : {}) };
 }
 
 export async function probeTargetFor(

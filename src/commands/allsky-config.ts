@@ -18,7 +18,8 @@ import { backupDirFor, Journal, statPath } from '../system/files.js';
 import { cameraLockPath } from '../system/lock.js';
 import type { RunAs } from '../system/ssh-client.js';
 import { validateAdminTarget, validateFingerprint, validateHostName, validatePort, validateUserName, show } from '../validate.js';
-import { handoffLine } from '../camera/handoff.js';
+import { handoffLine, signLine } from '../camera/handoff.js';
+import { certStep, enrollOverVia } from '../camera/cert-enroll.js';
 import { locateAllsky, type AllskyInstall } from '../camera/read.js';
 import { decideHostTrust, fp, type Collector, type HostTrust } from '../camera/host-trust.js';
 import { cameraSteps, CONTROL_DIR, readCameraFiles, type Camera, type CameraFiles } from '../camera/config-plan.js';
@@ -40,6 +41,8 @@ export interface AllskyConfigOptions {
   allsky: boolean;
   imageDir: string;
   via?: string;
+  /** certify the key with the collector's CA over --via, and trust its host CA (no authorized_keys entry) */
+  cert?: boolean;
   multiplex: boolean;
   test: boolean;
   dryRun: boolean;
@@ -63,6 +66,7 @@ function parseInputs(o: AllskyConfigOptions): Inputs {
   if (o.collector === undefined && !via) {
     throw new UsageError('--collector is missing', 'give the collector\'s name or address, e.g. --collector collector.local');
   }
+  if (o.cert && !via) throw new UsageError('--cert needs --via ADMIN@COLLECTOR: the collector signs the key over your own SSH access', 'add --via, e.g. --via root@collector.local');
   const host = o.collector !== undefined ? validateHostName(o.collector, '--collector') : via!.host;
   const port = validatePort(o.port ?? '22', '--port');
   const user = validateUserName(o.user ?? DEFAULT_USER, '--user');
@@ -104,7 +108,11 @@ export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<numbe
   const asOwner: RunAs | undefined = process.getuid?.() === cam.owner.uid ? undefined : cam.owner;
   // Read everything and compute every new file before touching anything: bad files stop the run here.
   const files = await readCameraFiles(cam, inp);
-  const host = await decideHostTrust(inp, {
+  const enrolled = o.cert && inp.via
+    ? await enrollOverVia({ ...inp, via: inp.via }, { keyPath: cam.keyPath, publicLine: files.key.publicLine, fingerprint: files.key.fingerprint, dryRun: o.dryRun, khText: files.khText })
+    : undefined;
+  // Without a host certificate of the collector's CA, --cert still pins its host key (read over --via).
+  const host = enrolled?.host ?? await decideHostTrust(inp, {
     yes: o.yes, dryRun: o.dryRun, replaceHostKey: o.replaceHostKey, khPath: files.khPath, khText: files.khText, owner: asOwner ?? cam.owner, out, warn,
   });
   if (host === 'declined') {
@@ -118,11 +126,13 @@ export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<numbe
     subject: `uploads as ${cam.owner.name} to ${inp.user}@${inp.host}:${inp.port}` +
       chalk.dim(` — Allsky: ${cam.generation === 'none' ? 'not configured (--no-allsky)' : `${cam.generation} generation${i.classification.version ? ` (${i.classification.version})` : ''} in ${i.paths!.home}`}`),
     doing: 'Configuring', already: 'configured', done: 'Camera configured.',
-    lockPath: LOCK, journal, steps: cameraSteps(cam, files, host, journal, asRoot), dryRun: o.dryRun, yes: o.yes, json: o.json, out,
+    lockPath: LOCK, journal, steps: cameraSteps(cam, files, host, journal, asRoot, enrolled && certStep(enrolled.cert, { uid: cam.owner.uid, gid: cam.owner.gid }, journal)),
+    dryRun: o.dryRun, yes: o.yes, json: o.json, out,
   });
   if (applied.declined) return EXIT.failed;
-  const summary = summaryOf(cam, files, inp, host, o.multiplex);
-  if (inp.via && !o.dryRun) {
+  const summary = summaryOf(cam, files, inp, host, o.multiplex, Boolean(enrolled));
+  // A certified key needs no authorized_keys entry on the collector.
+  if (inp.via && !o.dryRun && !enrolled) {
     const via = await authorizeOverVia(inp.via, inp.user, files.key.publicLine, inp.viaPort);
     if (!via.ok) {
       if (o.json) printJson({ ok: false, dryRun: false, ...summary, steps: applied.reports, error: via.output });
@@ -146,11 +156,12 @@ export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<numbe
   return finish(inp, summary, uploads, out);
 }
 
-function summaryOf(cam: Camera, files: CameraFiles, inp: Inputs, host: HostTrust, multiplex: boolean) {
+function summaryOf(cam: Camera, files: CameraFiles, inp: Inputs, host: HostTrust, multiplex: boolean, certificate: boolean) {
   return {
     owner: cam.owner.name, generation: cam.generation, keyPath: cam.keyPath, keyFingerprint: files.key.fingerprint, publicKey: files.key.publicLine,
-    collector: { host: inp.host, port: inp.port, user: inp.user, hostKey: fp(host.pinnedKey), trust: host.trust },
-    multiplex, handoff: handoffLine(inp.user, files.key.publicLine),
+    collector: { host: inp.host, port: inp.port, user: inp.user, hostKey: fp(host.pinnedKey), trust: host.trust, ...(host.certAuthority ? { hostCertificateAuthority: true } : {}) },
+    multiplex, handoff: certificate ? signLine(inp.user, files.key.publicLine) : handoffLine(inp.user, files.key.publicLine),
+    ...(certificate ? { certificate: `${cam.keyPath}-cert.pub` } : {}),
   };
 }
 

@@ -8,7 +8,9 @@ import { requireRoot, UsageError } from '../errors.js';
 import { formatStep, printJson } from '../report.js';
 import { validateAbsPath, validateUserName } from '../validate.js';
 import { refuseBadCollectorEnv } from '../collector/env-file.js';
-import { formatDoctorCheck, summarize, type DoctorCheck } from '../doctor/check.js';
+import { summarize, type DoctorCheck } from '../doctor/check.js';
+import { failing, formatDoctorReport } from '../doctor/format.js';
+import { terminalWidth } from '../text/wrap.js';
 import { printable as p } from '../text/printable.js';
 
 export interface DoctorOptions {
@@ -52,16 +54,12 @@ export async function doctorCommand(o: DoctorOptions): Promise<number> {
   const out = (s: string) => {
     if (!o.json) process.stdout.write(s + '\n');
   };
+  // One account: every check. A fleet: one line per account, shared problems and skips folded. The last
+  // line names what failed.
   const print = (checks: DoctorCheck[]) => {
-    let lastUser: string | undefined;
-    for (const c of checks) {
-      if (c.user && c.user !== lastUser) out(chalk.bold(`Upload account ${p(c.user)}`));
-      lastUser = c.user ?? lastUser;
-      out(formatDoctorCheck(c));
-    }
-    const s = summarize(checks);
-    out(`${s.fail ? chalk.red(`${s.fail} failed`) : chalk.green('nothing failed')}, ${s.warn} warning(s), ${s.pass} passed, ${s.skip} skipped`);
+    for (const line of formatDoctorReport(checks, { scope: role, width: terminalWidth() })) out(line);
   };
+  const summary = (checks: DoctorCheck[]) => ({ ...summarize(checks), failing: failing(checks) });
 
   if (role === 'collector') {
     requireRoot('doctor on a collector reads sshd\'s effective configuration and /etc/shadow');
@@ -86,7 +84,7 @@ export async function doctorCommand(o: DoctorOptions): Promise<number> {
       }
     }
     const failed = report.checks.some((c) => c.status === 'fail');
-    if (o.json) printJson({ role, ok: !failed, summary: summarize(report.checks), checks: report.checks, ...(fixes ? { fixes } : {}) });
+    if (o.json) printJson({ role, ok: !failed, summary: summary(report.checks), checks: report.checks, ...(fixes ? { fixes } : {}) });
     return failed ? 1 : 0;
   }
 
@@ -96,6 +94,6 @@ export async function doctorCommand(o: DoctorOptions): Promise<number> {
   print(checks);
   if (o.fix) out('On the camera, doctor fixes nothing itself: run the fix commands shown, or sftp-setup allsky-config.');
   const failed = checks.some((c) => c.status === 'fail');
-  if (o.json) printJson({ role, ok: !failed, summary: summarize(checks), checks });
+  if (o.json) printJson({ role, ok: !failed, summary: summary(checks), checks });
   return failed ? 1 : 0;
 }

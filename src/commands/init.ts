@@ -21,6 +21,9 @@ import { probeTargetFor } from '../collector/probe-target.js';
 import { systemDirProblem } from '../collector/root-rules.js';
 import { envPathProblem, refuseBadCollectorEnv } from '../collector/env-file.js';
 import { protectMountStep } from '../collector/mount-step.js';
+import { devLogDetachStep, devLogOffStep, devLogStep } from '../collector/devlog-step.js';
+import type { LogSocket } from '../collector/devlog.js';
+import { hostLogSocket } from '../system/devlog.js';
 import { confirm } from '../prompt.js';
 
 export interface InitOptions {
@@ -36,6 +39,10 @@ export interface InitOptions {
   collectorEnv?: string;
   /** also mount the upload tree nosuid,nodev,noexec (fstab + now) */
   protectMount?: boolean;
+  /** accept camera certificates from the user CA (made here when missing) */
+  ca?: boolean;
+  /** upload logging: true (--log), false (--no-log), undefined: on where the host has a log socket */
+  log?: boolean;
   dryRun: boolean;
   json: boolean;
   yes: boolean;
@@ -60,7 +67,7 @@ export function parseInitInputs(o: InitOptions): CollectorSpec {
     throw new UsageError(`--collector-env ${collectorEnv} ${envProblem}; nothing was changed`, 'give the path of the collector application\'s own .env file, e.g. /opt/collector-app/.env');
   }
   const keys = o.key.flatMap((k) => readKeyArg(k, '--key'));
-  return { user, root, dirs, keys, from, port, profile: o.profile, adopt: o.adopt, collectorEnv };
+  return { user, root, dirs, keys, from, port, profile: o.profile, adopt: o.adopt, collectorEnv, ca: Boolean(o.ca) };
 }
 
 export async function initCommand(o: InitOptions): Promise<number> {
@@ -70,20 +77,31 @@ export async function initCommand(o: InitOptions): Promise<number> {
     if (!o.json) process.stdout.write(s + '\n');
   };
   if (spec.collectorEnv) await refuseBadCollectorEnv(spec.collectorEnv);
-  const sshd = await readSshdState();
+  const socket = await hostLogSocket();
+  spec.log = logDecision(o.log, socket);
   const journal = new Journal(backupDirFor(BACKUP_ROOT));
   let plan: CollectorPlan | undefined;
+  let mainPath = '';
   let probe: ProbeResult[] | undefined;
   const applied = await applyPlan({
     subject: `upload account ${spec.user} in ${spec.root}`, doing: 'Setting up', already: 'set up', done: 'Done.',
     lockPath: LOCK_PATH, journal, dryRun: o.dryRun, yes: o.yes, json: o.json, out,
     steps: async () => {
+      // Read under the lock: a run that waited sees the accounts the run before it added (the limits count them).
+      const sshd = await readSshdState();
+      mainPath = sshd.mainPath;
       // The plan refuses a bad --root before anything is touched, the stale-probe clean-up included.
       plan = await buildCollectorPlan(spec, sshd, journal);
       // Holding the lock, anything a crashed probe left behind is stale.
       if (!o.dryRun) await cleanStaleProbe(spec.user, spec.root, spec.dirs);
       // Once the tree exists: what the SFTP allow-list cannot bound (modes carried by OPEN and MKDIR).
-      return o.protectMount ? [...plan.steps, protectMountStep(spec.root, journal)] : plan.steps;
+      const steps = [...plan.steps];
+      // The log socket's mount sits inside the tree: off while --protect-mount binds the tree onto itself
+      // (it would end up hidden below that bind), on again after it.
+      if (o.protectMount && spec.log && socket) steps.push(devLogDetachStep(spec.root, socket, journal));
+      if (o.protectMount) steps.push(protectMountStep(spec.root, journal));
+      steps.push(spec.log && socket ? devLogStep(spec.root, socket, journal) : devLogOffStep(spec.root, journal));
+      return steps;
     },
     // Still under the lock, and rolled back if it throws: the self-test needs a running sshd.
     after: async () => {
@@ -91,7 +109,7 @@ export async function initCommand(o: InitOptions): Promise<number> {
       await offerToStartSshd(o);
       if (!(await isRunning())) return;
       if (o.verify) {
-        const target = await probeTargetFor(spec, sshd.mainPath);
+        const target = await probeTargetFor(spec, mainPath);
         out(chalk.bold(`Self-test: a real SFTP session as ${spec.user} on port ${target.port}`));
         probe = await probeAccount(target);
         for (const p of probe) out(formatCheck(p));
@@ -107,7 +125,9 @@ export async function initCommand(o: InitOptions): Promise<number> {
     return EXIT.failed;
   }
   const ok = !probe || probe.every((p) => p.ok);
-  if (o.json) printJson({ ok, dryRun: o.dryRun, steps: applied.reports, selfTest: probe ?? null, keysFile: keysFileFor(spec.user) });
+  const log = { enabled: Boolean(spec.log), socket: spec.log ? socket?.path ?? null : null };
+  if (o.json) printJson({ ok, dryRun: o.dryRun, steps: applied.reports, selfTest: probe ?? null, keysFile: keysFileFor(spec.user), log });
+  if (o.log === undefined && !socket && (applied.changed || o.dryRun)) out(chalk.yellow(`Upload logging is off: this host has no log socket (no journald, no syslog daemon at /dev/log), so internal-sftp's lines would be lost. Start one, then run init again.`));
   if (!ok) {
     out(chalk.red('The self-test failed: the account is set up but does not behave as it should. Run: sudo sftp-setup doctor'));
     return EXIT.failed;
@@ -117,6 +137,20 @@ export async function initCommand(o: InitOptions): Promise<number> {
   }
   if (!o.dryRun) for (const fp of plan?.hostKeyFingerprints ?? []) out(`Host key of this collector: ${fp}`);
   return EXIT.ok;
+}
+
+/**
+ * --log on a host without a log socket is bad input (the lines would go nowhere); without either option,
+ * logging is on exactly where it can reach a log.
+ */
+function logDecision(wanted: boolean | undefined, socket: LogSocket | null): boolean {
+  if (wanted === true && !socket) {
+    throw new UsageError(
+      '--log: this host has no log socket (neither journald\'s /run/systemd/journal/dev-log nor a syslog daemon\'s /dev/log), so internal-sftp\'s lines would be lost; nothing was changed',
+      'start a syslog daemon (e.g. apt-get install rsyslog) and run again, or leave out --log',
+    );
+  }
+  return wanted ?? socket !== null;
 }
 
 /** A stopped sshd on a systemd host: offer to enable and start it (a terminal only). */

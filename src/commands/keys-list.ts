@@ -4,7 +4,8 @@
  * journal or lock, and the sshd configuration only when the keys file is missing.
  */
 import chalk from 'chalk';
-import { keysFileFor } from '../collector/layout.js';
+import { CA, keysFileFor } from '../collector/layout.js';
+import { certificatesOf, readRecords } from '../ca/issued.js';
 import { listKeys } from '../keys/authorized-keys.js';
 import { printJson } from '../report.js';
 import { printable as p } from '../text/printable.js';
@@ -30,8 +31,9 @@ export async function keysListCommand(o: { user: string; json?: boolean }): Prom
   const now = new Date();
   const { entries, problems } = listKeys(text ?? '');
   const keys = entries.map((e) => ({ ...e, ageDays: ageDays(e.addedAt, now) }));
+  const certificates = await issuedCertificates(user);
   if (o.json) {
-    printJson({ user, file: path, keys, problems });
+    printJson({ user, file: path, keys, problems, ...(certificates ? { certificates } : {}) });
     return 0;
   }
   const out = (s: string) => process.stdout.write(s + '\n');
@@ -44,5 +46,15 @@ export async function keysListCommand(o: { user: string; json?: boolean }): Prom
   for (const x of problems) {
     out(chalk.yellow(p(`  line ${x.line} is not a usable key (${x.problem}): ${x.text}`)));
   }
+  if (certificates?.length) {
+    out(chalk.bold(`${certificates.length} certificate${certificates.length === 1 ? '' : 's'} issued for ${user}`) + ` (${CA.issued})`);
+    for (const c of certificates) out(p(`  serial ${c.serial}  ${c.keyId}  ${c.fingerprint}  ${c.validAfter?.slice(0, 10) ?? 'always'} to ${c.validBefore?.slice(0, 10) ?? 'forever'}${c.revoked ? '  REVOKED' : ''}`));
+  }
   return 0;
+}
+
+/** What the CA issued for the account (its log is root's: undefined when there is none or it cannot be read). */
+async function issuedCertificates(user: string) {
+  const text = await readText(CA.issued).catch(() => null);
+  return text === null ? undefined : certificatesOf(readRecords(text), user);
 }

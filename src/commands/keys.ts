@@ -6,8 +6,9 @@
  */
 import chalk from 'chalk';
 import { FailError, requireRoot, UsageError } from '../errors.js';
-import { BACKUP_ROOT, LOCK_PATH, keysFileFor } from '../collector/layout.js';
-import { requireManaged } from '../collector/managed.js';
+import { BACKUP_ROOT, CA, LOCK_PATH, keysFileFor } from '../collector/layout.js';
+import { certificatesOf, readRecords } from '../ca/issued.js';
+import { findManagedBlock, requireManaged } from '../collector/managed.js';
 import { planAdd } from '../collector/keys-edit.js';
 import { listKeys, removeKey, type KeyInfo } from '../keys/authorized-keys.js';
 import { unifiedDiff } from '../plan/diff.js';

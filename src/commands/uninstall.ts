@@ -5,7 +5,7 @@
 import chalk from 'chalk';
 import { dirname } from 'node:path';
 import { FailError, requireRoot, UsageError } from '../errors.js';
-import { BACKUP_ROOT, KEYS_DIR, LOCK_PATH, keysFileFor } from '../collector/layout.js';
+import { BACKUP_ROOT, KEYS_DIR, LOCK_PATH, keysFileFor, principalsFileFor } from '../collector/layout.js';
 import { readSshdState, type SshdState } from '../collector/inspect.js';
 import { unifiedDiff } from '../plan/diff.js';
 import { applyPlan } from '../plan/apply.js';
@@ -22,6 +22,8 @@ import { deleteAccount, getAccount, listAccounts } from '../system/accounts.js';
 import { acquireLock, backupDirFor, Journal, readText, resolveLinks, statPath } from '../system/files.js';
 import { unprotectMountStep } from '../collector/mount-step.js';
 import { buildLimitsStep } from '../collector/limits-step.js';
+import { devLogOffStep } from '../collector/devlog-step.js';
+import { uninstallSteps as watchUninstallSteps } from '../watch/service-plan.js';
 import { isRunning, reload, reloadIfRunning, removeStaleCandidates, testConfig } from '../system/sshd.js';
 import { validateUserName } from '../validate.js';
 import { leftUploadsLine } from '../collector/uids.js';
@@ -44,8 +46,6 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
   // sshd reads, or the marked block in the main file) and our keys file outside the chroot.
   const blocks = managedBlocksFrom(sshd.mainPath, sshd.mainText, sshd.directives);
   const mine = blocks.filter((b) => b.user === user);
-  const dropins = mine.filter((b) => b.file !== sshd.mainPath).map((b) => b.file);
-  const inMain = mine.some((b) => b.file === sshd.mainPath);
   const keysFile = await statPath(keysFileFor(user));
   const account = await getAccount(user);
   if (!mine.length && !keysFile) {
@@ -82,13 +82,21 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
 
   const journal = new Journal(backupDirFor(BACKUP_ROOT));
   let purged: { removed: number; skipped: string[] } | undefined;
-  const remaining = blocks.map((b) => b.user).filter((u) => u !== user);
   const applied = await applyPlan({
     subject: `upload account ${user}`, doing: 'Removing', already: 'removed', done: 'Removed.',
     lockPath: LOCK_PATH, journal, dryRun: o.dryRun, yes: o.yes, json: o.json, out,
     steps: async () => {
       if (!o.dryRun) await removeStaleCandidates(); // a killed run's, now that we hold the lock
-      return removalSteps({ user, sshd, dropins, inMain, chroot, remaining }, o.purge, journal, (r) => (purged = r));
+      // Read again under the lock: a run that waited sees what the runs before it changed (blocks, limits).
+      const now = o.dryRun ? sshd : await readSshdState();
+      const ours = managedBlocksFrom(now.mainPath, now.mainText, now.directives);
+      const t = {
+        user, sshd: now, chroot,
+        dropins: ours.filter((b) => b.user === user && b.file !== now.mainPath).map((b) => b.file),
+        inMain: ours.some((b) => b.user === user && b.file === now.mainPath),
+        remaining: ours.map((b) => b.user).filter((u) => u !== user),
+      };
+      return removalSteps(t, o.purge, journal, (r) => (purged = r));
     },
   });
   if (applied.declined) return EXIT.failed;
@@ -116,7 +124,8 @@ async function removalSteps(
   onPurged: (r: { removed: number; skipped: string[] }) => void,
 ): Promise<Step[]> {
   const { user, sshd, dropins, inMain, chroot } = t;
-  const steps: Step[] = [];
+  // The upload event service of the account (watch --install) first: it would fail without the account.
+  const steps: Step[] = [...watchUninstallSteps(user, journal)];
 
   steps.push({
     id: 'account',
@@ -135,6 +144,8 @@ async function removalSteps(
       await deleteAccount(user);
     },
   });
+  // The log socket's mount (init --log) sits inside the tree: it goes before the tree's own mount.
+  if (chroot) steps.push(devLogOffStep(chroot, journal));
   // What init --protect-mount added (fstab lines, the bind mount), while the block still marks the account
   // as ours: before a purge, which cannot remove a mount point, and without one, since nothing of ours
   // should stay in /etc/fstab.
@@ -178,6 +189,16 @@ async function removalSteps(
     },
     async apply() {
       await journal.remove(keysFileFor(user));
+    },
+  });
+  steps.push({
+    id: 'principals',
+    title: `certificate principals ${principalsFileFor(user)}`,
+    async check() {
+      return (await statPath(principalsFileFor(user))) ? { summary: 'remove (backed up)' } : null;
+    },
+    async apply() {
+      await journal.remove(principalsFileFor(user));
     },
   });
   if (purge && chroot) {

@@ -7,7 +7,8 @@
 import { connect } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { allskyUploadScript, classifyUploadFailure } from '../camera/upload-script.js';
-import { hostEntries, hostPattern, HOST_KEY_ORDER } from '../camera/known-hosts.js';
+import { certAuthorityEntries, hostEntries, hostPattern, HOST_KEY_ORDER } from '../camera/known-hosts.js';
+import { certAuthorityCheck, certificateChecks } from './camera-cert.js';
 import { readCameraSetup, type CameraSetup } from '../camera/read.js';
 import { splitWords } from '../lftp/rc.js';
 import { PINNED_HOST_KEY_ARGS, pinsHostKeyChecking } from '../lftp/connect-program.js';
@@ -15,6 +16,7 @@ import { modifiedAt, readText, statPath } from '../system/files.js';
 import { runLftpFile, withScratchDir } from '../system/lftp.js';
 import { checkSftpLogin, scanHostKeys, type RunAs } from '../system/ssh-client.js';
 import { refusedGreeting } from './logs.js';
+import { syncChecks } from './sync.js';
 import { fail, ownerMode, pass, q, skip, warn, type DoctorCheck } from './check.js';
 import { DEFAULT_USER } from '../collector/layout.js';
 
@@ -79,6 +81,7 @@ export async function cameraDoctor(o: { allskyDir?: string; probe: boolean }): P
   }
 
   out.push(...(await keyChecks(ctx, asOwner, reconfigure)));
+  out.push(...(await syncChecks(ctx)));
 
   // Network, host key, login and directories need the collector's address.
   if (!r.host) {
@@ -181,6 +184,7 @@ async function keyChecks(ctx: CameraSetup, asOwner: (c: string) => string, recon
         reason: 'the key the collector was given (the .pub) is not the one ssh offers', fix: asOwner(`sh -c 'ssh-keygen -y -f ${q(key)} > ${q(key)}.pub'`) + ', then authorize the new .pub on the collector',
       }));
   }
+  out.push(...(await certificateChecks(key, publicLine, ctx.remote.user, ctx.remote.host)));
   const age = Date.now() - (await modifiedAt(key));
   if (age > YEAR_MS) {
     out.push(warn('camera.key-age', 'upload key younger than a year', [`${key} last changed ${Math.floor(age / 86400000)} days ago`], { fix: 'sftp-setup keys rotate --via <admin>@<collector>' }));
@@ -213,6 +217,9 @@ async function knownHostsCheck(ctx: CameraSetup, host: string, port: number, asO
   const pattern = hostPattern(host, port);
   const text = (await readText(path).catch(() => null)) ?? '';
   const known = hostEntries(text, pattern).map((e) => ({ ...e, raw: e.content.length > 90 ? `${e.content.slice(0, 87)}…` : e.content }));
+  // Trusted through the collector's host CA (allsky-config --cert): no host key is pinned at all.
+  const cas = certAuthorityEntries(text, pattern);
+  if (cas.length && known.length === 0) return certAuthorityCheck(path, pattern, host, port, cas);
   const title = `known_hosts has the collector's current host key (${pattern})`;
   // grep: ssh-keyscan of OpenSSH 10 prints a `# host:port SSH-2.0-…` comment on stdout too.
   const scanCmd = `ssh-keyscan -t ed25519 -p ${port} ${host} | grep -v ^# >> ${q(path)}`;

@@ -41,7 +41,8 @@ export function q(s: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-const MARK: Record<CheckStatus, string> = {
+/** The verdict as printed, coloured: pass, WARN, FAIL, skip (four columns each). */
+export const MARK: Record<CheckStatus, string> = {
   pass: chalk.green('pass'),
   warn: chalk.yellow('WARN'),
   fail: chalk.red('FAIL'),

@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { remoteDirs } from '../allsky/detect.js';
 import { expandDirs } from '../collector/layout.js';
 import { chrootProblem } from '../collector/inspect.js';
-import { fileInfoOf, freeSpace, statPath, type FileInfo } from '../system/files.js';
+import { fileInfoOf, freeSpace, readText, statPath, type FileInfo } from '../system/files.js';
+import { hostLogSocket, readDevLog } from '../system/devlog.js';
+import { canonicalPath, FSTAB } from '../system/mount.js';
+import { devLogCheck, fstabHasDevLog } from './devlog.js';
 import { isPlainDir } from '../collector/dirs.js';
 import { lstatBeneath } from '../system/safe-fs.js';
 import { dirsInTree, type UploadTree } from './tree.js';
@@ -90,16 +93,12 @@ export async function chrootChecks(a: UploadAccount, dirs: string[]): Promise<Do
   }
 
   // internal-sftp logs through /dev/log inside the chroot; without it its lines are lost.
-  const force = a.eff?.get('forcecommand')?.join(' ') ?? '';
-  if (/\s-[lf]\s/.test(` ${force} `)) {
-    const sock = await statPath(join(root, 'dev/log'));
-    out.push(sock?.type === 'other'
-      ? pass('chroot.devlog', `${root}/dev/log exists for upload logging`, [], { user })
-      : warn('chroot.devlog', `${root}/dev/log exists for upload logging`, [`ForceCommand ${force}`, `${root}/dev/log: ${sock ? 'not a socket' : 'missing'}`], {
-        user, reason: 'internal-sftp logs through /dev/log inside the chroot; without it, its log lines are lost',
-        fix: `echo '$AddUnixListenSocket ${root}/dev/log' | sudo tee /etc/rsyslog.d/sftp-setup-${user}.conf && sudo install -d -m 0755 ${root}/dev && sudo systemctl restart rsyslog`,
-      }));
-  } else out.push(skip('chroot.devlog', `${root}/dev/log for upload logging`, 'upload logging (internal-sftp -l/-f) is not configured', { user }));
+  const socket = await hostLogSocket();
+  out.push(devLogCheck({
+    user, root, profile: a.profile, forceCommand: a.eff?.get('forcecommand')?.join(' ') ?? '', socket,
+    facts: await readDevLog(root, socket),
+    inFstab: fstabHasDevLog((await readText(FSTAB)) ?? '', await canonicalPath(root)),
+  }));
 
   try {
     const { bytes: free, percent: pct } = await freeSpace(root);

@@ -1,13 +1,14 @@
 /**
  * What the collector checks look at, read once: sshd (binary, version, validity, running), its
  * configuration with every Match block, and the upload accounts found in it with their effective settings.
- * Read-only; the slow parts (sshd -V, sshd -t, sshd -T per user, getent) run side by side.
+ * Read-only; the slow parts (sshd -V, sshd -t, sshd -T per user, getent) run side by side, bounded.
  */
+import { mapBounded } from '../bounded.js';
 import { configIO } from '../collector/inspect.js';
 import { loadConfigDetailed, type Directive, type LoadResult } from '../sshd/includes.js';
 import { expandTokens, parseEffective, parseSshdVersion, type ParsedVersion } from '../sshd/effective.js';
-import { getAccount, groupsOf, passwordField, type Account } from '../system/accounts.js';
-import { effectiveConfig, isRunning, SSHD_CONFIG, sshdInstalled, sshdVersionText, testConfig, type SshdCheck } from '../system/sshd.js';
+import { accountTables, getAccount, groupsOf, passwordField, type Account } from '../system/accounts.js';
+import { effectiveConfig, effectiveConfigs, isRunning, SSHD_CONFIG, sshdInstalled, sshdVersionText, testConfig, type SshdCheck } from '../system/sshd.js';
 
 export interface MatchBlock {
   file: string;
@@ -98,7 +99,7 @@ export function profileOf(forceCommand: string | undefined): UploadAccount['prof
   if (!m) return /-R\b/.test(forceCommand) ? 'other' : 'allsky';
   const allowed = new Set(m[1]!.split(','));
   if (['remove', 'rename'].every((r) => allowed.has(r))) return 'allsky';
-  if (allowed.has('write')) return 'dropbox'; // uploads without remove/rename (render.ts, not imported: handlebars is heavy)
+  if (allowed.has('write')) return 'dropbox'; // uploads without remove/rename
   return 'other';
 }
 
@@ -116,13 +117,22 @@ export async function readCollector(only?: string): Promise<CollectorContext> {
   }
   const found = config ? uploadBlocks(matchBlocks(config.directives, io.read)) : [];
   const wanted = only ? [{ user: only, block: found.find((f) => f.user === only)?.block }] : found;
-  const accounts = await Promise.all(
-    wanted.map(async ({ user, block }): Promise<UploadAccount> => {
+  // For a fleet, passwd, shadow and groups come from one enumeration each (a name not in them is looked up
+  // on its own), and sshd -T runs for every account from a few shells (effectiveConfigs).
+  const fleet = wanted.length > 1;
+  const [tables, effs] = await Promise.all([
+    fleet ? accountTables().catch(() => undefined) : undefined,
+    fleet && valid.ok ? effectiveConfigs(wanted.map((w) => w.user)) : undefined,
+  ]);
+  const accounts = await mapBounded(
+    wanted, 8,
+    async ({ user, block }): Promise<UploadAccount> => {
+      const listed = tables?.passwd.get(user);
       const [account, shadow, groups, effText] = await Promise.all([
-        getAccount(user),
-        passwordField(user),
-        groupsOf(user),
-        valid.ok ? effectiveConfig({ user }).catch((e: Error) => e) : Promise.resolve(new Error(valid.message)),
+        listed ?? getAccount(user),
+        listed && tables!.shadow.has(user) ? tables!.shadow.get(user) : passwordField(user),
+        listed ? tables!.groups.get(user) ?? [] : groupsOf(user),
+        !valid.ok ? new Error(valid.message) : effs?.get(user) ?? effectiveConfig({ user }).catch((e: Error) => e),
       ]);
       const eff = typeof effText === 'string' ? parseEffective(effText) : undefined;
       const rawChroot = one(eff, 'chrootdirectory');
@@ -135,7 +145,7 @@ export async function readCollector(only?: string): Promise<CollectorContext> {
         effError: typeof effText === 'string' ? undefined : effText.message,
         profile: profileOf(eff?.get('forcecommand')?.join(' ')),
       };
-    }),
+    },
   );
   return { installed, versionText, version: parseSshdVersion(versionText), valid, running, config, configError, accounts };
 }

@@ -1,38 +1,46 @@
 /**
- * The collector doctor: every check, in the order a person would look (sshd, network, then per upload
- * account: sshd settings, account, chroot, keys, live probe, logs).
+ * The collector doctor: every check, in the order a person would look (sshd, network, connections sshd
+ * refused, then per upload account: sshd settings, account, chroot, keys, live probe, logs).
+ *
+ * At a fleet's scale (a hundred accounts) the per-account work runs side by side, bounded: the reads and
+ * tree walks FILE_WORK at a time, the live probes a few at a time (probesAtOnce: each is an SSH connection,
+ * unauthenticated for its first moments, and sshd's MaxStartups refuses such connections from its start
+ * value on, 10 by default: cameras uploading meanwhile must still get in). sshd's log is read once, after
+ * every probe. The checks come out in the accounts' order whatever order the work ended in.
  */
-import { run } from '../system/exec.js';
-import { readTail } from '../system/files.js';
-import { systemdRuns } from '../system/sshd.js';
+import { limiter } from '../bounded.js';
+import { PROBE_KEYS_DIR, probeKey, type DirStamp, type ProbeKey } from '../system/probe.js';
+import { dirTimeNs, restoreDirTimes } from '../system/safe-fs.js';
+import { readSshdLog } from '../system/sshd-log.js';
 import { accountChecks } from './account.js';
+import { caChecks } from './ca.js';
 import { collectorEnvCheck } from './collector-env.js';
 import { chrootChecks, requiredDirs } from './chroot.js';
 import { mountChecks } from './mount.js';
 import { skip, type DoctorCheck } from './check.js';
-import { readCollector, type CollectorContext } from './collector-context.js';
+import { readCollector, type CollectorContext, type UploadAccount } from './collector-context.js';
+import { dropChecks } from './drops.js';
 import { keysChecks, readKeyFiles } from './keys.js';
-import { liveChecks } from './live.js';
-import { logChecks } from './logs.js';
+import { liveChecks, probeSkipped, REFUSAL_IDS, settingsKey } from './live.js';
+import { logChecks, sharedLines } from './logs.js';
 import { maxStartupsCheck } from './max-startups.js';
 import { firewallCheck, listeningCheck } from './network.js';
 import { sshdAccountChecks, sshdChecks } from './sshd.js';
 import { treeChecks, walkUploadTree, type UploadTree } from './tree.js';
+import { watchCheck } from './watch.js';
+import { readWatchState } from '../system/watch-state.js';
 
-const LOG_TAIL = 512 * 1024;
-
-/** The last lines of sshd's log: the journal where systemd runs, else /var/log/auth.log. */
-export async function readSshdLog(): Promise<{ source?: string; lines?: string[] }> {
-  if (systemdRuns()) {
-    const r = await run('journalctl', ['-u', 'ssh', '-u', 'sshd', '--no-pager', '-o', 'cat', '-n', '3000']).catch(() => undefined);
-    if (r && r.exitCode === 0 && r.stdout.trim()) return { source: 'journalctl -u ssh', lines: r.stdout.split('\n') };
-  }
-  try {
-    const text = await readTail('/var/log/auth.log', LOG_TAIL);
-    return { source: '/var/log/auth.log', lines: text.split('\n') };
-  } catch {
-    return {};
-  }
+/** Accounts whose files are read and trees walked at once. */
+export const FILE_WORK = 8;
+/**
+ * Live probes at once: half of the unauthenticated connections sshd takes before MaxStartups starts
+ * refusing (its start value, "10" of the default 10:30:100), between 2 and 8. A probe spends most of its
+ * time waiting for sshd (a new process per connection, PAM, the chroot), so more at once is faster, up to
+ * what two to four cores can run.
+ */
+export function probesAtOnce(maxStartups: string | undefined): number {
+  const start = Number(/^(\d+)/.exec(maxStartups ?? '')?.[1] ?? 10);
+  return Math.min(8, Math.max(2, Math.floor(start / 2)));
 }
 
 export interface CollectorReport {
@@ -55,33 +63,123 @@ export async function collectorDoctor(opts: { user?: string; probe: boolean; col
     checks.push(skip('account.exists', 'upload accounts', 'no Match block with ChrootDirectory and ForceCommand internal-sftp found; create one with: sudo sftp-setup init'));
     return { ctx, checks, dirs };
   }
-  for (const a of ctx.accounts) {
-    // One walk of the upload tree (no link followed) gives both the directories to test and the tree checks.
-    let tree: UploadTree | undefined;
-    let treeError: string | undefined;
-    if (a.chroot) {
-      tree = await walkUploadTree(a.chroot).catch((e: NodeJS.ErrnoException) => {
-        treeError = `the chroot ${a.chroot} cannot be walked (${e.code ?? e.message})`;
-        return undefined;
-      });
-    }
-    const want = requiredDirs(a, tree);
-    dirs.set(a.user, want);
-    const fileChecks = [
-      ...sshdAccountChecks(ctx, a),
-      ...accountChecks(a),
-      ...(await chrootChecks(a, want)),
-      ...treeChecks(a.user, a.account?.uid, tree, treeError),
-      ...(await mountChecks(a)),
-      ...(await keysChecks(a, await readKeyFiles(a))),
-    ];
-    // sshd refuses a bad chroot after login: the probe would only repeat that, slowly.
-    const refused = fileChecks.find((c) => c.id === 'chroot.components' && c.status === 'fail');
-    const live = await liveChecks(a, want, { probe: opts.probe, running: ctx.running, blocked: refused ? 'sshd would refuse the chroot (see above)' : undefined });
-    // Read after the probe, so that the log holds its lines too.
-    const log = await readSshdLog();
-    checks.push(...fileChecks, ...live, ...logChecks(a.user, log.source, log.lines, a.eff?.get('persourcepenalties')?.[0]));
+  const probing = opts.probe && ctx.running;
+  // The directory times the probes change are put back once they are all done, in one go: the probe keys'
+  // directory (which every probe writes to) and each tree's (the first time saved for a directory is the
+  // one from before any probe).
+  const keysDirTime = probing ? await dirTimeNs(PROBE_KEYS_DIR, '').catch(() => null) : null;
+  const times: DirStamp[] = keysDirTime === null ? [] : [{ root: PROBE_KEYS_DIR, rel: '', mtimeNs: keysDirTime }];
+  // And one temporary key serves them all.
+  const key = probing && ctx.accounts.length > 1 ? await probeKey().catch(() => undefined) : undefined;
+  let perAccount: AccountResult[];
+  try {
+    perAccount = await checkAccounts(ctx, { probe: opts.probe, key, times });
+  } finally {
+    await key?.dispose().catch(() => {});
+    const first = new Map<string, DirStamp>();
+    for (const t of times) if (!first.has(`${t.root}\0${t.rel}`)) first.set(`${t.root}\0${t.rel}`, t);
+    await restoreDirTimes([...first.values()]).catch(() => {});
   }
+  // Read after the probes, so that the log holds their lines too.
+  const eff = ctx.accounts.find((a) => a.eff)?.eff;
+  const log = await readSshdLog({ pidFile: eff?.get('pidfile')?.[0] });
+  const raw = log?.lines.map((l) => l.raw);
+  const shared = raw && perAccount.length > 1 ? sharedLines(raw) : undefined;
+  checks.push(...dropChecks(log, {
+    version: ctx.version,
+    maxStartups: eff?.get('maxstartups')?.[0],
+    perSourcePenalties: eff?.get('persourcepenalties')?.join(' '),
+    users: ctx.accounts.map((a) => a.user),
+  }));
+  for (const { a, want, fileChecks, live } of perAccount) {
+    dirs.set(a.user, want);
+    checks.push(...fileChecks, ...live, ...logChecks(a.user, log?.source, raw, a.eff?.get('persourcepenalties')?.[0], shared));
+    checks.push(watchCheck(a.user, await readWatchState(a.user)));
+  }
+  checks.push(...(await caChecks(ctx.accounts)));
   if (opts.collectorEnv) checks.push(await collectorEnvCheck(opts.collectorEnv, ctx.accounts));
   return { ctx, checks, dirs };
+}
+
+interface AccountResult {
+  a: UploadAccount;
+  /** the upload directories the probe tested */
+  want: string[];
+  fileChecks: DoctorCheck[];
+  live: DoctorCheck[];
+}
+
+/** A promise and its resolve, for waits between accounts (resolving twice keeps the first value). */
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/**
+ * Every account's file checks and live probe, side by side and bounded; in the accounts' order.
+ *
+ * What an account must be refused (a shell, forwarding, /etc …) follows from its sshd settings alone: it is
+ * tested live once for each set of settings, by the first account in order that has them and gets probed,
+ * and the others' probes test their own login, chroot and directories. Accounts that share a chroot are
+ * probed one after the other (each probe puts the tree's times back). An account only ever waits for one
+ * earlier in the order, so nothing waits in a circle.
+ */
+async function checkAccounts(ctx: CollectorContext, opts: { probe: boolean; key?: ProbeKey; times: DirStamp[] }): Promise<AccountResult[]> {
+  const files = limiter(FILE_WORK);
+  const probes = limiter(probesAtOnce(ctx.accounts.find((a) => a.eff)?.eff?.get('maxstartups')?.[0]));
+  const settings = ctx.accounts.map(settingsKey);
+  /** resolves to true once the account's probe has tested the refusals, false when it did not */
+  const tested = ctx.accounts.map(() => deferred<boolean>());
+  const probed = ctx.accounts.map(() => deferred<void>());
+  const sameChrootBefore = ctx.accounts.map((a, i) => {
+    for (let j = i - 1; j >= 0; j--) if (a.chroot !== undefined && ctx.accounts[j]!.chroot === a.chroot) return j;
+    return -1;
+  });
+  return Promise.all(ctx.accounts.map(async (a, i): Promise<AccountResult> => {
+    try {
+      const { fileChecks, want } = await files(() => accountFileChecks(ctx, a));
+      // sshd refuses a bad chroot after login: the probe would only repeat that, slowly.
+      const refused = fileChecks.find((c) => c.id === 'chroot.components' && c.status === 'fail');
+      const liveOpts = {
+        probe: opts.probe, running: ctx.running, blocked: refused ? 'sshd would refuse the chroot (see above)' : undefined,
+        times: opts.times, key: opts.key,
+      };
+      if (probeSkipped(a, liveOpts)) return { a, want, fileChecks, live: await liveChecks(a, want, liveOpts) };
+      if (sameChrootBefore[i]! >= 0) await probed[sameChrootBefore[i]!]!.promise;
+      let testedBy: string | undefined;
+      for (let j = 0; j < i && settings[i] !== undefined && !testedBy; j++) {
+        if (settings[j] === settings[i] && (await tested[j]!.promise)) testedBy = ctx.accounts[j]!.user;
+      }
+      const live = await probes(() => liveChecks(a, want, { ...liveOpts, refusalsTestedBy: testedBy }));
+      tested[i]!.resolve(!testedBy && live.some((c) => REFUSAL_IDS.includes(c.id)));
+      return { a, want, fileChecks, live };
+    } finally {
+      tested[i]!.resolve(false);
+      probed[i]!.resolve();
+    }
+  }));
+}
+
+/** What one account's files say: one walk of the upload tree (no link followed) gives both the directories to test and the tree checks. */
+async function accountFileChecks(ctx: CollectorContext, a: UploadAccount): Promise<{ fileChecks: DoctorCheck[]; want: string[] }> {
+  let tree: UploadTree | undefined;
+  let treeError: string | undefined;
+  if (a.chroot) {
+    tree = await walkUploadTree(a.chroot).catch((e: NodeJS.ErrnoException) => {
+      treeError = `the chroot ${a.chroot} cannot be walked (${e.code ?? e.message})`;
+      return undefined;
+    });
+  }
+  const want = requiredDirs(a, tree);
+  const [chroot, mount, keys] = await Promise.all([chrootChecks(a, want), mountChecks(a), readKeyFiles(a).then((f) => keysChecks(a, f))]);
+  const fileChecks = [
+    ...sshdAccountChecks(ctx, a),
+    ...accountChecks(a),
+    ...chroot,
+    ...treeChecks(a.user, a.account?.uid, tree, treeError),
+    ...mount,
+    ...keys,
+  ];
+  return { fileChecks, want };
 }

@@ -6,6 +6,7 @@
  */
 import { BACKUP_ROOT, LOCK_PATH } from '../collector/layout.js';
 import { buildCollectorPlan, type CollectorSpec } from '../collector/plan.js';
+import { logsUploads } from '../collector/devlog.js';
 import { readSshdState } from '../collector/inspect.js';
 import { applyPlan } from '../plan/apply.js';
 import type { Step, StepReport } from '../plan/step.js';
@@ -65,6 +66,8 @@ export async function fixCollector(
     const spec: CollectorSpec = {
       user: a.user, root: a.chroot, dirs: report.dirs.get(a.user) ?? [], keys: [],
       profile: a.profile === 'dropbox' ? 'dropbox' : 'allsky', adopt: true,
+      // The block is rendered anew: upload logging stays as it is.
+      log: logsUploads(a.eff?.get('forcecommand')?.join(' ')),
       ...(withEnv ? { collectorEnv: opts.collectorEnv } : {}),
     };
     if (withEnv) envFix = false;
@@ -93,11 +96,10 @@ async function applySpec(spec: CollectorSpec, opts: { dryRun: boolean; onStep?: 
     // Dangerous modes first, on their own: whatever the init plan then refuses (a link in the tree makes
     // it refuse) or rolls back, no set-uid file stays. A mode taken away is never given back.
     await run(`the modes in ${spec.root}`, async () => [treeModesStep(spec.root)]);
-    const sshd = await readSshdState();
     await run(action, async (journal) => {
       // Holding the lock, anything a crashed probe left behind is stale.
       if (!opts.dryRun) await cleanStaleProbe(spec.user, spec.root, spec.dirs);
-      return (await buildCollectorPlan(spec, sshd, journal)).steps;
+      return (await buildCollectorPlan(spec, await readSshdState(), journal)).steps;
     });
     const status = steps.some((s) => s.status === 'changed') ? 'changed' : steps.some((s) => s.status === 'would-change') ? 'would-change' : 'unchanged';
     return { user: spec.user, action, status, steps };

@@ -4,24 +4,54 @@
  */
 import { probeTargetFromEffective } from '../collector/probe-target.js';
 import { PROBE_KEYS_PATTERN } from '../collector/layout.js';
-import { probeAccount } from '../system/probe.js';
+import { probeAccount, type DirStamp, type ProbeKey } from '../system/probe.js';
 import { fail, pass, skip, type DoctorCheck } from './check.js';
 import type { UploadAccount } from './collector-context.js';
 
-export async function liveChecks(a: UploadAccount, dirs: string[], opts: { probe: boolean; running: boolean; blocked?: string }): Promise<DoctorCheck[]> {
-  const { user } = a;
-  const title = `live SFTP session as ${user}`;
-  if (!opts.probe) return [skip('probe.login', title, '--no-probe', { user })];
-  if (process.getuid?.() !== 0) return [skip('probe.login', title, 'the probe needs root (it adds a temporary key)', { user })];
-  if (!opts.running) return [skip('probe.login', title, 'sshd is not running', { user })];
-  if (!a.account || !a.chroot || !a.eff) return [skip('probe.login', title, 'the account, its chroot or its sshd settings are missing', { user })];
-  if (opts.blocked) return [skip('probe.login', title, opts.blocked, { user })];
+/** What the probe must be refused (the ids of probeAccount's refusal checks). */
+export const REFUSAL_IDS = ['probe.no-etc', 'probe.root-readonly', 'probe.no-shell', 'probe.no-forward'];
+
+/**
+ * The account's effective sshd settings but its chroot's path: accounts with equal keys are refused the
+ * same things by the same sshd (a fleet made by init: every account).
+ */
+export function settingsKey(a: UploadAccount): string | undefined {
+  if (!a.eff) return undefined;
+  return JSON.stringify([...a.eff].filter(([k]) => k !== 'chrootdirectory').sort(([x], [y]) => x.localeCompare(y)));
+}
+
+/**
+ * Would the probe run for this account at all (root, sshd running, an account our probe key can reach)?
+ * Otherwise the reason it is skipped.
+ */
+export function probeSkipped(a: UploadAccount, opts: { probe: boolean; running: boolean; blocked?: string }): string | undefined {
+  if (!opts.probe) return '--no-probe';
+  if (process.getuid?.() !== 0) return 'the probe needs root (it adds a temporary key)';
+  if (!opts.running) return 'sshd is not running';
+  if (!a.account || !a.chroot || !a.eff) return 'the account, its chroot or its sshd settings are missing';
+  if (opts.blocked) return opts.blocked;
   const akf = a.eff.get('authorizedkeysfile')?.join(' ') ?? '';
   if (!akf.split(/\s+/).includes(PROBE_KEYS_PATTERN)) {
-    return [skip('probe.login', title, `the Match block does not list ${PROBE_KEYS_PATTERN} (made by hand); sudo sftp-setup init --adopt --user ${user} enables the probe`, { user })];
+    return `the Match block does not list ${PROBE_KEYS_PATTERN} (made by hand); sudo sftp-setup init --adopt --user ${a.user} enables the probe`;
   }
+  return undefined;
+}
+
+/**
+ * `refusalsTestedBy`: another account with the same sshd settings whose probe tested the refusals; this
+ * one's probe then tests its login, chroot and upload directories only.
+ */
+export async function liveChecks(
+  a: UploadAccount, dirs: string[],
+  opts: { probe: boolean; running: boolean; blocked?: string; refusalsTestedBy?: string; times?: DirStamp[]; key?: ProbeKey },
+): Promise<DoctorCheck[]> {
+  const { user } = a;
+  const title = `live SFTP session as ${user}`;
+  const why = probeSkipped(a, opts);
+  if (why) return [skip('probe.login', title, why, { user })];
   const results = await probeAccount(
     await probeTargetFromEffective({ user: a.user, root: a.chroot!, dirs, profile: a.profile === 'dropbox' ? 'dropbox' : 'allsky' }, a.eff!),
+    { refusals: !opts.refusalsTestedBy, times: opts.times, key: opts.key },
   );
   const out: DoctorCheck[] = [];
   const chrootFailed = results.some((r) => r.id === 'chroot' && !r.ok);
@@ -31,6 +61,10 @@ export async function liveChecks(a: UploadAccount, dirs: string[], opts: { probe
     out.push(r.ok
       ? pass(`probe.${r.id}`, r.title, [r.detail], { user })
       : fail(`probe.${r.id}`, r.title, [r.detail], { user, reason: 'the live session shows the problem; the checks above name its cause' }));
+  }
+  if (opts.refusalsTestedBy && results.some((r) => r.id === 'login' && r.ok)) {
+    out.push(skip('probe.refusals', `shell, forwarding, /etc, writes to / and reads refused for ${user}`,
+      `the same sshd settings as ${opts.refusalsTestedBy}, whose live probe tested them`, { user }));
   }
   return out;
 }

@@ -1,7 +1,7 @@
 /**
  * sshd's log lines for an upload account, matched to known causes. For each client address only the latest
  * attempt counts: a camera that failed at 10:00 and uploaded at 10:01 is fine. Pure: the caller reads the
- * log (journal or auth.log) and passes its last lines.
+ * log (system/sshd-log.ts: sshd's -E file, the journal or auth.log) and passes its last lines.
  */
 import { fail, pass, q, skip, type DoctorCheck } from './check.js';
 
@@ -127,9 +127,23 @@ export function analyseLog(lines: string[], user: string, penalties?: string): L
   return [...latest.values()];
 }
 
-export function logChecks(user: string, source: string | undefined, lines: string[] | undefined, penalties?: string): DoctorCheck[] {
-  if (!source || !lines) return [skip('logs.recent', `recent sshd log lines for ${user}`, 'no sshd log found (journal or /var/log/auth.log)', { user })];
-  const findings = analyseLog(lines, user, penalties);
+/** Which lines can matter to analyseLog whatever user they name: computed once for a fleet (see linesFor). */
+export function sharedLines(lines: string[]): boolean[] {
+  return lines.map((l) => RE.badModes.test(l) || RE.chroot.test(l) || RE.penalty.test(l) || RE.started.test(l));
+}
+
+/**
+ * The lines analyseLog can act on for `user`: those that name no user (`shared`), and those that contain
+ * the name (every other branch compares a part of the line with it). analyseLog over these finds exactly
+ * what it finds over all lines, and a hundred accounts do not each walk the whole log through every pattern.
+ */
+export function linesFor(user: string, lines: string[], shared: boolean[]): string[] {
+  return lines.filter((l, i) => shared[i] || l.includes(user));
+}
+
+export function logChecks(user: string, source: string | undefined, lines: string[] | undefined, penalties?: string, shared?: boolean[]): DoctorCheck[] {
+  if (!source || !lines) return [skip('logs.recent', `recent sshd log lines for ${user}`, 'no sshd log found (sshd -E file, journal or /var/log/auth.log)', { user })];
+  const findings = analyseLog(shared ? linesFor(user, lines, shared) : lines, user, penalties);
   const bad = findings.filter((f) => !f.ok);
   if (bad.length === 0) {
     const ok = findings.filter((f) => f.ok).map((f) => f.addr);

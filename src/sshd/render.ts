@@ -15,6 +15,8 @@ export interface MatchBlockOptions {
   sftpFlags: string;
   /** One or more lines saying the block is managed by sftp-setup; '# ' is added where missing. */
   header: string;
+  /** Accept certificates from the user CA (sftp-setup ca init), for this account's own name only. */
+  certificates?: { trustedUserCaKeys: string; authorizedPrincipalsFile: string; revokedKeys: string };
 }
 
 // Usernames that are also safe as a Match pattern: no wildcards, lists, negation or spaces.
@@ -41,11 +43,14 @@ function headerLines(header: string): string {
 /**
  * Fill a template's `{{name}}` placeholders, verbatim (a config file: no HTML escaping; quoting is done by
  * quoteArg). The template keeps Handlebars syntax, but only plain placeholders: anything else between
- * braces, or a name without a value, is an error, never silently left in the file. Handlebars itself
+ * braces, or a name without a value, is an error, never silently left in the file. A placeholder alone on
+ * its line whose value is empty takes the line with it (an optional group of directives). Handlebars itself
  * (with its compiler, a quarter of a megabyte to load on every init) is not needed for that.
  */
 export function fillTemplate(template: string, values: Record<string, string>): string {
-  return template.replace(/\{\{([^{}]*)\}\}|\{\{|\}\}/g, (whole, inner: string | undefined) => {
+  const emptyLine = /^[ \t]*\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}[ \t]*(?:\n|$)/gm;
+  const kept = template.replace(emptyLine, (line, name: string) => (Object.hasOwn(values, name) && values[name] === '' ? '' : line));
+  return kept.replace(/\{\{([^{}]*)\}\}|\{\{|\}\}/g, (whole, inner: string | undefined) => {
     const name = inner?.trim();
     if (name === undefined || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`template: unsupported ${JSON.stringify(whole)}`);
     const value = Object.hasOwn(values, name) ? values[name] : undefined;
@@ -68,6 +73,13 @@ export function renderMatchBlock(template: string, opts: MatchBlockOptions): str
     // ForceCommand takes the rest of the line verbatim (servconf.c), so no quoting here.
     sftpFlags: opts.sftpFlags.trim(),
     authorizedKeysFile: [opts.authorizedKeysFile].flat().map((p) => quoteArg(p, 'authorized keys file')).join(' '),
+    certificates: opts.certificates
+      ? [
+          `    TrustedUserCAKeys ${quoteArg(opts.certificates.trustedUserCaKeys, 'trusted user CA keys file')}`,
+          `    AuthorizedPrincipalsFile ${quoteArg(opts.certificates.authorizedPrincipalsFile, 'authorized principals file')}`,
+          `    RevokedKeys ${quoteArg(opts.certificates.revokedKeys, 'revoked keys file')}`,
+        ].join('\n')
+      : '',
   });
   return text.endsWith('\n') ? text : `${text}\n`;
 }
@@ -109,9 +121,13 @@ export const SFTP_PROFILES: Record<SftpProfile, readonly SftpRequest[]> = {
   dropbox: UPLOAD,
 };
 
-/** internal-sftp arguments: umask 0022 and an allow-list (-p) for the profile. */
-export function sftpProfileFlags(profile: SftpProfile): string {
+/**
+ * internal-sftp arguments: umask 0022 and an allow-list (-p) for the profile; with `log`, `-l INFO`: open,
+ * close (with the bytes written), rename and remove of every upload go to the log (through /dev/log inside
+ * the chroot, see collector/devlog.ts).
+ */
+export function sftpProfileFlags(profile: SftpProfile, log = false): string {
   const allowed = SFTP_PROFILES[profile];
   if (!allowed) throw new UsageError(`unknown SFTP profile ${JSON.stringify(profile)}`, 'use "allsky" or "dropbox"');
-  return `-u 0022 -p ${allowed.join(',')}`;
+  return `-u 0022 -p ${allowed.join(',')}${log ? ' -l INFO' : ''}`;
 }

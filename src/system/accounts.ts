@@ -110,6 +110,51 @@ export async function listGroupIds(): Promise<number[]> {
   return r.stdout.split('\n').map((l) => Number(l.split(':')[2])).filter((n) => Number.isInteger(n));
 }
 
+export interface AccountTables {
+  passwd: Map<string, Account>;
+  /** password fields from /etc/shadow */
+  shadow: Map<string, string>;
+  /** group names per user: the primary group's, then those that list the user */
+  groups: Map<string, string[]>;
+}
+
+/** A whole database as NSS lists it: its file when the files alone answer, else `getent DB` (same format). */
+async function listing(db: NssDatabase): Promise<string> {
+  const text = await nssFile(db, true);
+  if (text !== null) return text;
+  const r = await run('getent', [db]);
+  return r.exitCode === 0 ? r.stdout : '';
+}
+
+/**
+ * passwd, shadow and group memberships of every account at once instead of a look-up per account: doctor
+ * reads a hundred upload accounts at once. Sources NSS does not enumerate are missing here; a caller looks a
+ * name it does not find up on its own (getAccount, passwordField, groupsOf).
+ */
+export function accountTables(): Promise<AccountTables> {
+  return cached('tables', async () => {
+    const [accounts, shadowText, groupText] = await Promise.all([listAccounts(), listing('shadow'), listing('group')]);
+    const passwd = new Map(accounts.map((a) => [a.name, a]));
+    const shadow = new Map<string, string>();
+    for (const l of shadowText.split('\n')) {
+      const f = l.split(':');
+      if (f.length > 1 && !shadow.has(f[0]!)) shadow.set(f[0]!, f[1]!);
+    }
+    const byGid = new Map<number, string>();
+    const members = new Map<string, string[]>();
+    for (const g of parseGroup(groupText)) {
+      if (!byGid.has(g.gid)) byGid.set(g.gid, g.name);
+      for (const m of g.members) members.set(m, [...(members.get(m) ?? []), g.name]);
+    }
+    const groups = new Map<string, string[]>();
+    for (const a of accounts) {
+      const primary = byGid.get(a.gid);
+      groups.set(a.name, [...new Set([...(primary ? [primary] : []), ...(members.get(a.name) ?? [])])]);
+    }
+    return { passwd, shadow, groups };
+  });
+}
+
 /** A group's gid by name, or whether a gid exists (`key` a number): getent group KEY. */
 async function lookupGroup(key: string): Promise<number | undefined> {
   const text = await nssFile('group', false);

@@ -7,6 +7,7 @@
 import { basename, dirname } from 'node:path';
 import { DEFAULT_KEEP_BACKUPS, parseKeepBackups, prunePlan, runDirPid, type RunBackups } from '../backup-rules.js';
 import { at, openDirTrusted, removeTree, unlinkAt, walkTree, withDir } from './safe-fs.js';
+import { processAlive } from './proc.js';
 
 /** Copies kept per file: SFTP_SETUP_KEEP_BACKUPS (checked by the CLI before a run starts), else the default. */
 export function keepBackups(): number {
@@ -14,14 +15,6 @@ export function keepBackups(): number {
   return (v !== undefined && parseKeepBackups(v)) || DEFAULT_KEEP_BACKUPS;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Keep the newest `keep` copies of each file under `root`; `current` (this run's directory) and the
@@ -44,7 +37,7 @@ export async function pruneBackups(root: string, keep: number, current: string):
     }
     // Only directories count as runs; a stray file in the root is not ours.
     const dirsOnly = [...runs.values()].filter((r) => entries.some((e) => e.rel === r.name && e.type === 'dir'));
-    const spare = (name: string) => name === basename(current) || (runDirPid(name) !== null && alive(runDirPid(name)!));
+    const spare = (name: string) => name === basename(current) || (runDirPid(name) !== null && processAlive(runDirPid(name)!));
     const plan = prunePlan(dirsOnly, keep, spare);
     for (const c of plan.copies) {
       const rel = `${c.run}/${c.file}`;

@@ -8,6 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
+import { StringDecoder } from 'node:string_decoder';
 import { FailError } from '../errors.js';
 
 // SFTP_SETUP_TRACE=1 prints every program run and how long it took, for bug reports and speed work.
@@ -28,6 +29,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** open descriptors handed to the program as its fds 3, 4, … (e.g. directories held by safe-fs) */
   fds?: number[];
+  /** stdout as it comes (a long sftp session's progress), besides the collected result */
+  onStdout?: (chunk: string) => void;
 }
 
 /** Run a program and return its exit code and output; never throws for a non-zero exit. */
@@ -41,7 +44,11 @@ export async function run(cmd: string, args: string[], opts: RunOptions = {}): P
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout!.on('data', (d: Buffer) => out.push(d));
+    const decoder = new StringDecoder('utf8'); // a character split between two chunks stays whole
+    child.stdout!.on('data', (d: Buffer) => {
+      out.push(d);
+      if (opts.onStdout) opts.onStdout(decoder.write(d));
+    });
     child.stderr!.on('data', (d: Buffer) => err.push(d));
     let timedOut = false;
     const timer = opts.timeoutMs
@@ -85,4 +92,16 @@ export async function runOk(cmd: string, args: string[], opts: RunOptions = {}):
 /** Is a program on PATH (or at an absolute path)? */
 export async function haveProgram(cmd: string): Promise<boolean> {
   return (await run('sh', ['-c', 'command -v "$1" >/dev/null', 'sh', cmd])).exitCode === 0;
+}
+
+/**
+ * Run a program on our own terminal (stdin, stdout and stderr handed over) and return its exit code: for a
+ * command that re-runs itself as another user and must keep the terminal's progress display.
+ */
+export async function runAttached(cmd: string, args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string } = {}): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ? { ...process.env, ...opts.env } : process.env, stdio: 'inherit' });
+    child.on('error', (e: NodeJS.ErrnoException) => reject(new FailError(`cannot run ${cmd}: ${e.code === 'ENOENT' ? 'not installed' : e.message}`)));
+    child.on('close', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
+  });
 }

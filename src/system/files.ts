@@ -35,6 +35,15 @@ export function readShippedText(url: URL): string {
   return readFileSync(url, 'utf8');
 }
 
+/** A regular file's bytes (a binary file such as a KRL), or null when it does not exist; links as readText. */
+export async function readBytes(path: string): Promise<Buffer | null> {
+  try {
+    return await readFileTrusted(path);
+  } catch (err) {
+    throw fileError('read', path, err);
+  }
+}
+
 /** FileInfo from an lstat (or a descriptor's fstat). */
 export function fileInfoOf(s: Stats): FileInfo {
   const type = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
@@ -148,7 +157,7 @@ export interface WriteOptions {
  * Write a file so that readers see either the old or the new content, never a mix: a temporary file in
  * the same directory, fsync, owner and mode set, rename over the target, fsync the directory.
  */
-export async function writeFileAtomic(path: string, content: string, opts: WriteOptions): Promise<void> {
+export async function writeFileAtomic(path: string, content: string | Buffer, opts: WriteOptions): Promise<void> {
   try {
     await inParent(path, async (dir, name) => {
       // Created and renamed inside the directory we hold: no link at either name is ever followed.
@@ -156,7 +165,7 @@ export async function writeFileAtomic(path: string, content: string, opts: Write
       let handle: fs.FileHandle | undefined;
       try {
         handle = await fs.open(at(dir, tmp), C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, opts.mode);
-        await handle.writeFile(content, 'utf8');
+        await handle.writeFile(content);
         await handle.chmod(opts.mode);
         if (opts.uid !== undefined) await handle.chown(opts.uid, opts.gid ?? opts.uid);
         await handle.sync();
@@ -387,7 +396,8 @@ export class Journal {
     return this.undos.length > 0;
   }
 
-  async writeAtomic(path: string, content: string, opts: WriteOptions): Promise<void> {
+  /** `content` may be binary (a KRL): a Buffer is written as it is. */
+  async writeAtomic(path: string, content: string | Buffer, opts: WriteOptions): Promise<void> {
     await this.record(path);
     await writeFileAtomic(path, content, opts);
   }
@@ -435,7 +445,7 @@ export class Journal {
 async function restoreFile(path: string, orig: { content: Buffer; info: FileInfo }): Promise<void> {
   if (await stillOriginal(path, orig)) return;
   if (orig.info.nlink > 1) await writeFileInPlace(path, orig.content.toString('utf8'));
-  else await writeFileAtomic(path, orig.content.toString('utf8'), orig.info);
+  else await writeFileAtomic(path, orig.content, orig.info); // as bytes: a binary file (a KRL) comes back whole
 }
 
 async function stillOriginal(path: string, orig: { content: Buffer; info: FileInfo }): Promise<boolean> {

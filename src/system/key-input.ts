@@ -10,7 +10,11 @@ function looksLikePath(v: string): boolean {
   return /^(\/|\.\/|\.\.\/|~\/)/.test(v) || (/\.pub$/.test(v) && !/\s/.test(v));
 }
 
-export function readKeyArg(value: string, flag = '--key'): ParsedKey[] {
+/**
+ * The text a key argument names: `-` (stdin), a file, or the value itself, with how to name it in messages.
+ * Nothing is parsed here.
+ */
+export function readKeyText(value: string, flag = '--key'): { text: string; source: string } {
   let text: string;
   let source: string;
   if (value === '-') {
@@ -36,6 +40,11 @@ export function readKeyArg(value: string, flag = '--key'): ParsedKey[] {
     text = value;
     source = `${flag} '${value.length > 40 ? value.slice(0, 37) + '...' : value}'`;
   }
+  return { text, source };
+}
+
+export function readKeyArg(value: string, flag = '--key'): ParsedKey[] {
+  const { text, source } = readKeyText(value, flag);
   // A private key is one block of lines: let the parser see it whole so it can say what it is.
   if (/PRIVATE KEY-----/.test(text)) return [parsePublicKey(text, source)];
   const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));

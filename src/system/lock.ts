@@ -14,6 +14,7 @@ import {
   type LockStat,
 } from '../lock.js';
 import { fileError } from './file-error.js';
+import { processAlive } from './proc.js';
 
 const euid = () => process.geteuid?.() ?? 0;
 
@@ -38,14 +39,6 @@ async function procStart(pid: number): Promise<string | null> {
   return stat === null ? null : startTimeOf(stat);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** The camera's lock path for this process (root: the root-only directory; others: one of their own). */
 export function cameraLockPath(): string {
@@ -170,6 +163,8 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
       if (!l) continue;
       seen = l;
     }
+    // No link left: its holder removed it between our open and fstat (it released the lock): try again.
+    if (seen.isFile() && seen.nlink === 0) continue;
     // An empty file of ours may be a lock its holder has created and not yet written its pid into (two
     // runs started together): look again a little later before calling it garbage and taking it over.
     if (seen.isFile() && seen.uid === me && content === '') {
@@ -181,7 +176,7 @@ export async function acquireLock(path: string, opts: LockOptions = {}): Promise
     }
     const pid = /^(\d{1,10})\b/.exec(content ?? '')?.[1];
     const holder = pid && Number(pid) > 1
-      ? { alive: isAlive(Number(pid)), cmdline: await readProc(`/proc/${pid}/cmdline`), start: await procStart(Number(pid)) }
+      ? { alive: processAlive(Number(pid)), cmdline: await readProc(`/proc/${pid}/cmdline`), start: await procStart(Number(pid)) }
       : undefined;
     const verdict = judgeLock({ stat: toLockStat(seen), euid: me, content, holder, self: process.argv[1], ownPid: process.pid });
     if (verdict.kind === 'held') {

@@ -39,3 +39,8 @@ export async function remountWith(root: string, options: string[]): Promise<void
 export async function unmount(root: string): Promise<void> {
   await runOk('umount', ['--lazy', '--', root]);
 }
+
+/** Bind-mount `source` (a file or socket) onto `target` (an existing file): the log socket into a chroot. */
+export async function bindMount(source: string, target: string): Promise<void> {
+  await runOk('mount', ['--bind', '--', source, target]);
+}

@@ -16,6 +16,8 @@ import { getAccount } from './accounts.js';
 import { run, type RunResult } from './exec.js';
 import { ensureDir, writeFileAtomic } from './files.js';
 import { at, createFileAt, dirTimeNs, lstatAt, readDirAt, restoreDirTimes, unlinkAt, withDir } from './safe-fs.js';
+import type { LogSocket } from '../collector/devlog.js';
+import { findUploadLogLine } from './upload-log.js';
 
 export const PROBE_KEYS_DIR = '/run/sftp-setup/probe-keys';
 const PROBE_NAME = '.sftp-setup-probe';
@@ -34,6 +36,8 @@ export interface ProbeTarget {
   addr: string;
   /** public host keys of this sshd (`type base64` lines) */
   hostKeys: string[];
+  /** internal-sftp logs uploads (-l): the probe looks for its own close line where `socket` leads (null: nowhere) */
+  logging?: { socket: LogSocket | null };
 }
 
 export interface ProbeResult {
@@ -49,20 +53,48 @@ export interface ProbeResult {
  * a directory swapped for a link is not entered).
  */
 export async function cleanStaleProbe(user: string, chroot: string, dirs: string[]): Promise<void> {
+  await fs.rm(join(PROBE_KEYS_DIR, user), { force: true });
   // A run killed mid-probe or mid-validation leaves its temporary directory (probe private key, candidate
   // config) in /run; callers hold the lock, so no other run of ours is using one.
   for (const name of await fs.readdir('/run').catch(() => [] as string[])) {
     if (/^sftp-setup-(probe|candidate)-/.test(name)) await fs.rm(join('/run', name), { recursive: true, force: true }).catch(() => {});
   }
-  await cleanProbeFiles(user, chroot, dirs);
-}
-
-/** The probe key of `user` and names of ours in the chroot's root (a refused put) and its upload directories. */
-async function cleanProbeFiles(user: string, chroot: string, dirs: string[]): Promise<void> {
-  await fs.rm(join(PROBE_KEYS_DIR, user), { force: true });
-  for (const d of ['', ...dirs.filter(isPlainDir)]) {
+  for (const d of dirs.filter(isPlainDir)) {
     await withDir(chroot, d, async (dir) => {
       for (const e of await readDirAt(dir)) if (PROBE_LEFTOVER.test(e.name)) await unlinkAt(dir, e.name).catch(() => {});
+    }).catch(() => {});
+  }
+}
+
+/** A temporary probe key: its private key file (root's, 0600) and its public line. */
+export interface ProbeKey {
+  path: string;
+  publicLine: string;
+}
+
+/**
+ * One temporary probe key for many probes (doctor over a fleet): made in a root-only directory under /run
+ * (named like a probe's own, so that a crash leaves what init's cleanStaleProbe sweeps). `dispose` removes it.
+ */
+export async function probeKey(): Promise<ProbeKey & { dispose(): Promise<void> }> {
+  const dir = await fs.mkdtemp('/run/sftp-setup-probe-');
+  const path = join(dir, 'key');
+  const dispose = () => fs.rm(dir, { recursive: true, force: true });
+  // Node's crypto makes the key in about a millisecond; ssh-keygen would be a process.
+  const made = generateEd25519('sftp-setup-probe');
+  await fs.writeFile(path, made.privateKey, { mode: 0o600 }).catch(async (err) => {
+    await dispose();
+    throw err;
+  });
+  return { path, publicLine: made.publicLine, dispose };
+}
+
+/** Remove what this probe run (`tag`) may have left in the upload directories, through their descriptors. */
+async function removeOwnProbeFiles(chroot: string, dirs: string[], tag: string): Promise<void> {
+  const own = new Set([tag, `${tag}.tmp`, `${tag}.read`]);
+  for (const d of dirs.filter((x) => x === '' || isPlainDir(x))) {
+    await withDir(chroot, d, async (dir) => {
+      for (const name of own) await unlinkAt(dir, name).catch(() => {});
     }).catch(() => {});
   }
 }
@@ -72,34 +104,49 @@ async function cleanProbeFiles(user: string, chroot: string, dirs: string[]): Pr
  * first with sftp's `-` prefix (an error does not end the batch; the outcome is read from what the session
  * printed or left behind), then Allsky's upload sequence in each directory; a shell command and a port
  * forward go over the same connection meanwhile.
+ *
+ * `refusals: false` leaves out what the account must be refused (a shell, forwarding, /etc, writes to /,
+ * reads): those follow from sshd's settings alone, and doctor tests them once for each set of settings a
+ * fleet's accounts share. The login, the chroot and every upload directory are still tested, by one sftp
+ * process on a connection of its own.
+ * `times`: the probe adds the directory times it saved to this list instead of putting them back itself;
+ * the caller puts back all of them, and PROBE_KEYS_DIR's (which probes side by side all write to), once
+ * every probe is done.
+ * `key`: a temporary key the caller made (probeKey) for all its probes, instead of one key per probe.
  */
-export async function probeAccount(target: ProbeTarget): Promise<ProbeResult[]> {
+export async function probeAccount(
+  target: ProbeTarget, opts: { refusals?: boolean; times?: DirStamp[]; key?: ProbeKey } = {},
+): Promise<ProbeResult[]> {
+  const refusals = opts.refusals ?? true;
   // Defence in depth: callers pass only plain names; anything else never reaches a batch or a path.
   const t: ProbeTarget = { ...target, dirs: target.dirs.filter(isPlainDir) };
   // This run's own names: nothing planted beforehand can sit at them.
   const tag = `${PROBE_NAME}-${randomBytes(6).toString('hex')}`;
   const tmp = await fs.mkdtemp('/run/sftp-setup-probe-');
-  const key = join(tmp, 'key');
   const ctl = join(tmp, 'cm');
   const keysFile = join(PROBE_KEYS_DIR, t.user);
-  const stamps = await saveTimes([{ root: t.chroot, rel: '' }, ...t.dirs.map((d) => ({ root: t.chroot, rel: d })), { root: PROBE_KEYS_DIR, rel: '' }]);
+  const stamps = await saveTimes([
+    { root: t.chroot, rel: '' }, ...t.dirs.map((d) => ({ root: t.chroot, rel: d })),
+    ...(opts.times ? [] : [{ root: PROBE_KEYS_DIR, rel: '' }]),
+  ]);
   const results: ProbeResult[] = [];
+  const started = Date.now();
   try {
-    // Node's crypto makes the key in about a millisecond; ssh-keygen would be a process.
-    const probeKey = generateEd25519('sftp-setup-probe');
+    const made = opts.key ? undefined : generateEd25519('sftp-setup-probe');
+    const key: ProbeKey = opts.key ?? { path: join(tmp, 'key'), publicLine: made!.publicLine };
     const from = [...new Set(['127.0.0.1', '::1', t.addr])].join(',');
     await Promise.all([
-      fs.writeFile(key, probeKey.privateKey, { mode: 0o600 }),
+      made ? fs.writeFile(key.path, made.privateKey, { mode: 0o600 }) : undefined,
       fs.writeFile(join(tmp, 'known_hosts'), t.hostKeys.map((k) => `sftp-setup-probe ${k}\n`).join('')),
       fs.writeFile(join(tmp, 'payload'), PAYLOAD),
       ensureDir('/run/sftp-setup', 0o755, 0, 0)
         .then(() => ensureDir(PROBE_KEYS_DIR, 0o755, 0, 0))
-        .then(() => writeFileAtomic(keysFile, `restrict,from="${from}" ${probeKey.publicLine}\n`, { mode: 0o644, uid: 0, gid: 0 })),
+        .then(() => writeFileAtomic(keysFile, `restrict,from="${from}" ${key.publicLine}\n`, { mode: 0o644, uid: 0, gid: 0 })),
     ]);
 
     // Shared by ssh (-p PORT) and sftp (-P PORT).
     const common = [
-      '-F', '/dev/null', '-i', key,
+      '-F', '/dev/null', '-i', key.path,
       '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'HostKeyAlias=sftp-setup-probe',
       '-o', `UserKnownHostsFile=${join(tmp, 'known_hosts')}`, '-o', 'GlobalKnownHostsFile=/dev/null',
       '-o', 'StrictHostKeyChecking=yes', '-o', 'ConnectTimeout=5', '-o', `ControlPath=${ctl}`,
@@ -109,19 +156,38 @@ export async function probeAccount(target: ProbeTarget): Promise<ProbeResult[]> 
     ];
     const sshOpts = [...common, '-p', String(t.port)];
     const dest = `${t.user}@${t.addr.includes(':') ? `[${t.addr}]` : t.addr}`;
-    const master = await run('ssh', [...sshOpts, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=30', '-N', '-f', dest], { timeoutMs: 15000 });
-    results.push({
-      id: 'login',
-      title: `key login as ${t.user} on port ${t.port}`,
-      ok: master.exitCode === 0,
-      detail: master.exitCode === 0 ? 'accepted' : explainLoginFailure(master),
-    });
-    if (master.exitCode !== 0) return results;
-
+    const loginTitle = `key login as ${t.user} on port ${t.port}`;
     const sftp = (batch: string) =>
       run('sftp', [...common, '-P', String(t.port), '-o', 'ControlMaster=no', '-b', '-', dest], {
         input: batch + '\n', cwd: tmp, timeoutMs: 15000,
       });
+    // Each listing is followed by a no-op holding this run's tag (a local directory that cannot exist), so
+    // that no name can forge where the listing ends. The no-ops' own complaints are no evidence: left out
+    // of what is shown.
+    const mark = (n: string) => `-lcd ${tmp}/${tag}.${n}`;
+    const runBatch = (batch: string[]) =>
+      sftp(batch.join('\n')).then((x) => ({ ...x, stderr: x.stderr.split('\n').filter((l) => !l.includes(`${tmp}/${tag}.`)).join('\n') }));
+    const listRoot = t.profile === 'allsky' ? ['-ls -1a /', mark('root')] : [];
+    const uploads = t.dirs.flatMap((d) => dirBatch(d, tag, t.profile));
+    const judged = async (r: RunResult) => [
+      ...(await judgeUploads(t, r, mark('root'), tag, sftp)),
+      ...(t.logging && t.dirs[0] ? [await logLineCheck(t.logging.socket, t.chroot, tag, started)] : []),
+    ];
+
+    if (!refusals) {
+      // One sftp process on a connection of its own: no shared connection to open and close (each program
+      // started costs a fleet's doctor its moment).
+      const r = await runBatch(['-pwd', ...listRoot, ...uploads]);
+      // sftp echoes each batch command once the session is up; before that, only ssh speaks (stderr).
+      const began = /^sftp> /m.test(r.stdout);
+      results.push({ id: 'login', title: loginTitle, ok: began, detail: began ? 'accepted' : explainLoginFailure(r) });
+      if (began) results.push(...(await judged(r)));
+      return results;
+    }
+
+    const master = await run('ssh', [...sshOpts, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=30', '-N', '-f', dest], { timeoutMs: 15000 });
+    results.push({ id: 'login', title: loginTitle, ok: master.exitCode === 0, detail: master.exitCode === 0 ? 'accepted' : explainLoginFailure(master) });
+    if (master.exitCode !== 0) return results;
     const ssh = (args: string[]) => run('ssh', [...sshOpts, '-o', 'ControlMaster=no', ...args], { timeoutMs: 15000 });
 
     // A file as an upload leaves it (the account's, mode 0644), made directly so that the read-back and
@@ -133,56 +199,28 @@ export async function probeAccount(target: ProbeTarget): Promise<ProbeResult[]> 
       // Made by root inside the directory it holds open, under this run's own name, O_EXCL|O_NOFOLLOW:
       // a link or file planted at that name makes it fail, never write through it.
       const acc = await getAccount(t.user);
-      const made = await withDir(t.chroot, t.dirs[0]!, (dir) =>
+      const madeRead = await withDir(t.chroot, t.dirs[0]!, (dir) =>
         createFileAt(dir, readName, PAYLOAD, { mode: 0o644, ...(acc ? { uid: acc.uid, gid: acc.gid } : {}) }),
       ).then(() => true, () => false);
-      if (made) readFile = `/${t.dirs[0]}/${readName}`;
+      if (madeRead) readFile = `/${t.dirs[0]}/${readName}`;
     }
 
-    // The batch. `-` commands never end it; each listing is followed by a no-op holding this run's tag (a
-    // local directory that cannot exist), so that no name can forge where the listing ends, and `done`
-    // shows that every check before it ran with the session still up.
-    const mark = (n: string) => `-lcd ${tmp}/${tag}.${n}`;
+    // The batch: `-` commands never end it, and `done` shows that every check before it ran with the
+    // session still up.
     const done = mark('done');
-    const batch = ['-pwd'];
-    if (t.profile === 'allsky') batch.push('-ls -1a /', mark('root'));
-    batch.push('-ls -1a /etc', mark('etc'), `-put payload /${tag}`);
+    const batch = ['-pwd', ...listRoot, '-ls -1a /etc', mark('etc'), `-put payload /${tag}`];
     if (readFile) batch.push(`-get ${readFile} readback`);
     if (readFile && t.profile === 'dropbox') batch.push(`-rm ${readFile}`);
-    batch.push(done);
-    for (const d of t.dirs) batch.push(...dirBatch(d, tag, t.profile));
+    batch.push(done, ...uploads);
 
-    const [r, noShell, noForward] = await Promise.all([
-      // The no-ops' own complaints are no evidence: left out of what is shown.
-      sftp(batch.join('\n')).then((x) => ({ ...x, stderr: x.stderr.split('\n').filter((l) => !l.includes(`${tmp}/${tag}.`)).join('\n') })),
-      ssh([dest, 'id']),
-      ssh(['-W', `127.0.0.1:${t.port}`, dest]),
-    ]);
+    const [r, noShell, noForward] = await Promise.all([runBatch(batch), ssh([dest, 'id']), ssh(['-W', `127.0.0.1:${t.port}`, dest])]);
     const checked = r.stdout.split('\n').includes(`sftp> ${done}`);
     const verdict = (id: string, title: string, allowed: boolean, what: string): ProbeResult =>
       checked
         ? { id, title, ok: !allowed, detail: allowed ? `${what} was allowed` : 'refused' }
         : { id, title, ok: false, detail: `the session ended before this was checked: ${oneLine(r)}` };
 
-    const pwdOk = /Remote working directory: \/\s*$/m.test(r.stdout);
-    results.push({ id: 'chroot', title: 'session starts at the chroot /', ok: pwdOk, detail: pwdOk ? 'pwd is /' : oneLine(r) });
-    if (t.profile === 'allsky') {
-      const seen = listing(r.stdout, mark('root'), '-ls -1a /');
-      const want = [...new Set(t.dirs.map((d) => d.split('/')[0]!))].sort();
-      const ok = seen !== null && JSON.stringify(seen) === JSON.stringify(want);
-      const shown = seen === null ? '(the listing could not be read)' : seen.map(shownPath).join(' ') || '(nothing)';
-      results.push({ id: 'nothing-outside', title: 'only the upload tree is visible', ok, detail: `/ holds: ${shown}` });
-    }
-    if (r.exitCode === 0) {
-      results.push({ id: 'dirs', title: `${t.dirs.length} upload directories: ${dirTitle(t.profile)}`, ok: true, detail: 'all accepted' });
-    } else {
-      // Something failed: find which directory, one session each (over the same connection).
-      for (const d of t.dirs) {
-        const one = await sftp(dirBatch(d, tag, t.profile).join('\n'));
-        const detail = one.exitCode === 0 ? 'all accepted' : oneLine(one) + (await diskFullHint(t.chroot, d));
-        results.push({ id: `dir:${d}`, title: `/${d}: ${dirTitle(t.profile)}`, ok: one.exitCode === 0, detail });
-      }
-    }
+    results.push(...(await judged(r)));
     // /etc: anything listed between the command and the tagged no-op after it (a refusal prints nothing there).
     const etc = outputOf(r.stdout, '-ls -1a /etc', mark('etc'));
     results.push(verdict('no-etc', "the host's /etc is not reachable", etc === null || etc.length > 0, 'listing /etc'));
@@ -207,20 +245,66 @@ export async function probeAccount(target: ProbeTarget): Promise<ProbeResult[]> 
     // Closing the shared connection (its socket is in tmp) and putting the tree back are independent: do
     // both at once, and remove tmp only after the connection is closed.
     await Promise.all([
-      run('ssh', ['-F', '/dev/null', '-o', `ControlPath=${ctl}`, '-O', 'exit', 'sftp-setup-probe'], { timeoutMs: 5000 }).catch(() => {}),
+      refusals ? run('ssh', ['-F', '/dev/null', '-o', `ControlPath=${ctl}`, '-O', 'exit', 'sftp-setup-probe'], { timeoutMs: 5000 }).catch(() => {}) : undefined,
       (async () => {
-        await cleanProbeFiles(t.user, t.chroot, t.dirs).catch(() => {});
-        await restoreDirTimes(stamps).catch(() => {});
+        await fs.rm(keysFile, { force: true }).catch(() => {});
+        // Only this run's own names: doctor probes accounts side by side, and holds no lock (a sweep of
+        // every probe's leftovers is cleanStaleProbe's, for callers that hold the lock).
+        await removeOwnProbeFiles(t.chroot, ['', ...t.dirs], tag).catch(() => {});
+        if (opts.times) opts.times.push(...stamps);
+        else await restoreDirTimes(stamps).catch(() => {});
       })(),
     ]);
     await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
   }
 }
 
+/**
+ * What every probe proves from its batch's output: the session starts at the chroot, (allsky) only the
+ * upload tree is visible, and every directory takes Allsky's upload sequence; when one does not, each
+ * directory is tried in a session of its own to name which.
+ */
+async function judgeUploads(
+  t: ProbeTarget, r: RunResult, rootMark: string, tag: string, sftp: (batch: string) => Promise<RunResult>,
+): Promise<ProbeResult[]> {
+  const out: ProbeResult[] = [];
+  const pwdOk = /Remote working directory: \/\s*$/m.test(r.stdout);
+  out.push({ id: 'chroot', title: 'session starts at the chroot /', ok: pwdOk, detail: pwdOk ? 'pwd is /' : oneLine(r) });
+  if (t.profile === 'allsky') {
+    // With logging on, root's own `dev` (holding the log socket) is there too.
+    const seen = listing(r.stdout, rootMark, '-ls -1a /')?.filter((n) => !(t.logging && n === 'dev')) ?? null;
+    const want = [...new Set(t.dirs.map((d) => d.split('/')[0]!))].sort();
+    const ok = seen !== null && JSON.stringify(seen) === JSON.stringify(want);
+    const shown = seen === null ? '(the listing could not be read)' : seen.map(shownPath).join(' ') || '(nothing)';
+    out.push({ id: 'nothing-outside', title: 'only the upload tree is visible', ok, detail: `/ holds: ${shown}` });
+  }
+  if (r.exitCode === 0) {
+    out.push({ id: 'dirs', title: `${t.dirs.length} upload directories: ${dirTitle(t.profile)}`, ok: true, detail: 'all accepted' });
+    return out;
+  }
+  for (const d of t.dirs) {
+    const one = await sftp(dirBatch(d, tag, t.profile).join('\n'));
+    const detail = one.exitCode === 0 ? 'all accepted' : oneLine(one) + (await diskFullHint(t.chroot, d));
+    out.push({ id: `dir:${d}`, title: `/${d}: ${dirTitle(t.profile)}`, ok: one.exitCode === 0, detail });
+  }
+  return out;
+}
+
 const PAYLOAD = 'sftp-setup probe\n';
 
 function cannotCheck(id: string, title: string, dir: string): ProbeResult {
   return { id, title, ok: false, detail: `no test file could be made in /${dir} (is its disk full?)` };
+}
+
+/** With -l INFO, the close line of the probe's own first upload must reach the host's log. */
+async function logLineCheck(socket: LogSocket | null, chroot: string, tag: string, since: number): Promise<ProbeResult> {
+  const title = 'upload logging: this upload\'s close line is in the log';
+  if (!socket) return { id: 'log', title, ok: false, detail: 'this host has no log socket (no journald, no syslog daemon at /dev/log)' };
+  // `close "/DIR/TAG.tmp" bytes read 0 written 17`: the tag is this run's, no other line can hold it.
+  const found = await findUploadLogLine(socket, `${tag}.tmp" bytes read 0 written `, since);
+  return found.line !== null
+    ? { id: 'log', title, ok: true, detail: `in ${found.source}: ${found.line.trim()}` }
+    : { id: 'log', title, ok: false, detail: `no line for ${tag} in ${found.source} within 3 s: is ${join(chroot, 'dev/log')} the host's log socket? (sudo sftp-setup doctor)` };
 }
 
 /**
@@ -299,8 +383,15 @@ export function explainLoginFailure(r: RunResult): string {
   return e.trim().split('\n').slice(-1)[0] ?? `exit ${r.exitCode}`;
 }
 
+/** A directory's modification time, saved to be put back (restoreDirTimes). */
+export interface DirStamp {
+  root: string;
+  rel: string;
+  mtimeNs: bigint;
+}
+
 /** Modification times of directories, read through descriptors (no link followed), to put back afterwards. */
-async function saveTimes(dirs: Array<{ root: string; rel: string }>): Promise<Array<{ root: string; rel: string; mtimeNs: bigint }>> {
+async function saveTimes(dirs: Array<{ root: string; rel: string }>): Promise<DirStamp[]> {
   const out = [];
   for (const d of dirs) {
     const mtimeNs = await dirTimeNs(d.root, d.rel).catch(() => null);

@@ -10,3 +10,13 @@ export async function readProcText(path: string): Promise<string> {
 export function leadsProcessGroup(): boolean {
   return readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ')[2] === String(process.pid);
 }
+
+/** Whether a process with this pid exists (EPERM: it does, and is someone else's). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -10,6 +10,8 @@
  */
 import { constants as C, lstatSync, promises as fs, type Dirent, type Stats } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
+import { mapBounded } from '../bounded.js';
+import { run } from './exec.js';
 
 type Handle = fs.FileHandle;
 
@@ -292,6 +294,8 @@ export interface TreeEntry {
   gid: number;
   nlink: number;
   size: number;
+  /** modification time, ms since the epoch */
+  mtimeMs: number;
   dev: number;
   ino: number;
   /** a directory on another filesystem: listed, not entered */
@@ -305,6 +309,11 @@ export interface WalkOptions {
   maxDepth?: number;
   /** decide whether to enter a directory (default: all) */
   enter?: (e: TreeEntry) => boolean;
+  /**
+   * name order within a directory (default ascending). Descending visits dated names (Allsky's
+   * images/20250601/image-20250601120000.jpg) newest first, so a walk cut at maxEntries still sees them.
+   */
+  order?: 'asc' | 'desc';
 }
 
 function lstatSyncAt(dir: Handle, name: string): Stats | null {
@@ -318,7 +327,7 @@ function lstatSyncAt(dir: Handle, name: string): Stats | null {
 function entryOf(rel: string, s: Stats, topDev: number): TreeEntry {
   const type = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
   return {
-    rel, type, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, nlink: s.nlink, size: s.size, dev: s.dev, ino: s.ino,
+    rel, type, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, nlink: s.nlink, size: s.size, mtimeMs: s.mtimeMs, dev: s.dev, ino: s.ino,
     ...(type === 'dir' && s.dev !== topDev ? { mountPoint: true } : {}),
   };
 }
@@ -342,6 +351,7 @@ export async function walkTree(
   const topDev = (await top.stat()).dev;
   const walk = async (dir: Handle, prefix: string, depth: number): Promise<void> => {
     const names = (await readDirAt(dir)).map((d) => d.name).sort();
+    if (opts.order === 'desc') names.reverse();
     // An upload directory holds thousands of files: lstat them synchronously, a batch at a time (a
     // promise per entry costs more than the system call), yielding to the event loop between batches.
     const BATCH = 512;
@@ -462,6 +472,14 @@ export async function removeTree(path: string): Promise<{ removed: number; skipp
  * the tree holds at that name by then. Only our own timestamps reach the shell, never a name.
  */
 export async function restoreDirTimes(stamps: Array<{ root: string; rel: string; mtimeNs: bigint }>): Promise<void> {
+  // A fleet's doctor puts back a hundred trees' times at once: 200 descriptors per shell, three shells at
+  // a time (a process's descriptors are limited, often to 1024).
+  const CHUNK = 200;
+  const chunks = Array.from({ length: Math.ceil(stamps.length / CHUNK) }, (_, i) => stamps.slice(i * CHUNK, (i + 1) * CHUNK));
+  await mapBounded(chunks, 3, restoreTimesOf);
+}
+
+async function restoreTimesOf(stamps: Array<{ root: string; rel: string; mtimeNs: bigint }>): Promise<void> {
   const opened: Array<{ h: Handle; stamp: string }> = [];
   try {
     for (const s of stamps) {

@@ -115,3 +115,10 @@ export async function closeSharedConnection(
   const r = await runAsUser(who, 'ssh', ['-o', `ControlPath=${o.controlPath}`, '-p', String(o.port), '-l', o.user, '-O', 'exit', o.host], { timeoutMs: 10_000 });
   return r.exitCode === 0;
 }
+
+/** The host certificates the collector presents (`ssh-keyscan -c`): `[host] TYPE-cert-v01@openssh.com BASE64` lines. */
+export async function scanHostCertificates(host: string, port: number): Promise<string[]> {
+  const r = await run('ssh-keyscan', ['-c', '-T', '5', '-p', String(port), host], { timeoutMs: 20_000 });
+  return keyscanKeyLines(r.stdout).split('\n').map((l) => l.trim().split(/\s+/)).map((f) => f.slice(f[0]?.endsWith('-cert-v01@openssh.com') ? 0 : 1))
+    .filter((f) => f.length >= 2 && f[0]!.endsWith('-cert-v01@openssh.com')).map((f) => `${f[0]} ${f[1]}`);
+}

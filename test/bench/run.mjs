@@ -3,13 +3,16 @@
  * `npm run bench` (after the build): each figure beside its floor, measured side by side in the same run:
  * the work a command must do with nothing else around it. Floors: `node -e 0` (Node's start); the same plus
  * `sshd -t` and `sshd -T` (init's validation); the same plus one SFTP session (the self-test's connection);
- * and, for a fresh collector, an equivalent hand-written Ansible playbook. Then the upload latency benchmark
- * and the burst benchmark. Medians; no targets are asserted, the table shows them. Needs root on Linux
- * (throwaway hosts), and ansible-core for the playbook column.
+ * and, for a fresh collector, an equivalent hand-written Ansible playbook. Then the upload latency, burst,
+ * archive sync (a day of images with `sftp-setup sync` and with a plain `lftp mirror -R` of the same day,
+ * BENCH_SYNC_IMAGES images, default 300) and watch latency benchmarks, and doctor/status over a fleet.
+ * Medians; no targets are asserted, the table shows them. Needs root on Linux (throwaway hosts), and
+ * ansible-core for the playbook column.
  *
  *   BENCH_RUNS=7 npm run bench      # runs per measure on a converged host, and fresh hosts (default 5)
  *   BENCH_STARTUP_RUNS=30           # runs of node -e 0, --help and keys list (default 20)
  *   BENCH_BURST_ROUNDS=3            # rounds of the burst benchmark (test/bench/burst.mjs; 0 skips it)
+ *   BENCH_FLEET=0                   # leave out doctor/status over 1, 10 and 100 accounts (doctor-fleet.mjs)
  *
  * The short measures run in test/bench/timer.mjs inside the host (interleaved, one of each per round), so
  * nothing but a spawn sits between the clock and the command. Everything measured runs without
@@ -155,6 +158,28 @@ if (BURST_ROUNDS > 0) {
   bursts = await measureBursts({ rounds: BURST_ROUNDS, note });
 }
 
+note('archive sync: a day of images, sftp-setup sync | lftp mirror -R (test/bench/sync-throughput.ts, under vite-node)');
+let syncBench;
+{
+  const r = spawnSync(`${repo}/node_modules/.bin/vite-node`, [`${repo}/test/bench/sync-entry.mts`], { encoding: 'utf8', cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    syncBench = JSON.parse(r.stdout.trim().split('\n').pop() ?? '');
+  } catch {
+    syncBench = { skipped: `sync throughput benchmark failed (exit ${r.status})` };
+  }
+}
+
+note('watch --mqtt latency (test/bench/watch-latency.ts, under vite-node)');
+let watchLatency;
+{
+  const r = spawnSync(`${repo}/node_modules/.bin/vite-node`, [`${repo}/test/bench/watch-latency-entry.mts`], { encoding: 'utf8', cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    watchLatency = JSON.parse(r.stdout.trim().split('\n').pop() ?? '');
+  } catch {
+    watchLatency = { skipped: `watch latency benchmark failed (exit ${r.status})` };
+  }
+}
+
 const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
 const ratio = (a, b) => (a !== undefined && b !== undefined ? `${(a / b).toFixed(2)}×` : '—');
 const rows = [
@@ -171,6 +196,16 @@ const rows = [
 ].map((r) => [r[0], fmt(r[1]), r[2], r[2] ? fmt(r[3]) : '', r[2] ? ratio(r[1], r[3]) : '', r[4], String(r[5])]);
 if (latency?.plainMs !== undefined && latency?.multiplexMs !== undefined) {
   rows.push(['Allsky upload of one image, --multiplex', fmt(latency.multiplexMs), 'plain connect-program', fmt(latency.plainMs), ratio(latency.multiplexMs, latency.plainMs), '', '9']);
+}
+if (syncBench?.sync) {
+  const day = `${syncBench.files} files, ${(syncBench.bytes / 1048576).toFixed(0)} MiB`;
+  rows.push(
+    [`sftp-setup sync of a day (${day})`, fmt(syncBench.sync.ms), 'lftp mirror -R of it', fmt(syncBench.lftp.ms), ratio(syncBench.sync.ms, syncBench.lftp.ms), '', '1'],
+    ['sync re-run, nothing new', fmt(syncBench.sync.rerunMs), 'lftp mirror -R re-run', fmt(syncBench.lftp.rerunMs), ratio(syncBench.sync.rerunMs, syncBench.lftp.rerunMs), '', '1'],
+  );
+}
+if (watchLatency?.medianMs !== undefined) {
+  rows.push(['Allsky upload rename -> MQTT message (watch), median', fmt(watchLatency.medianMs), 'p99', fmt(watchLatency.p99Ms), '', '', String(watchLatency.uploads)]);
 }
 
 const header = ['measure (median)', 'time', 'floor, measured beside it', 'floor', 'ratio', 'target', 'runs'];
@@ -190,5 +225,16 @@ if (bursts) {
   }
   console.log(`init per account (--no-verify): ${fmt(bursts.initMs.first)} for the 1st, ${fmt(bursts.initMs.last)} for the ${bursts.accounts}th`);
 }
+if (syncBench?.sync) {
+  const rate = (ms) => `${(syncBench.files / (ms / 1000)).toFixed(0)} files/s, ${(syncBench.bytes / 1e6 / (ms / 1000)).toFixed(1)} MB/s`;
+  console.log(`archive sync of a day: sftp-setup sync ${rate(syncBench.sync.ms)} | lftp mirror -R ${rate(syncBench.lftp.ms)}`);
+} else console.log(`archive sync: ${JSON.stringify(syncBench)}`);
+console.log(`watch latency: ${JSON.stringify(watchLatency)}`);
+if (process.env.BENCH_FLEET !== '0') {
+  // doctor and status over 1, 10 and 100 upload accounts on one collector (BENCH_FLEET=0 leaves it out).
+  note('fleet: doctor and status at N=1/10/100 (test/bench/doctor-fleet.mjs)');
+  spawnSync(process.execPath, [`${repo}/test/bench/doctor-fleet.mjs`], { stdio: 'inherit', env: { ...process.env, FLEET_RUNS: String(RUNS) } });
+}
+
 console.log(`\nmachine: ${(await run('nproc', [])).stdout.trim()} cores, node ${process.version}`);
-console.log(JSON.stringify({ medians: m, samples, latency, bursts }));
+console.log(JSON.stringify({ medians: m, samples, latency, bursts, sync: syncBench, watchLatency }));

@@ -3,12 +3,11 @@
  * the whole flow, re-runs, host key pinning, known_hosts, hard links, legacy Allsky, bad inputs, exit 3.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { cli, snapshot, startPair, type Pair } from './helpers.js';
+import { CAMERA_FILES, CAMERA_KEY, cli, hostKeyFingerprint, ROOT, snapshot, startPair, USER, type Pair } from './helpers.js';
 import { installAllsky } from './allsky-fixture.js';
 import { readConnectProgram, splitWords } from '../../src/lftp/rc.js';
 
-// The camera's /root is an overlay of the real one (large): its top level and the parts we could write.
-const CAMERA_FILES = ['/home/pi', '/root/.ssh', '/root/.lftp', '/root/.local/state', '/var/backups/sftp-setup'];
+// CAMERA_FILES, and the top level of the camera's /root (an overlay of the real, large one) listed below.
 // The camera's lock directory of a non-root run (~/.cache/sftp-setup) gets a new mtime from every run that
 // takes the lock: its own line is left out (its owner and mode are checked in the lock tests).
 const cameraState = async (h: Pair['camera'], extra: string[] = []) =>
@@ -32,13 +31,12 @@ async function setup(generation: 'current' | 'legacy' | 'none' = 'current', opts
     generation === 'none' ? p.camera.sh('useradd -m -s /bin/bash pi') : installAllsky(p.camera, generation),
     opts.init === false ? Promise.resolve() : cli(p.collector, ['init', '--yes', '--no-verify']).then((r) => expect(r.exitCode, r.stderr).toBe(0)),
   ]);
-  const hostKey = (await p.collector.sh('ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub')).split(' ')[1]!;
-  return { ...p, hostKey };
+  return { ...p, hostKey: await hostKeyFingerprint(p.collector) };
 }
 
 /** Authorize the camera's public key on the collector with init --key - (the collector-side handoff). */
 async function authorize(s: Setup): Promise<void> {
-  const pub = await s.camera.sh('cat /home/pi/.ssh/allsky_upload.pub');
+  const pub = await s.camera.sh(`cat ${CAMERA_KEY}.pub`);
   const r = await cli(s.collector, ['init', '--yes', '--no-verify', '--key', '-'], { input: pub });
   expect(r.exitCode, r.stderr).toBe(0);
 }
@@ -76,14 +74,14 @@ describe('allsky-config', () => {
     expect(second.stdout).toContain('Already configured: nothing changed.');
     expect(second.stdout.match(/pass {2}images/g)?.length).toBe(5);
     // Cleaned up on the collector, and Allsky's own upload (its env.json commands, as pi) works.
-    expect(await s.collector.sh('find /var/lib/allsky-uploads -name "*sftp-setup-test*" -o -name "test-*"')).toBe('');
+    expect(await s.collector.sh(`find ${ROOT} -name "*sftp-setup-test*" -o -name "test-*"`)).toBe('');
     await s.camera.sh('head -c 1000 /dev/urandom > /tmp/image.jpg; chmod 644 /tmp/image.jpg');
     const lftpCommands = env.REMOTESERVER_LFTP_COMMANDS as string;
     await s.camera.sh(
-      `printf '%s\\n' '${lftpCommands}' 'set dns:fatal-timeout 10; set net:max-retries 2; set net:timeout 10' 'open --user allsky-upload --env-password -p 22 sftp://collector' 'cd .' 'cd images/' 'put /tmp/image.jpg -o image-123' 'rm -f image.jpg' 'mv image-123 image.jpg' > /tmp/up.lftp && LFTP_PASSWORD=n/a lftp -f /tmp/up.lftp`,
+      `printf '%s\\n' '${lftpCommands}' 'set dns:fatal-timeout 10; set net:max-retries 2; set net:timeout 10' 'open --user ${USER} --env-password -p 22 sftp://collector' 'cd .' 'cd images/' 'put /tmp/image.jpg -o image-123' 'rm -f image.jpg' 'mv image-123 image.jpg' > /tmp/up.lftp && LFTP_PASSWORD=n/a lftp -f /tmp/up.lftp`,
       { user: 'pi' },
     );
-    expect((await s.collector.sh('stat -c %s /var/lib/allsky-uploads/images/image.jpg')).trim()).toBe('1000');
+    expect((await s.collector.sh(`stat -c %s ${ROOT}/images/image.jpg`)).trim()).toBe('1000');
 
     // A third run changes nothing at all on the camera.
     const before = await cameraState(s.camera);
@@ -209,7 +207,7 @@ describe('allsky-config', () => {
         'rm -f /etc/ssh/ssh_host_*key* && ssh-keygen -A >/dev/null && kill -HUP "$(cat /run/sshd.pid)" && ' +
           'want=$(cut -d" " -f2 /etc/ssh/ssh_host_ed25519_key.pub); for i in $(seq 100); do ssh-keyscan -t ed25519 127.0.0.1 2>/dev/null | grep -qF "$want" && break; sleep 0.1; done',
       );
-      return (await s.collector.sh('ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub')).split(' ')[1]!;
+      return hostKeyFingerprint(s.collector);
     };
     const presented = async () => (await s.collector.sh('cut -d" " -f2 /etc/ssh/ssh_host_ed25519_key.pub')).trim();
     const b = await impostor();
@@ -248,7 +246,7 @@ describe('allsky-config', () => {
     );
     const env = JSON.parse(await s.camera.sh('cat /home/pi/allsky/env.json'));
     const words = splitWords(readConnectProgram(env.REMOTESERVER_LFTP_COMMANDS)!);
-    const login = (w: string[], host: string) => s.camera.run([...w, '-s', '-l', 'allsky-upload', '-p', '22', host, 'sftp'], { user: 'pi', input: '' });
+    const login = (w: string[], host: string) => s.camera.run([...w, '-s', '-l', USER, '-p', '22', host, 'sftp'], { user: 'pi', input: '' });
     // Control: by the pinned name the login works.
     expect((await login(words, 'collector')).exitCode).toBe(0);
     // By its address the collector's key is unknown (pinned under its name only): refused, whatever ~/.ssh/config says.
@@ -261,11 +259,11 @@ describe('allsky-config', () => {
     // Allsky's own upload to the address fails and leaves nothing on the collector.
     await s.camera.sh('head -c 100 /dev/urandom > /tmp/image.jpg; chmod 644 /tmp/image.jpg');
     await s.camera.run(['sh', '-c', 'cat > /tmp/up.lftp'], {
-      input: `${env.REMOTESERVER_LFTP_COMMANDS}\nset net:max-retries 1; set net:timeout 5\nopen --user allsky-upload --env-password -p 22 sftp://${s.collectorAddr}\ncd images/\nput /tmp/image.jpg -o impostor.jpg\n`,
+      input: `${env.REMOTESERVER_LFTP_COMMANDS}\nset net:max-retries 1; set net:timeout 5\nopen --user ${USER} --env-password -p 22 sftp://${s.collectorAddr}\ncd images/\nput /tmp/image.jpg -o impostor.jpg\n`,
     });
     const up = await s.camera.run(['sh', '-c', 'LFTP_PASSWORD=n/a lftp -f /tmp/up.lftp'], { user: 'pi' });
     expect(up.exitCode).not.toBe(0);
-    expect((await s.collector.run(['test', '-e', '/var/lib/allsky-uploads/images/impostor.jpg'])).exitCode).toBe(1);
+    expect((await s.collector.run(['test', '-e', `${ROOT}/images/impostor.jpg`])).exitCode).toBe(1);
 
     // An install made before this release: doctor names the old line; allsky-config brings the new one.
     const oldLine = `set sftp:connect-program "${old.join(' ')}"`;

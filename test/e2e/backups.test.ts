@@ -6,12 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ThrowawayHost } from '../../src/system/hosts.js';
-import { cli, makeKey } from './helpers.js';
-import { collectorHost } from './safety-helpers.js';
+import { cli, collectorHost, dropIn, makeKey, USER } from './helpers.js';
 
 let host: ThrowawayHost;
 const B = '/var/backups/sftp-setup';
-const USER = 'allsky-upload';
 // alice's password hash, and a line only root's shadow has: neither may appear in any backup
 const ALICE_HASH = '$6$sftpsetuptest$aliceknownhashDoNotCopyMe0123456789abcdefghijklmnopqrstuvwxyzABCDEF';
 
@@ -83,7 +81,7 @@ describe('backups', () => {
     const before = await host.sh('sha256sum /etc/passwd /etc/shadow /etc/group /etc/gshadow');
     const listing = await host.sh(`find ${B} | sort`);
     // The drop-ins' directory turns read-only: uninstall deletes the account, then cannot remove its block
-    await host.sh('test -f /etc/ssh/sshd_config.d/50-sftp-setup-allsky-upload.conf; mount --bind /etc/ssh/sshd_config.d /etc/ssh/sshd_config.d; mount -o remount,bind,ro /etc/ssh/sshd_config.d');
+    await host.sh(`test -f ${dropIn()}; mount --bind /etc/ssh/sshd_config.d /etc/ssh/sshd_config.d; mount -o remount,bind,ro /etc/ssh/sshd_config.d`);
     try {
       const r = await cli(host, ['uninstall', '--yes', '--user', USER]);
       expect(r.exitCode, r.stdout + r.stderr).toBe(1);

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { run } from '../../src/system/exec.js';
 import { CLI } from './helpers.js';
 
-const COMMANDS = [[], ['init'], ['uninstall'], ['keys'], ['keys', 'list'], ['keys', 'add'], ['keys', 'remove'], ['keys', 'rotate'], ['allsky-config'], ['doctor'], ['demo']];
+const COMMANDS = [[], ['init'], ['uninstall'], ['keys'], ['keys', 'list'], ['keys', 'add'], ['keys', 'remove'], ['keys', 'sign'], ['keys', 'revoke'], ['keys', 'rotate'], ['ca'], ['ca', 'init'], ['allsky-config'], ['sync'], ['doctor'], ['watch'], ['status'], ['demo']];
 
 describe('command-line output', () => {
   it('every --help fits 80 columns and shows no "(default: false)" or "(default: [])"', async () => {

@@ -3,11 +3,11 @@
  * file and the value, and both the printed fix and --fix make doctor pass again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, type ThrowawayHost } from '../../src/system/hosts.js';
-import { cli, snapshot } from './helpers.js';
+import type { ThrowawayHost } from '../../src/system/hosts.js';
+import { CLI, cli, collectorHost, ROOT, snapshot } from './helpers.js';
 
 const ENV = '/opt/collector-app/.env';
-const IMAGE = '/var/lib/allsky-uploads/images/image.jpg';
+const IMAGE = `${ROOT}/images/image.jpg`;
 
 interface Check { id: string; status: string; evidence: string[]; fix?: string }
 
@@ -21,8 +21,7 @@ describe('doctor --collector-env', () => {
   };
 
   beforeAll(async () => {
-    h = await startHost('collector');
-    await h.startSshd();
+    h = await collectorHost('collector');
     await h.sh('mkdir -p /opt/collector-app && printf "PORT=8080\\n" > /opt/collector-app/.env');
     const r = await cli(h, ['init', '--yes', '--no-verify', '--key', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx2kQw9gJ1rdxYl0H5qzqvLr0m3gVQm8f1Q0fMZ3m9K cam@test', '--collector-env', ENV]);
     expect(r.exitCode, r.stderr).toBe(0);
@@ -44,7 +43,7 @@ describe('doctor --collector-env', () => {
     expect(c.evidence.join('\n')).toContain(`${ENV}: ALLSKY_IMAGE_PATH=/home/pi/allsky/tmp/image.jpg`);
     expect(c.evidence.join('\n')).toContain(IMAGE);
     expect(c.fix).toBe(`sudo sftp-setup init --user allsky-upload --collector-env ${ENV}`);
-    const fixed = await h.run(['sh', '-c', c.fix!.replace(/^sudo sftp-setup/, `node ${process.cwd()}/bin/sftp-setup`) + ' --yes --no-verify']);
+    const fixed = await h.run(['sh', '-c', c.fix!.replace(/^sudo sftp-setup/, `node ${CLI}`) + ' --yes --no-verify']);
     expect(fixed.exitCode, fixed.stderr).toBe(0);
     expect((await check()).status).toBe('pass');
   });

@@ -4,11 +4,7 @@
  * that it passes again. Real sshd, real sftp from the camera host.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, cli, makeKey, snapshot, startPair, type Pair } from './helpers.js';
-
-const U = 'allsky-upload';
-const ROOT = '/var/lib/allsky-uploads';
-const KEYS = `/etc/ssh/sftp-setup/authorized_keys/${U}`;
+import { CLI, cli, dropIn, KEYS_FILE, makeKey, ROOT, sftpAs, snapshot, startPair, TEST_KEY, USER, type Pair } from './helpers.js';
 
 interface Check { id: string; title: string; status: string; evidence: string[]; fix?: string; reason?: string; user?: string }
 interface Report { ok: boolean; checks: Check[]; fixes?: unknown[] }
@@ -42,12 +38,11 @@ describe('doctor on the collector', () => {
     return p.collector.sh(fix!.replace(/\bsudo /g, ''));
   };
   const reloadSshd = () => p.collector.sh('kill -HUP "$(cat /run/sshd.pid)"; sleep 0.3');
-  const cameraLogin = () =>
-    p.camera.run(['sftp', '-i', '/root/upkey', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=accept-new', '-b', '-', `${U}@collector`], { input: 'ls /\n' });
+  const cameraLogin = () => sftpAs(p.camera, { key: TEST_KEY }, 'ls /');
 
   beforeAll(async () => {
     p = await startPair();
-    pub = await makeKey(p.camera, '/root/upkey');
+    pub = await makeKey(p.camera, TEST_KEY);
     const r = await cli(p.collector, ['init', '--yes', '--key', '-'], { input: pub });
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     expect((await cameraLogin()).exitCode).toBe(0);
@@ -70,15 +65,15 @@ describe('doctor on the collector', () => {
   });
 
   it('home directory not the chroot: names both, usermod fixes it', async () => {
-    await p.collector.sh(`usermod --home /home/${U} ${U}`);
+    await p.collector.sh(`usermod --home /home/${USER} ${USER}`);
     const c = await failedCheck('account.home');
-    expect(c.evidence).toEqual([`home /home/${U}`, `ChrootDirectory ${ROOT}`]);
+    expect(c.evidence).toEqual([`home /home/${USER}`, `ChrootDirectory ${ROOT}`]);
     await runFix(c.fix);
     await healthy(['--no-probe']);
   });
 
   it('chroot root owned by the upload user: names it, chown fixes it', async () => {
-    await p.collector.sh(`chown ${U} ${ROOT}`);
+    await p.collector.sh(`chown ${USER} ${ROOT}`);
     const c = await failedCheck('chroot.components', []);
     expect(c.evidence[0]).toMatch(new RegExp(`^${ROOT} is owned by uid \\d+, not root`));
     await runFix(c.fix);
@@ -97,7 +92,7 @@ describe('doctor on the collector', () => {
     await p.collector.sh(`chown root:root ${ROOT}/images && rmdir ${ROOT}/images/videos/thumbnails`);
     const c = await failedCheck('chroot.upload-dirs');
     expect(c.evidence).toEqual(expect.arrayContaining([
-      expect.stringMatching(new RegExp(`^${ROOT}/images: root:root 0755, not writable by ${U}`)),
+      expect.stringMatching(new RegExp(`^${ROOT}/images: root:root 0755, not writable by ${USER}`)),
       `${ROOT}/images/videos/thumbnails: missing`,
     ]));
     const before = await snapshot(p.collector, ['/etc/ssh', ROOT]);
@@ -111,13 +106,13 @@ describe('doctor on the collector', () => {
   });
 
   it('authorized_keys writable by others, or owned by another user: StrictModes names the file', async () => {
-    await p.collector.sh(`chmod 0666 ${KEYS}`);
+    await p.collector.sh(`chmod 0666 ${KEYS_FILE}`);
     let c = await failedCheck('keys.modes');
     expect(c.evidence.join('\n')).toMatch(/group or others can write/);
     await runFix(c.fix);
-    await p.collector.sh(`chown nobody ${KEYS}`);
+    await p.collector.sh(`chown nobody ${KEYS_FILE}`);
     c = await failedCheck('keys.modes');
-    expect(c.evidence[0]).toMatch(new RegExp(`^${KEYS}: owned by uid \\d+, neither root nor ${U}`));
+    expect(c.evidence[0]).toMatch(new RegExp(`^${KEYS_FILE}: owned by uid \\d+, neither root nor ${USER}`));
     await runFix(c.fix);
     await p.collector.sh(`chmod 0777 /etc/ssh/sftp-setup`);
     c = await failedCheck('keys.modes');
@@ -127,18 +122,18 @@ describe('doctor on the collector', () => {
   });
 
   it('public key missing: no usable keys; wrong key: the log names the refused key', async () => {
-    const saved = await p.collector.sh(`cat ${KEYS}`);
-    await p.collector.sh(`: > ${KEYS}`);
+    const saved = await p.collector.sh(`cat ${KEYS_FILE}`);
+    await p.collector.sh(`: > ${KEYS_FILE}`);
     let c = await failedCheck('keys.parse');
     expect(c.evidence[0]).toBe('no key lines');
     // wrong key: another camera's key in place of ours
     const other = await makeKey(p.collector, '/root/otherkey');
-    await p.collector.sh(`echo '${other}' > ${KEYS}`);
+    await p.collector.sh(`echo '${other}' > ${KEYS_FILE}`);
     expect((await cameraLogin()).exitCode).not.toBe(0);
     c = await failedCheck('logs.recent');
     expect(c.reason).toMatch(/key ED25519 SHA256:\S+ is not in allsky-upload's authorized keys/);
     expect(c.fix).toMatch(/sftp-setup keys add --user allsky-upload/);
-    const add = await cli(p.collector, ['keys', 'add', '--user', U, pub]);
+    const add = await cli(p.collector, ['keys', 'add', '--user', USER, pub]);
     expect(add.exitCode, add.stdout + add.stderr).toBe(0);
     expect((await cameraLogin()).exitCode).toBe(0); // the camera's next upload
     await healthy();
@@ -146,8 +141,8 @@ describe('doctor on the collector', () => {
   });
 
   it('a key restricted to another source address: the log names the address and the fix widens from=', async () => {
-    await p.collector.sh(`sed -i 's/^restrict /restrict,from="10.9.9.9" /' ${KEYS}`);
-    expect(await p.collector.sh(`cat ${KEYS}`)).toMatch(/from="10.9.9.9"/);
+    await p.collector.sh(`sed -i 's/^restrict /restrict,from="10.9.9.9" /' ${KEYS_FILE}`);
+    expect(await p.collector.sh(`cat ${KEYS_FILE}`)).toMatch(/from="10.9.9.9"/);
     expect((await cameraLogin()).exitCode).not.toBe(0);
     const c = await failedCheck('logs.recent');
     expect(c.title).toContain(p.cameraAddr);
@@ -158,7 +153,7 @@ describe('doctor on the collector', () => {
   });
 
   it('another Match block taking precedence: names its file and line', async () => {
-    await p.collector.sh(`printf 'Match User ${U}\\n    ChrootDirectory /srv\\n' > /etc/ssh/sshd_config.d/40-other.conf`);
+    await p.collector.sh(`printf 'Match User ${USER}\\n    ChrootDirectory /srv\\n' > /etc/ssh/sshd_config.d/40-other.conf`);
     await reloadSshd();
     const c = await failedCheck('sshd.precedence');
     expect(c.evidence[0]).toMatch(/^\/etc\/ssh\/sshd_config.d\/40-other.conf line 2: ChrootDirectory \/srv \(under Match User allsky-upload at line 1\)/);
@@ -178,7 +173,7 @@ describe('doctor on the collector', () => {
     let c = await check();
     expect(c.status).toBe('warn');
     expect(c.evidence).toContain('MaxStartups 2 at /etc/ssh/sshd_config line 1 is yours but not in effect: sftp-setup\'s file sets it too');
-    expect(c.fix).toBe(`sudo sftp-setup init --user ${U} --root ${ROOT} --no-verify`);
+    expect(c.fix).toBe(`sudo sftp-setup init --user ${USER} --root ${ROOT} --no-verify`);
     const init = await p.collector.run(['sh', '-c', c.fix!.replace('sudo sftp-setup', `node ${CLI}`)]);
     expect(init.stdout).toMatch(/MaxStartups 2:30:2 kept \(yours: \/etc\/ssh\/sshd_config line 1\), too low for 2 uploads at once: sftp-setup would set 12:30:102/);
     c = await check();
@@ -196,7 +191,7 @@ describe('doctor on the collector', () => {
   });
 
   it('password authentication enabled for the user: names the line; --fix restores the block', async () => {
-    const dropin = `/etc/ssh/sshd_config.d/50-sftp-setup-${U}.conf`;
+    const dropin = dropIn();
     await p.collector.sh(`sed -i 's/PasswordAuthentication no/PasswordAuthentication yes/' ${dropin}`);
     await reloadSshd();
     const c = await failedCheck('sshd.password-auth');

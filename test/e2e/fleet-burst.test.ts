@@ -6,11 +6,12 @@
  * No timing is asserted: only that each session succeeded and each file arrived.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, startPair, type Pair } from './helpers.js';
+import { CLI, destination, sftpAs, sshOptions, startPair, type Pair } from './helpers.js';
 
 const ACCOUNTS = 40;
 const names = Array.from({ length: ACCOUNTS }, (_, i) => `cam${String(i + 1).padStart(2, '0')}`);
-const OPTS = '-F /dev/null -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR';
+/** Each camera's ssh options: its own key (no ConnectTimeout: under the burst a key exchange may wait). */
+const cameraSsh = (u: string) => sshOptions({ key: `/root/keys/${u}` }).sh;
 
 describe('a burst of uploads from 40 cameras', () => {
   let p: Pair;
@@ -48,9 +49,9 @@ describe('a burst of uploads from 40 cameras', () => {
   it('80 simultaneous sftp uploads (two per camera) all land, and three admin logins in the middle of them all get in', async () => {
     // Every session starts before any is waited for: the admins' logins go out between the cameras' two waves.
     const sftp = (u: string, n: number) =>
-      `echo 'put /root/image.jpg images/up-${n}.jpg' > /tmp/batch-${u}-${n}; sftp ${OPTS} -i /root/keys/${u} -b /tmp/batch-${u}-${n} ${u}@collector >/tmp/out-${u}-${n} 2>&1 & pids="$pids $!"; what="$what ${u}-${n}"`;
+      `echo 'put /root/image.jpg images/up-${n}.jpg' > /tmp/batch-${u}-${n}; sftp ${cameraSsh(u)} -b /tmp/batch-${u}-${n} ${destination({ user: u })} >/tmp/out-${u}-${n} 2>&1 & pids="$pids $!"; what="$what ${u}-${n}"`;
     const admin = (n: number) =>
-      `ssh ${OPTS} -b ${adminAddr} -i /root/admin admin@collector echo admin-in >/tmp/out-admin-${n} 2>&1 & pids="$pids $!"; what="$what admin-${n}"`;
+      `ssh ${sshOptions({ key: '/root/admin' }).sh} -b ${adminAddr} ${destination({ user: 'admin' })} echo admin-in >/tmp/out-admin-${n} 2>&1 & pids="$pids $!"; what="$what admin-${n}"`;
     const script = [
       'pids=; what=',
       ...names.map((u) => sftp(u, 1)),
@@ -80,7 +81,7 @@ describe('a burst of uploads from 40 cameras', () => {
     // From the admins' address (the harness exempts the cameras' own address from penalties): six failed
     // logins in a row, what a camera with a stale key makes in two uploads with lftp's retries.
     await p.camera.sh("ssh-keygen -q -t ed25519 -N '' -C stale -f /root/stale");
-    const from = (u: string, key: string, batch: string) => p.camera.run(['sh', '-c', `echo '${batch}' | sftp ${OPTS} -o BindAddress=${adminAddr} -i ${key} -b - ${u}@collector`]);
+    const from = (u: string, key: string, batch: string) => sftpAs(p.camera, { key, user: u, extra: [`BindAddress=${adminAddr}`] }, batch);
     for (let i = 0; i < 6; i++) expect((await from(names[0]!, '/root/stale', 'pwd')).stderr).toMatch(/Permission denied \(publickey\)/);
     const other = await from(names[1]!, `/root/keys/${names[1]}`, 'put /root/image.jpg images/after-stale.jpg');
     expect(other.exitCode, other.stdout + other.stderr).toBe(0);

@@ -20,16 +20,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/system/exec.js';
 import type { ThrowawayHost } from '../../src/system/hosts.js';
-import { cli, makeKey, startPair, type Pair } from './helpers.js';
+import { cli, DEST, KEYS_DIR, KNOWN_HOSTS, makeKey, pinHostKey, ROOT, sshOptions, startPair, TEST_KEY, USER, type Pair } from './helpers.js';
 
-const ROOT = '/var/lib/allsky-uploads';
-const USER = 'allsky-upload';
-const KEY = '/root/upload_key';
 const RAW = fileURLToPath(new URL('./raw-sftp.mjs', import.meta.url));
-const SSH = [
-  'ssh', '-F', '/dev/null', '-i', KEY, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'UserKnownHostsFile=/root/kh',
-  '-o', 'StrictHostKeyChecking=yes', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', '-s', `${USER}@collector`, 'sftp',
-];
+/** The camera's upload key, the collector's host key pinned. */
+const CAMERA = { key: TEST_KEY, knownHosts: KNOWN_HOSTS };
+/** The sftp subsystem over ssh, for raw-sftp.mjs. */
+const SSH = ['ssh', ...sshOptions({ ...CAMERA, timeout: 5 }).argv, '-s', DEST, 'sftp'];
 const RACER_STOP = '/tmp/hostile-racer-stop';
 
 /**
@@ -233,13 +230,12 @@ describe('hostile uploader: a leaked camera key and the upload uid cannot reach 
 
   beforeAll(async () => {
     p = await startPair();
-    const pub = await makeKey(p.camera, KEY);
+    const pub = await makeKey(p.camera, TEST_KEY);
     newKeyPub = await makeKey(p.camera, '/root/new_key');
     newKeyFp = (await p.camera.sh('ssh-keygen -lf /root/new_key.pub')).split(' ')[1]!;
     const init = await cli(p.collector, ['init', '--yes', '--key', pub]);
     expect(init.exitCode, init.stdout + init.stderr).toBe(0);
-    const hostKey = (await onCollector('cat /etc/ssh/ssh_host_ed25519_key.pub')).trim().split(' ').slice(0, 2).join(' ');
-    await p.camera.sh(`echo 'collector ${hostKey}' > /root/kh`);
+    await pinHostKey(p);
     await onCollector('cp -a /etc/passwd /var/tmp/hostile-passwd');
     await restoreVictims();
     victims = await victimState();
@@ -405,6 +401,16 @@ describe('hostile uploader: a leaked camera key and the upload uid cannot reach 
     expect(problems).toEqual([]);
   }, 120_000);
 
+  it('status and status --json: no payload runs, nothing outside the tree changes, output escaped, JSON valid', async () => {
+    // status walks every tree for its size and newest file: the payload names, links and races are all there.
+    const human = await rootCommand('status', ['status']);
+    const json = await rootCommand('status --json', ['status', '--json']);
+    expect([human.r.exitCode, json.r.exitCode], human.r.stderr + json.r.stderr).toEqual([0, 0]);
+    expect(human.r.stdout.split('\n').filter((l) => l.startsWith(`${USER} `))).toHaveLength(1);
+    expect(() => JSON.parse(json.r.stdout)).not.toThrow();
+    expect([...human.problems, ...json.problems]).toEqual([]);
+  }, 120_000);
+
   it('doctor --fix --dry-run: changes nothing in the tree either', async () => {
     const tree = await onCollector(`cd ${ROOT} && find . ! -path './images/race*' ! -name '.sftp-setup-probe*' -printf '%y %U:%G %m %p\\0' | sort -z | sha256sum`);
     const { problems } = await rootCommand('doctor --fix --dry-run', ['doctor', '--fix', '--dry-run']);
@@ -427,7 +433,7 @@ describe('hostile uploader: a leaked camera key and the upload uid cannot reach 
     expect(problems).toEqual([]);
   }, 120_000);
 
-  const keysFiles = (path: string) => path.startsWith('/etc/ssh/sftp-setup/authorized_keys/');
+  const keysFiles = (path: string) => path.startsWith(`${KEYS_DIR}/`);
 
   it('keys list / add / remove: no payload runs, nothing else outside the tree changes, output escaped', async () => {
     const list = await rootCommand('keys list', ['keys', 'list', '--user', USER]);
@@ -442,11 +448,11 @@ describe('hostile uploader: a leaked camera key and the upload uid cannot reach 
 
   it("Allsky's real upload sequence (lftp put to a temporary name, rm -f, mv) still works with the upload key", async () => {
     await p.camera.sh('head -c 3000 /dev/urandom > /tmp/image.jpg');
-    const connect = `ssh -a -x -i ${KEY} -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=/root/kh -o StrictHostKeyChecking=yes`;
+    const connect = `ssh -a -x ${sshOptions(CAMERA).sh}`;
     const script = [
       `set sftp:connect-program "${connect}"`,
       'set dns:fatal-timeout 10; set net:max-retries 2; set net:timeout 10',
-      'open --user allsky-upload --env-password sftp://collector',
+      `open --user ${USER} --env-password sftp://collector`,
       'cd images/', 'put /tmp/image.jpg -o image-123', 'rm -f image.jpg', 'mv image-123 image.jpg',
       'put /tmp/image.jpg -o image-124', 'rm -f image.jpg', 'mv image-124 image.jpg',
     ].join('\n');

@@ -4,16 +4,10 @@
  * is not running.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keysFileFor } from '../../src/collector/layout.js';
-import { cli, snapshot, startPair, type Pair } from './helpers.js';
-
-const USER = 'allsky-upload';
-const ROOT = '/var/lib/allsky-uploads';
-const ssh = (key: string) =>
-  `-F /dev/null -i ${key} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR`;
+import { cli, dropIn, KEYS_FILE, ROOT, sftpAs, snapshot, startPair, USER, type Pair } from './helpers.js';
 
 async function upload(p: Pair, key: string, remote: string) {
-  return p.camera.run(['bash', '-c', `echo 'put /etc/hostname ${remote}' | sftp ${ssh(key)} -b - ${USER}@collector`]);
+  return sftpAs(p.camera, { key }, `put /etc/hostname ${remote}`);
 }
 
 async function keyPair(p: Pair, name: string): Promise<string> {
@@ -72,10 +66,10 @@ describe('--adopt of a host set up with the manual guide', () => {
     expect(r.exitCode).toBe(0);
     expect(await p.collector.sh(`getent passwd ${USER} | cut -d: -f6,7`)).toBe(`${ROOT}:/usr/sbin/nologin\n`);
     // Both keys moved to the root-owned file outside the chroot; nothing of the guide's layout is left inside.
-    const keys = await p.collector.sh(`cat ${keysFileFor(USER)}`);
+    const keys = await p.collector.sh(`cat ${KEYS_FILE}`);
     expect(keys).toMatch(/restrict ssh-ed25519 \S+ homekey@camera/);
     expect(keys).toMatch(/restrict ssh-ed25519 \S+ chrootkey@camera/);
-    expect(await p.collector.sh(`ls -A ${ROOT} | sort`)).toBe('allsky\nimages\nkeograms\nstartrails\nvideos\n');
+    expect(await p.collector.sh(`ls -A ${ROOT} | sort`)).toBe('allsky\narchive\nimages\nkeograms\nstartrails\nvideos\n');
     expect(await p.collector.sh(`cat ${ROOT}/images/before.jpg`)).toBe(await p.camera.sh('cat /etc/hostname'));
     for (const key of ['homekey', 'chrootkey']) {
       const up = await upload(p, `/root/${key}`, `/images/after-${key}.jpg`);
@@ -116,7 +110,7 @@ describe('an sshd_config without an Include of sshd_config.d', () => {
     expect(text.startsWith(original)).toBe(true);
     const added = text.slice(original.length);
     expect(added).toMatch(new RegExp(`^# BEGIN sftp-setup ${USER}\\n[^]*\\nMatch User ${USER}\\n[^]*\\nMatch all\\n# END sftp-setup ${USER}\\n$`));
-    expect((await p.collector.run(['ls', '/etc/ssh/sshd_config.d/50-sftp-setup-allsky-upload.conf'])).exitCode).not.toBe(0);
+    expect((await p.collector.run(['ls', dropIn()])).exitCode).not.toBe(0);
     expect((await p.collector.run(['sshd', '-t'])).exitCode).toBe(0);
     expect((await upload(p, '/root/k', '/images/x.jpg')).exitCode).toBe(0);
     // A line appended later is global again, not swallowed by our Match.

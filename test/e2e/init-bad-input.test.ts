@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, type ThrowawayHost } from '../../src/system/hosts.js';
-import { cli } from './helpers.js';
+import type { ThrowawayHost } from '../../src/system/hosts.js';
+import { cli, collectorHost, dropIn } from './helpers.js';
 
 // OpenSSH 10 cannot make DSA keys any more; a DSA public key line must still be refused.
 const DSA_PUB = readFileSync(new URL('../fixtures/keys/dsa.pub', import.meta.url), 'utf8').trim();
@@ -108,14 +108,14 @@ const CASES: Case[] = [
   },
   {
     name: 'root is the chroot of another upload account', args: ['--user', 'second', '--root', '/srv/first'],
-    setup: 'printf "Match User first\\n    ChrootDirectory /srv/first\\n" > /etc/ssh/sshd_config.d/50-sftp-setup-first.conf && install -d -m 0755 /srv/first',
-    undo: 'rm -rf /etc/ssh/sshd_config.d/50-sftp-setup-first.conf /srv/first',
+    setup: `printf "Match User first\\n    ChrootDirectory /srv/first\\n" > ${dropIn('first')} && install -d -m 0755 /srv/first`,
+    undo: `rm -rf ${dropIn('first')} /srv/first`,
     names: /--root \/srv\/first: \/srv\/first is already the chroot of the upload account first/,
   },
   {
     name: 'root inside the chroot of another upload account', args: ['--user', 'second', '--root', '/srv/first/inner'],
-    setup: 'printf "Match User first\\n    ChrootDirectory /srv/first\\n" > /etc/ssh/sshd_config.d/50-sftp-setup-first.conf && install -d -m 0755 /srv/first',
-    undo: 'rm -rf /etc/ssh/sshd_config.d/50-sftp-setup-first.conf /srv/first',
+    setup: `printf "Match User first\\n    ChrootDirectory /srv/first\\n" > ${dropIn('first')} && install -d -m 0755 /srv/first`,
+    undo: `rm -rf ${dropIn('first')} /srv/first`,
     names: /\/srv\/first\/inner is inside \/srv\/first, the chroot of the upload account first/,
   },
   { name: 'collector env /etc/shadow', args: ['--collector-env', '/etc/shadow'], names: /--collector-env \/etc\/shadow is not a \.env file/ },
@@ -147,8 +147,7 @@ describe('init refuses bad input, names it, exits 2 and changes nothing', () => 
   let host: ThrowawayHost;
   const PATHS = ['/etc', '/var/lib', '/home', '/srv'];
   beforeAll(async () => {
-    host = await startHost('collector');
-    await host.startSshd();
+    host = await collectorHost('collector');
     await host.sh(
       `mkdir -p ${K} && cd ${K} && echo '${DSA_PUB}' > dsa.pub && ssh-keygen -q -t rsa -b 1024 -N '' -f rsa1024 &&` +
         ` ssh-keygen -q -t ed25519 -N '' -f ed25519`,

@@ -3,8 +3,8 @@
  * every other line stays, a re-run changes nothing, and a dry run only shows the diff.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, type ThrowawayHost } from '../../src/system/hosts.js';
-import { cli, snapshot } from './helpers.js';
+import type { ThrowawayHost } from '../../src/system/hosts.js';
+import { cli, collectorHost, snapshot } from './helpers.js';
 
 const ENV = '/opt/collector-app/.env';
 const ORIGINAL = '# collector application\nPORT=8080\nALLSKY_IMAGE_URL=https://example.invalid/image.jpg\nTITLE="Our sky"\n';
@@ -12,8 +12,7 @@ const ORIGINAL = '# collector application\nPORT=8080\nALLSKY_IMAGE_URL=https://e
 describe('init --collector-env', () => {
   let h: ThrowawayHost;
   beforeAll(async () => {
-    h = await startHost('collector');
-    await h.startSshd();
+    h = await collectorHost('collector');
     await h.run(['sh', '-c', `mkdir -p /opt/collector-app && cat > ${ENV} && chmod 640 ${ENV}`], { input: ORIGINAL });
   });
   afterAll(async () => {

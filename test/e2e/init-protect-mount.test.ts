@@ -6,10 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ThrowawayHost } from '../../src/system/hosts.js';
-import { cli, makeKey } from './helpers.js';
-import { collectorHost } from './safety-helpers.js';
+import { cli, collectorHost, makeKey, ROOT, USER } from './helpers.js';
 
-const ROOT = '/var/lib/allsky-uploads';
 const LINE = `${ROOT} ${ROOT} none bind,nosuid,nodev,noexec,nofail 0 0`;
 let host: ThrowawayHost;
 let key: string;
@@ -98,7 +96,7 @@ describe('init --protect-mount', () => {
 
   it('uninstall takes out the fstab lines and the mount (rollback would put them back), and --purge can then remove the tree', async () => {
     const base = (await fstab()).split('# sftp-setup: upload tree')[0];
-    const dry = await cli(host, ['uninstall', '--yes', '--user', 'allsky-upload', '--purge', '--dry-run']);
+    const dry = await cli(host, ['uninstall', '--yes', '--user', USER, '--purge', '--dry-run']);
     expect(dry.exitCode, dry.stdout + dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(/would +nosuid,nodev,noexec mount of \/var\/lib\/allsky-uploads \(init --protect-mount\) — remove its lines from \/etc\/fstab and unmount it/);
     expect(dry.stdout).toContain(`-${LINE}`);
@@ -106,7 +104,7 @@ describe('init --protect-mount', () => {
     // a session still working in the tree (a camera uploading right now) keeps the mount busy: detached anyway
     await host.sh(`(cd ${ROOT}/images && exec sleep 300) </dev/null >/dev/null 2>&1 &`);
     expect(await host.sh(`for p in /proc/[0-9]*; do [ "$(readlink $p/cwd)" = ${ROOT}/images ] && echo busy; done; true`)).toMatch(/busy/);
-    const r = await cli(host, ['uninstall', '--yes', '--user', 'allsky-upload', '--purge']);
+    const r = await cli(host, ['uninstall', '--yes', '--user', USER, '--purge']);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     expect(await fstab()).toBe(base);
     expect(await mounts()).toBe('');

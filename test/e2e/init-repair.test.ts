@@ -5,8 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ThrowawayHost } from '../../src/system/hosts.js';
-import { cli } from './helpers.js';
-import { collectorHost } from './safety-helpers.js';
+import { cli, collectorHost, ROOT, USER } from './helpers.js';
 
 describe('init after a useradd killed half-way', () => {
   let h: ThrowawayHost;
@@ -19,10 +18,10 @@ describe('init after a useradd killed half-way', () => {
 
   it('restores the missing group and shadow entry, then converges', async () => {
     await h.sh(
-      'useradd --system --user-group --home-dir /var/lib/allsky-uploads --no-create-home --shell /usr/sbin/nologin allsky-upload' +
-        " && sed -i '/^allsky-upload:/d' /etc/group /etc/gshadow /etc/shadow",
+      `useradd --system --user-group --home-dir ${ROOT} --no-create-home --shell /usr/sbin/nologin ${USER}` +
+        ` && sed -i '/^${USER}:/d' /etc/group /etc/gshadow /etc/shadow`,
     );
-    const gid = (await h.sh('id -g allsky-upload')).trim();
+    const gid = (await h.sh(`id -g ${USER}`)).trim();
     expect(await h.run(['getent', 'group', gid]).then((r) => r.exitCode)).not.toBe(0);
 
     const dry = await cli(h, ['init', '--dry-run']);
@@ -31,10 +30,10 @@ describe('init after a useradd killed half-way', () => {
 
     const r = await cli(h, ['init', '--yes']);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-    expect((await h.sh('getent group allsky-upload')).split(':')[2]).toBe(gid);
-    expect((await h.sh('getent shadow allsky-upload')).split(':')[1]).toBe('*');
+    expect((await h.sh(`getent group ${USER}`)).split(':')[2]).toBe(gid);
+    expect((await h.sh(`getent shadow ${USER}`)).split(':')[1]).toBe('*');
     // Every upload directory's group has a name again.
-    expect(await h.sh('find /var/lib/allsky-uploads -mindepth 1 -printf "%u:%g\\n" | sort -u')).toBe('allsky-upload:allsky-upload\n');
+    expect(await h.sh(`find ${ROOT} -mindepth 1 -printf "%u:%g\\n" | sort -u`)).toBe(`${USER}:${USER}\n`);
     const again = await cli(h, ['init', '--yes', '--no-verify']);
     expect(again.stdout).toContain('Already set up: nothing changed.');
   });

@@ -4,31 +4,26 @@
  * and every refusal the locked-down account must give, tried from the camera with the real key.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_DIRS, keysFileFor } from '../../src/collector/layout.js';
-import { cli, makeKey, snapshot, startPair, type Pair } from './helpers.js';
+import { DEFAULT_DIRS } from '../../src/collector/layout.js';
+import { cli, DEST, KEYS_FILE, KNOWN_HOSTS, makeKey, pinHostKey, ROOT, sftpAs, snapshot, sshOptions, startPair, TEST_KEY, USER, type Pair } from './helpers.js';
 
-const USER = 'allsky-upload';
-const ROOT = '/var/lib/allsky-uploads';
-const KEY = '/root/upload_key';
-// The camera's ssh options: the real key only, no agent, no prompts; the collector's host key is pinned below.
-// ssh keeps the first value of an option: VERBOSE_SSH (INFO) is for tests that read ssh's own messages.
-const SSH_BASE = `-F /dev/null -i ${KEY} -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=/root/kh -o StrictHostKeyChecking=yes -o ConnectTimeout=5`;
-const SSH = `${SSH_BASE} -o LogLevel=ERROR`;
-const VERBOSE_SSH = `${SSH_BASE} -o LogLevel=INFO`;
-const DEST = `${USER}@collector`;
+// The camera's ssh options: the real key only, no prompts, the collector's host key pinned. VERBOSE_SSH
+// (LogLevel INFO) is for tests that read ssh's own messages.
+const CAMERA = { key: TEST_KEY, knownHosts: KNOWN_HOSTS, timeout: 5 };
+const SSH = sshOptions(CAMERA).sh;
+const VERBOSE_SSH = sshOptions({ ...CAMERA, logLevel: 'INFO' }).sh;
 
 describe('init on a fresh collector', () => {
   let p: Pair;
   let pub: string;
   const cam = (script: string) => p.camera.run(['bash', '-c', script], { timeoutMs: 30_000 });
-  const sftp = (batch: string) => cam(`sftp ${SSH} -b - ${DEST} <<'EOF'\n${batch}\nEOF`);
+  const sftp = (batch: string) => sftpAs(p.camera, CAMERA, batch);
 
   beforeAll(async () => {
     p = await startPair();
-    pub = await makeKey(p.camera, KEY);
-    // Pin the collector's host key from its own file, not from the network.
-    const hostKey = (await p.collector.sh('cat /etc/ssh/ssh_host_ed25519_key.pub')).trim().split(' ').slice(0, 2).join(' ');
-    await p.camera.sh(`echo 'collector ${hostKey}' > /root/kh && head -c 200000 /dev/urandom > /tmp/image.jpg`);
+    pub = await makeKey(p.camera, TEST_KEY);
+    await pinHostKey(p);
+    await p.camera.sh('head -c 200000 /dev/urandom > /tmp/image.jpg');
   });
   afterAll(async () => {
     await p?.destroy();
@@ -43,9 +38,9 @@ describe('init on a fresh collector', () => {
     expect(r.stdout).toMatch(/pass {2}key login as allsky-upload/);
     expect(await p.collector.sh(`getent passwd ${USER} | cut -d: -f6,7`)).toBe(`${ROOT}:/usr/sbin/nologin\n`);
     expect(await p.collector.sh(`getent shadow ${USER} | cut -d: -f2`)).toBe('*\n');
-    expect(await p.collector.sh(`stat -c '%U:%G %a' ${ROOT} ${keysFileFor(USER)}`)).toBe('root:root 755\nroot:root 644\n');
-    expect(await p.collector.sh(`ls -A ${ROOT} | sort`)).toBe('allsky\nimages\nkeograms\nstartrails\nvideos\n');
-    expect(await p.collector.sh(`cat ${keysFileFor(USER)}`)).toMatch(/^# sftp-setup: added \S+Z\nrestrict ssh-ed25519 /);
+    expect(await p.collector.sh(`stat -c '%U:%G %a' ${ROOT} ${KEYS_FILE}`)).toBe('root:root 755\nroot:root 644\n');
+    expect(await p.collector.sh(`ls -A ${ROOT} | sort`)).toBe('allsky\narchive\nimages\nkeograms\nstartrails\nvideos\n');
+    expect(await p.collector.sh(`cat ${KEYS_FILE}`)).toMatch(/^# sftp-setup: added \S+Z\nrestrict ssh-ed25519 /);
   });
 
   it('takes a real upload from the camera with the key given by --key', async () => {
@@ -174,21 +169,21 @@ describe('init on a fresh collector', () => {
       expect(put.exitCode).not.toBe(0);
       const mk = await sftp('mkdir /newdir');
       expect(mk.exitCode).not.toBe(0);
-      expect(await p.collector.sh(`ls -A ${ROOT} | sort`)).toBe('allsky\nimages\nkeograms\nstartrails\nvideos\n');
+      expect(await p.collector.sh(`ls -A ${ROOT} | sort`)).toBe('allsky\narchive\nimages\nkeograms\nstartrails\nvideos\n');
     });
     it('replacing its own keys: no .ssh in the chroot, and one it makes is ignored by sshd', async () => {
       const attacker = await makeKey(p.camera, '/root/attacker_key');
       await p.camera.sh(`echo '${attacker}' > /tmp/authorized_keys`);
       expect((await sftp('mkdir /.ssh')).exitCode).not.toBe(0);
       // The keys file lives outside the chroot: its path does not even exist inside.
-      expect((await sftp('put /tmp/authorized_keys /etc/ssh/sftp-setup/authorized_keys/allsky-upload')).exitCode).not.toBe(0);
+      expect((await sftp(`put /tmp/authorized_keys ${KEYS_FILE}`)).exitCode).not.toBe(0);
       // A .ssh the account can write, below an upload directory: sshd never reads it.
       const planted = await sftp('mkdir /images/.ssh\nput /tmp/authorized_keys /images/.ssh/authorized_keys');
       expect(planted.exitCode).toBe(0);
-      const login = await cam(`ssh ${VERBOSE_SSH.replace(KEY, '/root/attacker_key')} ${DEST} true`);
+      const login = await cam(`ssh ${sshOptions({ ...CAMERA, key: '/root/attacker_key', logLevel: 'INFO' }).sh} ${DEST} true`);
       expect(login.exitCode).toBe(255);
       expect(login.stderr).toMatch(/Permission denied \(publickey\)/);
-      expect(await p.collector.sh(`grep -c ssh- ${keysFileFor(USER)}`)).toBe('1\n');
+      expect(await p.collector.sh(`grep -c ssh- ${KEYS_FILE}`)).toBe('1\n');
     });
     it('password login: the server offers public keys only', async () => {
       const r = await cam(`ssh ${VERBOSE_SSH} -o PubkeyAuthentication=no -o PreferredAuthentications=password,keyboard-interactive ${DEST} true`);

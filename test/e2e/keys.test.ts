@@ -3,23 +3,14 @@
  * in, a removed one is refused at once, and --from limits where a key is accepted from.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keysFileFor } from '../../src/collector/layout.js';
-import { cli, makeKey, snapshot, startPair, type Pair } from './helpers.js';
-
-const USER = 'allsky-upload';
-const FILE = keysFileFor(USER);
+import { cli, KEYS_FILE, login, snapshot, startPair, USER, type Pair } from './helpers.js';
 
 describe('keys on the collector', () => {
   let p: Pair;
   const pubs: Record<string, string> = {};
   const fps: Record<string, string> = {};
-  /** Can the camera log in with this key? Returns sftp's exit code and stderr. */
-  const login = async (name: string) => {
-    const r = await p.camera.run(['bash', '-c',
-      `echo pwd | sftp -F /dev/null -i /root/${name} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no` +
-        ` -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -b - ${USER}@collector`]);
-    return { ok: r.exitCode === 0, stderr: r.stderr };
-  };
+  /** Can the camera log in with this key? */
+  const loginWith = (name: string) => login(p.camera, { key: `/root/${name}` });
   const keys = (args: string[], input?: string) => cli(p.collector, ['keys', ...args], input !== undefined ? { input } : {});
   const listJson = async () => JSON.parse((await keys(['list', '--user', USER, '--json'])).stdout);
 
@@ -49,12 +40,12 @@ describe('keys on the collector', () => {
   });
 
   it('add with the key on stdin (as a camera runs it over SSH), then again: 0 both times, the second changes nothing', async () => {
-    expect((await login('second')).ok).toBe(false);
+    expect((await loginWith('second')).ok).toBe(false);
     const r = await keys(['add', '--user', USER, '-'], pubs.second + '\n');
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toBe(`Added ${fps.second} (second@camera) for ${USER}\n`);
-    expect((await login('second')).ok).toBe(true);
+    expect((await loginWith('second')).ok).toBe(true);
     const before = await snapshot(p.collector, ['/etc', '/var/backups']);
     const again = await keys(['add', '--user', USER, '-'], pubs.second + '\n');
     expect(again.exitCode).toBe(0);
@@ -76,16 +67,16 @@ describe('keys on the collector', () => {
     const away = await keys(['add', '--user', USER, '--from', '192.0.2.0/24', pubs.second!]);
     expect(away.exitCode).toBe(0);
     expect(away.stdout).toBe(`Updated ${fps.second} (second@camera): from 192.0.2.0/24 for ${USER}\n`);
-    expect((await login('second')).ok).toBe(false);
+    expect((await loginWith('second')).ok).toBe(false);
     expect(await p.collector.sh('grep -c "not from a permitted host" /var/log/auth.log')).not.toBe('0\n');
     const here = await keys(['add', '--user', USER, '--from', `${p.cameraAddr}/32`, pubs.second!]);
     expect(here.exitCode).toBe(0);
-    expect((await login('second')).ok).toBe(true);
+    expect((await loginWith('second')).ok).toBe(true);
     // Without --from, a key already present keeps its restriction (a camera re-running its hand-off must
     // not widen what the admin narrowed).
     const plain = await keys(['add', '--user', USER, pubs.second!]);
     expect(plain.stdout).toMatch(/^Already authorized/);
-    expect(await p.collector.sh(`grep second@camera ${FILE}`)).toBe(`restrict,from="${p.cameraAddr}/32" ${pubs.second}\n`);
+    expect(await p.collector.sh(`grep second@camera ${KEYS_FILE}`)).toBe(`restrict,from="${p.cameraAddr}/32" ${pubs.second}\n`);
     const j = await listJson();
     expect(j.keys.find((k: { comment: string }) => k.comment === 'second@camera').from).toEqual([`${p.cameraAddr}/32`]);
   });
@@ -113,7 +104,7 @@ describe('keys on the collector', () => {
 
   it('list reports broken lines and the age of old keys', async () => {
     await p.collector.sh(
-      `cp -p ${FILE} /root/keys.orig && sed -i '0,/added [0-9T:-]*Z/s//added 2024-01-01T00:00:00Z/' ${FILE} && echo 'ssh-ed25519 AAAAbroken' >> ${FILE}`,
+      `cp -p ${KEYS_FILE} /root/keys.orig && sed -i '0,/added [0-9T:-]*Z/s//added 2024-01-01T00:00:00Z/' ${KEYS_FILE} && echo 'ssh-ed25519 AAAAbroken' >> ${KEYS_FILE}`,
     );
     try {
       const j = await listJson();
@@ -125,7 +116,7 @@ describe('keys on the collector', () => {
       expect(r.stdout).toMatch(/added 2024-01-01, \d+ days ago/);
       expect(r.stdout).toMatch(/line 5 is not a usable key/);
     } finally {
-      await p.collector.sh(`cp -p /root/keys.orig ${FILE}`);
+      await p.collector.sh(`cp -p /root/keys.orig ${KEYS_FILE}`);
     }
   });
 
@@ -133,11 +124,11 @@ describe('keys on the collector', () => {
     const r = await keys(['remove', '--user', USER, fps.first!]);
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^Removed ${fps.first!.replace(/[+/]/g, '\\$&')} \\(first@camera\\) for ${USER}\\n`));
-    const refused = await login('first');
+    const refused = await loginWith('first');
     expect(refused.ok).toBe(false);
     expect(refused.stderr).toMatch(/Permission denied \(publickey\)/);
-    expect((await login('second')).ok).toBe(true);
-    expect(await p.collector.sh(`grep -c first@camera ${FILE} || true`)).toBe('0\n');
+    expect((await loginWith('second')).ok).toBe(true);
+    expect(await p.collector.sh(`grep -c first@camera ${KEYS_FILE} || true`)).toBe('0\n');
     const again = await keys(['remove', '--user', USER, fps.first!]);
     expect(again.exitCode).toBe(0);
     expect(again.stdout).toMatch(/^Not authorized \(nothing to remove\)/);
@@ -158,7 +149,7 @@ describe('keys on the collector', () => {
     expect(last.exitCode).toBe(2);
     expect(last.stderr).toMatch(/is the last key of allsky-upload.*--force/);
     expect(await snapshot(p.collector, ['/etc'])).toBe(before);
-    expect((await login('second')).ok).toBe(true);
+    expect((await loginWith('second')).ok).toBe(true);
 
     const dry = await keys(['remove', '--user', USER, '--force', '--dry-run', 'second@camera']);
     expect(dry.exitCode).toBe(0);
@@ -167,9 +158,9 @@ describe('keys on the collector', () => {
 
     const forced = await keys(['remove', '--user', USER, '--force', 'second@camera']);
     expect(forced.exitCode).toBe(0);
-    expect((await login('second')).ok).toBe(false);
+    expect((await loginWith('second')).ok).toBe(false);
     expect((await listJson()).keys).toEqual([]);
     // Backed up before the change.
-    expect(await p.collector.sh(`grep -l second@camera /var/backups/sftp-setup/*${FILE} | wc -l`)).not.toBe('0\n');
+    expect(await p.collector.sh(`grep -l second@camera /var/backups/sftp-setup/*${KEYS_FILE} | wc -l`)).not.toBe('0\n');
   });
 });

@@ -5,12 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ThrowawayHost } from '../../src/system/hosts.js';
-import { cli, CLI, makeKey } from './helpers.js';
-import { collectorHost } from './safety-helpers.js';
+import { cli, CLI, collectorHost, KEYS_DIR, KEYS_FILE, makeKey, ROOT, USER } from './helpers.js';
 
 let host: ThrowawayHost;
-const USER = 'allsky-upload';
-const KEYS = `/etc/ssh/sftp-setup/authorized_keys/${USER}`;
 const figures = { keysAddWaited: 0, initWaited: 0 };
 const WAITING = /^sftp-setup: waiting for the sftp-setup run with pid \d+ \(holding the lock since \d\d:\d\d:\d\d\) to finish; up to \d+ s \(--wait\)$/m;
 
@@ -28,7 +25,7 @@ async function holdLock(): Promise<string> {
   return pid;
 }
 
-const snap = () => host.sh('find /etc/ssh /etc/passwd /etc/shadow /var/lib/allsky-uploads -printf "%y %u %m %s %p\\n" | sort; sha256sum /etc/ssh/sshd_config /etc/ssh/sftp-setup/authorized_keys/* /etc/shadow');
+const snap = () => host.sh(`find /etc/ssh /etc/passwd /etc/shadow ${ROOT} -printf "%y %u %m %s %p\\n" | sort; sha256sum /etc/ssh/sshd_config ${KEYS_DIR}/* /etc/shadow`);
 
 describe('commands queue for the lock', () => {
   beforeAll(async () => {
@@ -50,7 +47,7 @@ describe('commands queue for the lock', () => {
       if (WAITING.test(r.stderr)) figures.keysAddWaited++;
       expect(r.stderr.replace(WAITING, '').trim()).toBe('');
     }
-    const file = await host.sh(`cat ${KEYS}`);
+    const file = await host.sh(`cat ${KEYS_FILE}`);
     for (const k of keys) expect(file).toContain(k.split(' ')[1]!);
     expect(file.split('\n').filter((l) => l.includes('ssh-ed25519'))).toHaveLength(8);
     await host.sh('/usr/sbin/sshd -t');
@@ -119,15 +116,18 @@ describe('commands queue for the lock', () => {
       const holder = await holdLock();
       const key = await makeKey(host, `/root/wq-${how.length}`);
       // The waiter in the background; the holder lets go only once the waiter has said that it waits.
+      // Files of this case only, made empty before the waiter starts: the previous case's "waiting for" line
+      // must not let the holder go before this waiter has looked (under load that race let it run unwaited).
+      const err = `/tmp/wq-${how.length}.err`;
       const script =
-        `holder=${holder}; node ${CLI} keys add --user ${USER} '${key}' >/tmp/wq.out 2>/tmp/wq.err & w=$!;` +
-        ` until grep -q 'waiting for' /tmp/wq.err; do kill -0 $w 2>/dev/null || break; sleep 0.05; done; ${release};` +
-        ' wait $w; echo "exit $?"; cat /tmp/wq.err';
+        `holder=${holder}; : > ${err}; node ${CLI} keys add --user ${USER} '${key}' >/dev/null 2>>${err} & w=$!;` +
+        ` until grep -q 'waiting for' ${err}; do kill -0 $w 2>/dev/null || break; sleep 0.05; done; ${release};` +
+        ` wait $w; echo "exit $?"; cat ${err}`;
       const out = await host.sh(script);
       expect(out).toMatch(/^exit 0$/m);
       expect(out).toMatch(new RegExp(`waiting for the sftp-setup run with pid ${holder} `));
       expect(out.match(/waiting for/g)).toHaveLength(1);
-      expect(await host.sh(`cat ${KEYS}`)).toContain(key.split(' ')[1]!);
+      expect(await host.sh(`cat ${KEYS_FILE}`)).toContain(key.split(' ')[1]!);
       expect(await host.sh('ls -A /run/sftp-setup')).not.toMatch(/^lock$/m);
     }, 120_000);
   }

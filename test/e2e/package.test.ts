@@ -185,8 +185,8 @@ describe('the Debian package', () => {
     };
     const registered = await run('bash', ['-c', 'source "$1"; complete -p sftp-setup', 'bash', file]);
     expect(registered.stdout.trim()).toBe('complete -F _sftp_setup sftp-setup');
-    expect(await complete('sftp-setup', '')).toEqual(['init', 'uninstall', 'keys', 'allsky-config', 'doctor', 'demo', 'help']);
-    expect(await complete('sftp-setup', 'keys', 'r')).toEqual(['remove', 'rotate']);
+    expect(await complete('sftp-setup', '')).toEqual(['init', 'uninstall', 'keys', 'ca', 'allsky-config', 'sync', 'doctor', 'watch', 'status', 'demo', 'help']);
+    expect(await complete('sftp-setup', 'keys', 'r')).toEqual(['remove', 'revoke', 'rotate']);
     expect(await complete('sftp-setup', 'init', '--profile', '')).toEqual(['allsky', 'dropbox']);
     expect(await complete('sftp-setup', 'init', '--user', 'keys', '--dr')).toEqual(['--dry-run']);
   });

@@ -13,7 +13,8 @@
  * Names and data are JSON strings (any escape) or { "b64": … } / { "hex": … } / { "repeat": "a", "count": 255 }.
  * A reply carrying a handle is kept under the request's "as" label; "@label" uses it. Ops: open close read
  * write stat lstat fstat setstat fsetstat opendir readdir remove mkdir rmdir realpath rename readlink symlink
- * (target, link) posix-rename hardlink lsetstat extended.
+ * (target, link) posix-rename hardlink lsetstat extended; and, sending nothing, { "op": "wait-file", "path":
+ * LOCAL } which waits (up to 30 s) until that local file exists: a test holds the session there.
  *
  * Prints one JSON line per request: { i, op, type, code, status, message, handle, names, attrs } as the
  * reply has them; { i, op, skipped } when a labelled handle is missing. Exit 0 when every request got a
@@ -22,7 +23,7 @@
  * Test code only, no dependencies; the pure part (packets) is ./sftp-packets.mjs.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { PacketSplitter, decodeReply, encodeInit, encodeRequest } from './sftp-packets.mjs';
 
 const REPLY_TIMEOUT_MS = 20_000;
@@ -96,6 +97,12 @@ async function main() {
   let id = 1;
   for (let i = 0; i < requests.length; i++) {
     const req = { ...requests[i] };
+    if (req.op === 'wait-file') {
+      const until = Date.now() + 30_000;
+      while (!existsSync(req.path) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      print({ i, op: req.op, found: existsSync(req.path) });
+      continue;
+    }
     if (typeof req.handle === 'string' && req.handle.startsWith('@')) {
       const h = labels.get(req.handle.slice(1));
       if (!h) {

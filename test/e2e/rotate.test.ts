@@ -7,21 +7,19 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keysFileFor } from '../../src/collector/layout.js';
 import { connectProgramSetLine } from '../../src/lftp/connect-program.js';
-import { CLI, cli, snapshot, startPair, type Pair } from './helpers.js';
+import {
+  authorizeAdmin, CAMERA_KEY, cli, installRemoteCli, KEYS_FILE, login, PI_KNOWN_HOSTS, REMOTE_CLI, snapshot, startPair, USER, type Pair,
+} from './helpers.js';
 
-const USER = 'allsky-upload';
-const KEY = '/home/pi/.ssh/allsky_upload';
 const ALLSKY = '/home/pi/allsky';
-const REMOTE = '/opt/sftp-setup-test/sftp-setup';
 const FIXTURES = new URL('../fixtures/allsky/', import.meta.url);
 const CAMERA_FILES = ['/home/pi/.ssh', '/home/pi/.lftp', ALLSKY];
 
 describe('keys rotate', () => {
   let p: Pair;
   const rotate = (args: string[], env: Record<string, string> = {}) =>
-    cli(p.camera, ['keys', 'rotate', ...args], { env: { SFTP_SETUP_REMOTE_COMMAND: REMOTE, ...env }, timeoutMs: 120_000 });
+    cli(p.camera, ['keys', 'rotate', ...args], { env: { SFTP_SETUP_REMOTE_COMMAND: REMOTE_CLI, ...env }, timeoutMs: 120_000 });
 
   /** Allsky's own upload sequence (scripts/upload.sh) as pi, with the LFTP commands from env.json. */
   async function allskyUpload(): Promise<{ exitCode: number; out: string }> {
@@ -40,36 +38,34 @@ describe('keys rotate', () => {
 
   /** Does the collector accept this private key (as a plain sftp login from the camera)? */
   async function accepts(key: string): Promise<boolean> {
-    const r = await p.camera.run(['sh', '-c',
-      `sftp -F /dev/null -i ${key} -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=/home/pi/.ssh/known_hosts -o StrictHostKeyChecking=yes -o UpdateHostKeys=no -b - ${USER}@collector <<'EOF'\npwd\nEOF`],
-    { timeoutMs: 30_000 });
-    if (r.exitCode !== 0 && !/Permission denied \(publickey/.test(r.stderr)) throw new Error(`sftp failed for another reason: ${r.stderr}`);
-    return r.exitCode === 0;
+    const r = await login(p.camera, { key, knownHosts: PI_KNOWN_HOSTS, extra: ['UpdateHostKeys=no'] });
+    if (!r.ok && !/Permission denied \(publickey/.test(r.stderr)) throw new Error(`sftp failed for another reason: ${r.stderr}`);
+    return r.ok;
   }
 
   const fingerprint = async (path: string) => (await p.camera.sh(`ssh-keygen -lf ${path}`)).split(' ')[1]!;
-  const collectorKeyCount = async () => Number((await p.collector.sh(`grep -c '^[^#]' ${keysFileFor(USER)} || true`)).trim());
+  const collectorKeyCount = async () => Number((await p.collector.sh(`grep -c '^[^#]' ${KEYS_FILE} || true`)).trim());
 
   /** Keep a copy of the current key (as root, outside pi's files) to prove it is refused afterwards. */
   async function saveCurrentKey(name: string): Promise<string> {
-    await p.camera.sh(`mkdir -p /root/oldkeys && cp ${KEY} /root/oldkeys/${name} && chmod 600 /root/oldkeys/${name}`);
+    await p.camera.sh(`mkdir -p /root/oldkeys && cp ${CAMERA_KEY} /root/oldkeys/${name} && chmod 600 /root/oldkeys/${name}`);
     return `/root/oldkeys/${name}`;
   }
 
   /** The end state every scenario must reach. */
   async function expectRotated(oldCopy: string, oldFp: string): Promise<void> {
-    const newFp = await fingerprint(KEY);
+    const newFp = await fingerprint(CAMERA_KEY);
     expect(newFp).not.toBe(oldFp);
-    expect(await fingerprint(`${KEY}.pub`)).toBe(newFp);
-    expect(await p.camera.sh(`stat -c '%U:%G %a' ${KEY} ${KEY}.pub`)).toBe('pi:pi 600\npi:pi 644\n');
+    expect(await fingerprint(`${CAMERA_KEY}.pub`)).toBe(newFp);
+    expect(await p.camera.sh(`stat -c '%U:%G %a' ${CAMERA_KEY} ${CAMERA_KEY}.pub`)).toBe('pi:pi 600\npi:pi 644\n');
     // No .new, .old, state or lock file left.
     expect(await p.camera.sh(`ls -A /home/pi/.ssh | grep -v '^known_hosts' | sort`)).toBe('allsky_upload\nallsky_upload.pub\n');
     // Uploads through the connect-program (UpdateHostKeys=no) leave the pinned known_hosts as it was: one key, no .old.
     expect(await p.camera.sh(`ls -A /home/pi/.ssh | grep '^known_hosts'; grep -c . /home/pi/.ssh/known_hosts`)).toBe('known_hosts\n1\n');
     expect(await accepts(oldCopy)).toBe(false);
-    expect(await accepts(KEY)).toBe(true);
+    expect(await accepts(CAMERA_KEY)).toBe(true);
     expect(await collectorKeyCount()).toBe(1);
-    expect(await p.collector.sh(`cat ${keysFileFor(USER)}`)).toContain((await p.camera.sh(`cut -d' ' -f2 ${KEY}.pub`)).trim());
+    expect(await p.collector.sh(`cat ${KEYS_FILE}`)).toContain((await p.camera.sh(`cut -d' ' -f2 ${CAMERA_KEY}.pub`)).trim());
     const up = await allskyUpload();
     expect(up.out).toBe('');
     expect(up.exitCode).toBe(0);
@@ -79,7 +75,7 @@ describe('keys rotate', () => {
 
   beforeAll(async () => {
     p = await startPair();
-    const lftpLine = connectProgramSetLine({ keyPath: KEY });
+    const lftpLine = connectProgramSetLine({ keyPath: CAMERA_KEY });
     const env = JSON.parse(readFileSync(new URL('env.json', FIXTURES), 'utf8')) as Record<string, string>;
     Object.assign(env, { REMOTESERVER_HOST: 'collector', REMOTESERVER_PORT: '22', REMOTESERVER_USER: USER, REMOTESERVER_PASSWORD: 'n/a', REMOTESERVER_LFTP_COMMANDS: lftpLine });
     const settings = JSON.parse(readFileSync(new URL('settings.json', FIXTURES), 'utf8')) as Record<string, unknown>;
@@ -93,14 +89,13 @@ describe('keys rotate', () => {
     );
     await p.camera.sh(`cat > ${ALLSKY}/env.json && chown pi:pi ${ALLSKY}/env.json && chmod 664 ${ALLSKY}/env.json`, { input: JSON.stringify(env, null, '\t') + '\n' });
     await p.camera.sh(`printf '%s\\n' '${lftpLine.replace(/'/g, `'\\''`)}' > /home/pi/.lftp/rc && chown pi:pi /home/pi/.lftp/rc`);
-    await p.camera.sh(`ssh-keygen -q -t ed25519 -N '' -C pi@camera -f ${KEY} && ssh-keyscan -t ed25519 collector 2>/dev/null | grep -v '^#' > /home/pi/.ssh/known_hosts`, { user: 'pi' });
-    const pub = (await p.camera.sh(`cat ${KEY}.pub`)).trim();
+    await p.camera.sh(`ssh-keygen -q -t ed25519 -N '' -C pi@camera -f ${CAMERA_KEY} && ssh-keyscan -t ed25519 collector 2>/dev/null | grep -v '^#' > ${PI_KNOWN_HOSTS}`, { user: 'pi' });
+    const pub = (await p.camera.sh(`cat ${CAMERA_KEY}.pub`)).trim();
     const init = await cli(p.collector, ['init', '--yes', '--key', '-'], { input: pub + '\n' });
     expect(init.exitCode, init.stdout + init.stderr).toBe(0);
     // --via: the camera's root logs in to the collector's root with its own key; sftp-setup is callable there.
-    await p.camera.sh(`ssh-keygen -q -t ed25519 -N '' -C admin@camera -f /root/.ssh/id_ed25519`);
-    await p.collector.sh(`install -d -m 700 /root/.ssh && cat >> /root/.ssh/authorized_keys`, { input: await p.camera.sh('cat /root/.ssh/id_ed25519.pub') });
-    await p.collector.sh(`mkdir -p /opt/sftp-setup-test && printf '#!/bin/sh\\nexec %s %s "$@"\\n' '${process.execPath}' '${CLI}' > ${REMOTE} && chmod 755 ${REMOTE}`);
+    await authorizeAdmin(p.camera, p.collector);
+    await installRemoteCli(p.collector);
     const up = await allskyUpload();
     expect(up.out).toBe('');
     expect(up.exitCode).toBe(0);
@@ -127,7 +122,7 @@ describe('keys rotate', () => {
   });
 
   it('rotates through --via: old key refused, new key works, one key on the collector, Allsky upload works', async () => {
-    const oldFp = await fingerprint(KEY);
+    const oldFp = await fingerprint(CAMERA_KEY);
     const oldCopy = await saveCurrentKey('via');
     const started = performance.now();
     const r = await rotate(['--via', 'root@collector', '--yes']);
@@ -140,15 +135,15 @@ describe('keys rotate', () => {
   });
 
   it('a config naming the key by another spelling is pointed at the key path (through the apply path, backed up)', async () => {
-    const oldFp = await fingerprint(KEY);
+    const oldFp = await fingerprint(CAMERA_KEY);
     const oldCopy = await saveCurrentKey('spelling');
     const other = connectProgramSetLine({ keyPath: '/home/pi/.ssh/./allsky_upload' });
     await p.camera.sh(`printf '%s\\n' '${other.replace(/'/g, `'\\''`)}' > /home/pi/.lftp/rc && chown pi:pi /home/pi/.lftp/rc`);
     const r = await rotate(['--via', 'root@collector', '--yes']);
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toContain(`/home/pi/.lftp/rc now name ${KEY}`);
-    expect(await p.camera.sh('cat /home/pi/.lftp/rc')).toBe(connectProgramSetLine({ keyPath: KEY }) + '\n');
+    expect(r.stdout).toContain(`/home/pi/.lftp/rc now name ${CAMERA_KEY}`);
+    expect(await p.camera.sh('cat /home/pi/.lftp/rc')).toBe(connectProgramSetLine({ keyPath: CAMERA_KEY }) + '\n');
     expect(await p.camera.sh('stat -c "%U:%G" /home/pi/.lftp/rc')).toBe('pi:pi\n');
     expect(await p.camera.sh('cat /home/pi/.sftp-setup/backups/*/home/pi/.lftp/rc')).toBe(other + '\n');
     await p.camera.sh('rm -rf /home/pi/.sftp-setup');
@@ -156,7 +151,7 @@ describe('keys rotate', () => {
   });
 
   it('manual flow: prints the collector line, stops with exit 4, resumes after it was run', async () => {
-    const oldFp = await fingerprint(KEY);
+    const oldFp = await fingerprint(CAMERA_KEY);
     const oldCopy = await saveCurrentKey('manual');
     const first = await rotate(['--yes']);
     expect(first.exitCode).toBe(4);
@@ -167,7 +162,7 @@ describe('keys rotate', () => {
     const again = await rotate(['--yes']);
     expect(again.exitCode).toBe(4);
     expect(again.stdout).toContain(add!);
-    await p.collector.sh(add!.replace(/^sudo sftp-setup/, REMOTE));
+    await p.collector.sh(add!.replace(/^sudo sftp-setup/, REMOTE_CLI));
 
     const second = await rotate(['--yes']);
     expect(second.exitCode).toBe(4);
@@ -175,7 +170,7 @@ describe('keys rotate', () => {
     expect(remove).toBe(`sudo sftp-setup keys remove --user allsky-upload ${oldFp}`);
     expect((await allskyUpload()).exitCode).toBe(0); // now with the new key, the old one still authorized
     expect(await collectorKeyCount()).toBe(2);
-    await p.collector.sh(remove!.replace(/^sudo sftp-setup/, REMOTE));
+    await p.collector.sh(remove!.replace(/^sudo sftp-setup/, REMOTE_CLI));
 
     const third = await rotate(['--yes']);
     expect(third.stderr).toBe('');
@@ -184,7 +179,7 @@ describe('keys rotate', () => {
   });
 
   it('collector unreachable after the new key was made: fails, camera keeps its old key, next run converges', async () => {
-    const oldFp = await fingerprint(KEY);
+    const oldFp = await fingerprint(CAMERA_KEY);
     const oldCopy = await saveCurrentKey('down');
     await p.camera.sh('ip link set eth0 down');
     let r;
@@ -195,7 +190,7 @@ describe('keys rotate', () => {
     }
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/cannot reach the collector as root@collector/);
-    expect(await fingerprint(KEY)).toBe(oldFp);
+    expect(await fingerprint(CAMERA_KEY)).toBe(oldFp);
     // wait for the link to carry traffic again
     await p.camera.sh('for i in $(seq 50); do ssh-keyscan -T 1 collector 2>/dev/null | grep -q "^[^#]" && exit 0; sleep 0.1; done; exit 1');
     expect((await allskyUpload()).exitCode).toBe(0);
@@ -205,12 +200,12 @@ describe('keys rotate', () => {
   });
 
   it('new key not authorized (keys add fails on the collector): camera keeps its old key, next run converges', async () => {
-    const oldFp = await fingerprint(KEY);
+    const oldFp = await fingerprint(CAMERA_KEY);
     const oldCopy = await saveCurrentKey('noauth');
     const r = await rotate(['--via', 'root@collector', '--yes'], { SFTP_SETUP_REMOTE_COMMAND: '/bin/false' });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/the collector did not add the new key/);
-    expect(await fingerprint(KEY)).toBe(oldFp);
+    expect(await fingerprint(CAMERA_KEY)).toBe(oldFp);
     expect((await allskyUpload()).exitCode).toBe(0);
     const again = await rotate(['--via', 'root@collector', '--yes']);
     expect(again.exitCode, again.stderr).toBe(0);
@@ -219,7 +214,7 @@ describe('keys rotate', () => {
 
   for (const stop of ['generated', 'authorized', 'proven', 'switching', 'half-switched', 'switched', 'old-removed']) {
     it(`killed after "${stop}": the camera still uploads, and the next run converges`, async () => {
-      const oldFp = await fingerprint(KEY);
+      const oldFp = await fingerprint(CAMERA_KEY);
       const oldCopy = await saveCurrentKey(`kill-${stop}`);
       const r = await rotate(['--via', 'root@collector', '--yes'], { SFTP_SETUP_ROTATE_STOP_AFTER: stop });
       expect(r.exitCode).toBe(137);

@@ -12,20 +12,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ThrowawayHost } from '../../src/system/hosts.js';
-import { cli, makeKey, startPair, type Pair } from './helpers.js';
-import { collectorHost } from './safety-helpers.js';
+import { ADMIN_KEY, authorizeAdmin, cli, collectorHost, makeKey, sshOptions, startPair, USER, type Pair } from './helpers.js';
 
 const KEY_A = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx2kQw9gJ1rdxYl0H5qzqvLr0m3gVQm8f1Q0fMZ3m9K reload-a@test';
 const KEY_B = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC9hQm0yUqGf8m8nJ4m1t3B7Kz1Y0sV9a0mUuK3vQ2cX reload-b@test';
 const FP_B = 'SHA256:B4DOAArNrVmyKf+xmQGnyaex7ju2yuEIIkdQS7r/1IA';
-const SSH = '-F /dev/null -i /root/.ssh/admin -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=5';
+const SSH = sshOptions({ key: ADMIN_KEY, timeout: 5 }).sh;
 
 describe('admin access while sftp-setup changes sshd', () => {
   let pair: Pair;
   beforeAll(async () => {
     pair = await startPair();
-    const admin = await makeKey(pair.camera, '/root/.ssh/admin');
-    await pair.collector.sh(`mkdir -p -m 700 /root/.ssh && echo '${admin}' >> /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys`);
+    await authorizeAdmin(pair.camera, pair.collector);
   });
   afterAll(async () => {
     await pair?.destroy();
@@ -120,14 +118,14 @@ describe('TCP connects to sshd while sftp-setup runs (the reload window)', () =>
   }
 
   it('keys add/remove: no refused connect; init/uninstall: refused only in the reload window, sessions survive', async () => {
-    await h.sh(`mkdir -p -m 700 /root/.ssh && ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/admin && cat /root/.ssh/admin.pub >> /root/.ssh/authorized_keys`);
-    const session = h.run(['sh', '-c', `ssh -F /dev/null -i /root/.ssh/admin -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR root@127.0.0.1 'echo started; while [ ! -e /tmp/reload-done ]; do sleep 0.1; done; echo still-alive'`]);
+    await authorizeAdmin(h, h);
+    const session = h.run(['sh', '-c', `ssh ${sshOptions({ key: ADMIN_KEY }).sh} root@127.0.0.1 'echo started; while [ ! -e /tmp/reload-done ]; do sleep 0.1; done; echo still-alive'`]);
     const first = await cli(h, ['init', '--yes', '--no-verify', '--key', KEY_A]);
     expect(first.exitCode, first.stdout + first.stderr).toBe(0);
 
     const keys = await probeWhile(async () => {
       for (let i = 0; i < 5; i++) {
-        for (const args of [['keys', 'add', '--user', 'allsky-upload', KEY_B], ['keys', 'remove', '--user', 'allsky-upload', '--force', FP_B]]) {
+        for (const args of [['keys', 'add', '--user', USER, KEY_B], ['keys', 'remove', '--user', USER, '--force', FP_B]]) {
           const r = await cli(h, args);
           expect(r.exitCode, `${args.join(' ')}: ${r.stdout}${r.stderr}`).toBe(0);
         }
@@ -136,7 +134,7 @@ describe('TCP connects to sshd while sftp-setup runs (the reload window)', () =>
     const RELOADS = 6;
     const reloads = await probeWhile(async () => {
       for (let i = 0; i < RELOADS / 2; i++) {
-        for (const args of [['uninstall', '--yes', '--user', 'allsky-upload'], ['init', '--yes', '--no-verify', '--key', KEY_A]]) {
+        for (const args of [['uninstall', '--yes', '--user', USER], ['init', '--yes', '--no-verify', '--key', KEY_A]]) {
           const r = await cli(h, args);
           expect(r.exitCode, `${args.join(' ')}: ${r.stdout}${r.stderr}`).toBe(0);
         }

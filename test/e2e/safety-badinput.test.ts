@@ -7,8 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ThrowawayHost } from '../../src/system/hosts.js';
-import { cli, makeKey } from './helpers.js';
-import { collectorHost } from './safety-helpers.js';
+import { cli, collectorHost, makeKey, ROOT, USER } from './helpers.js';
 
 let host: ThrowawayHost;
 let good: string;
@@ -19,10 +18,10 @@ const figures = { tried: 0 };
 /** Everything a collector command may touch, with timestamps. */
 async function snap(h: ThrowawayHost): Promise<string> {
   return h.sh(
-    `find /etc/ssh /etc/passwd /etc/shadow /etc/group /etc/gshadow /var/lib/allsky-uploads /run/lock /var/backups -xdev ! -name 'ssh_host_*' -printf '%y %u:%g %m %s %T@ %p\\n' 2>/dev/null | sort -k6;` +
+    `find /etc/ssh /etc/passwd /etc/shadow /etc/group /etc/gshadow ${ROOT} /run/lock /var/backups -xdev ! -name 'ssh_host_*' -printf '%y %u:%g %m %s %T@ %p\\n' 2>/dev/null | sort -k6;` +
       // the lock lives in /run/sftp-setup: a refusing command may have taken and released it there
       ` stat -c '%F %U:%G %a %n' /run/sftp-setup 2>/dev/null; find /run/sftp-setup -xdev -mindepth 1 -printf '%y %u:%g %m %s %T@ %p\\n' 2>/dev/null | sort -k6;` +
-      ` find /etc/ssh /etc/passwd /etc/shadow /etc/group /var/lib/allsky-uploads /run/sftp-setup -xdev -type f -print0 2>/dev/null | sort -z | xargs -0 -r sha256sum`,
+      ` find /etc/ssh /etc/passwd /etc/shadow /etc/group ${ROOT} /run/sftp-setup -xdev -type f -print0 2>/dev/null | sort -z | xargs -0 -r sha256sum`,
   );
 }
 
@@ -37,7 +36,7 @@ const cases = (): Array<[string[], string]> => [
   [['uninstall', U, 'a b'], 'a b'],
   [['uninstall', U, '../etc'], '../etc'],
   [['uninstall', U, '-x'], '-x'],
-  [['uninstall', U, 'allsky-upload', '--bogus'], '--bogus'],
+  [['uninstall', U, USER, '--bogus'], '--bogus'],
   [['uninstall', U, ''], '--user'],
   // keys add
   [['keys', 'add', 'not a key'], 'key'],

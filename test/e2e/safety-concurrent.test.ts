@@ -5,8 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ThrowawayHost } from '../../src/system/hosts.js';
-import { cli, makeKey } from './helpers.js';
-import { collectorHost } from './safety-helpers.js';
+import { cli, collectorHost, makeKey } from './helpers.js';
 
 let host: ThrowawayHost;
 const figures = { pairs: 0, waited: 0 };

@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ThrowawayHost } from '../../src/system/hosts.js';
-import { cli } from './helpers.js';
-import { collectorHost } from './safety-helpers.js';
+import { cli, collectorHost } from './helpers.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/sshd/', import.meta.url));
 const BASE = [

@@ -6,13 +6,11 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { ThrowawayHost } from '../../src/system/hosts.js';
-import { cli, makeKey, snapshot, startPair, type Pair } from './helpers.js';
-import { collectorHost } from './safety-helpers.js';
+import { CAMERA_FILES, cli, collectorHost, hostKeyFingerprint, makeKey, ROOT, snapshot, startPair, USER, type Pair } from './helpers.js';
 import { installAllsky } from './allsky-fixture.js';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx2kQw9gJ1rdxYl0H5qzqvLr0m3gVQm8f1Q0fMZ3m9K disks@test';
 const KEY2 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC9hQm0yUqGf8m8nJ4m1t3B7Kz1Y0sV9a0mUuK3vQ2cX disks2@test';
-const ROOT = '/var/lib/allsky-uploads';
 // Everything the collector commands may touch. Backups are excluded: see backupsLeft().
 const COLLECTOR_FILES = ['/etc/ssh', '/etc/passwd', '/etc/group', '/etc/shadow', '/etc/gshadow', '/etc/subuid', '/etc/subgid', ROOT, '/run/sftp-setup'];
 const figures: string[] = [];
@@ -101,9 +99,9 @@ describe('failing disks on the collector', () => {
     const fp = (await h.sh(`echo '${KEY}' | ssh-keygen -lf - | cut -d' ' -f2`)).trim();
     await refusesUnchanged(h, 'read-only /etc/ssh, after init', [
       { args: ['init', '--yes', '--no-verify', '--key', KEY, '--profile', 'dropbox'], says: /read-only.*remount .*read-write/ },
-      { args: ['keys', 'add', '--user', 'allsky-upload', KEY2], says: /read-only.*remount .*read-write/ },
-      { args: ['keys', 'remove', '--user', 'allsky-upload', '--force', fp], says: /read-only.*remount .*read-write/ },
-      { args: ['uninstall', '--yes', '--user', 'allsky-upload'], says: /read-only.*remount .*read-write/ },
+      { args: ['keys', 'add', '--user', USER, KEY2], says: /read-only.*remount .*read-write/ },
+      { args: ['keys', 'remove', '--user', USER, '--force', fp], says: /read-only.*remount .*read-write/ },
+      { args: ['uninstall', '--yes', '--user', USER], says: /read-only.*remount .*read-write/ },
     ]);
   }, 120_000);
 
@@ -123,14 +121,14 @@ describe('failing disks on the collector', () => {
     const fp = (await h.sh(`echo '${KEY}' | ssh-keygen -lf - | cut -d' ' -f2`)).trim();
     await refusesUnchanged(h, 'full /etc/ssh, after init', [
       { args: ['init', '--yes', '--no-verify', '--key', KEY, '--profile', 'dropbox'], says: /disk is full.*free some space/ },
-      { args: ['keys', 'add', '--user', 'allsky-upload', key3], says: /disk is full.*free some space/ },
-      { args: ['keys', 'remove', '--user', 'allsky-upload', '--force', fp], says: /disk is full.*free some space/ },
+      { args: ['keys', 'add', '--user', USER, key3], says: /disk is full.*free some space/ },
+      { args: ['keys', 'remove', '--user', USER, '--force', fp], says: /disk is full.*free some space/ },
     ]);
     // Removing only frees space: uninstall works on a full disk, and leaves a valid sshd configuration.
-    const un = await cli(h, ['uninstall', '--yes', '--user', 'allsky-upload']);
+    const un = await cli(h, ['uninstall', '--yes', '--user', USER]);
     figures.push(`full /etc/ssh, after init: uninstall -> exit ${un.exitCode} (removing needs no space)`);
     expect(un.exitCode, un.stdout + un.stderr).toBe(0);
-    expect(await h.sh('ls /etc/ssh/sshd_config.d; getent passwd allsky-upload || true')).toBe('');
+    expect(await h.sh(`ls /etc/ssh/sshd_config.d; getent passwd ${USER} || true`)).toBe('');
     expect(await tempFiles(h)).toBe('');
     expect(await sshdOk(h)).toBe(0);
   }, 120_000);
@@ -158,7 +156,6 @@ describe('a full chroot', () => {
 });
 
 describe('a read-only Allsky config directory on the camera', () => {
-  const CAMERA_FILES = ['/home/pi', '/root/.ssh', '/root/.lftp', '/root/.local/state', '/var/backups/sftp-setup'];
   it('allsky-config stops with the fix and changes nothing', async () => {
     pair = await startPair();
     const p = pair;
@@ -166,7 +163,7 @@ describe('a read-only Allsky config directory on the camera', () => {
       installAllsky(p.camera),
       cli(p.collector, ['init', '--yes', '--no-verify']).then((r) => expect(r.exitCode, r.stderr).toBe(0)),
     ]);
-    const hostKey = (await p.collector.sh('ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub')).split(' ')[1]!;
+    const hostKey = await hostKeyFingerprint(p.collector);
     await readOnly(p.camera, '/home/pi/allsky/config');
     const before = await snapshot(p.camera, CAMERA_FILES);
     const r = await cli(p.camera, ['allsky-config', '--collector', 'collector', '--host-key', hostKey, '--yes'], { user: 'pi' });

@@ -1,40 +1,14 @@
 /**
- * Shared pieces of the safety suites (issue 6): a collector host, a normalized state snapshot that two
- * hosts can be compared by, a watcher that checks sshd's configuration every ~20 ms while a command runs,
- * and a way to SIGKILL a command's whole process group at a chosen moment.
+ * Shared pieces of the safety suites (issue 6): a watcher that checks sshd's configuration every ~20 ms
+ * while a command runs, and a way to SIGKILL a command's whole process group at a chosen moment. The
+ * collector host and the snapshot two hosts can be compared by are helpers.ts's (collectorHost, snapshot
+ * with acrossHosts).
  */
-import { startHost, type ThrowawayHost } from '../../src/system/hosts.js';
+import type { ThrowawayHost } from '../../src/system/hosts.js';
 import type { RunResult } from '../../src/system/exec.js';
-import { CLI, uniqueName } from './helpers.js';
+import { CLI } from './helpers.js';
 
-export async function collectorHost(base = 'safe'): Promise<ThrowawayHost> {
-  const h = await startHost(uniqueName(base));
-  try {
-    await h.startSshd();
-  } catch (err) {
-    await h.destroy();
-    throw err;
-  }
-  return h;
-}
-
-/**
- * Everything sftp-setup may touch, in a form two hosts can be compared by: no timestamps, no per-host
- * host keys, no backups (a killed run legitimately leaves its own), no logs. Stale locks, temporary
- * files, probe keys and candidate directories all show up.
- */
-export async function state(host: ThrowawayHost, extra: string[] = []): Promise<string> {
-  // Not all of /etc: the real machine's /etc shows through the overlays and may change under a test.
-  const accounts = ['passwd', 'group', 'shadow', 'gshadow', 'subuid', 'subgid'].flatMap((f) => [`/etc/${f}`, `/etc/${f}-`]);
-  const roots = ['/etc/ssh', ...accounts, '/var/lib/allsky-uploads', '/run/lock', '/run/sftp-setup', ...extra].join(' ');
-  return host.sh(
-    `for p in ${roots}; do [ -e "$p" ] || continue; find "$p" -xdev \\( -name 'ssh_host_*' -o -name hostname -o -name hosts -o -name mtab -o -name '*.pid' -o -path /etc/ld.so.cache \\) -prune -o -printf '%y %u:%g %m %s %p\\n' | sort -k4; done;` +
-      ` ls -d /run/sftp-setup-* 2>/dev/null | sed 's/-[^-]*$/-XXX/';` +
-      ` for p in ${roots}; do [ -e "$p" ] || continue; find "$p" -xdev -type f ! -name 'ssh_host_*' ! -name hostname ! -name hosts ! -name '*.pid' ! -path /etc/ld.so.cache -print0 | sort -z | xargs -0 -r sha256sum; done | sed -E '/\/etc\/ssh\/sftp-setup\/authorized_keys\//d';` +
-      // key files carry the time a key was added: compare them without it
-      ` for f in /etc/ssh/sftp-setup/authorized_keys/*; do [ -f "$f" ] || continue; echo "$(sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z/TIME/g' "$f" | sha256sum | cut -c1-64)  $f"; done`,
-  );
-}
+export { collectorHost } from './helpers.js';
 
 export interface WatchResult {
   /** how many times `sshd -t` ran */

@@ -6,12 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ThrowawayHost } from '../../src/system/hosts.js';
-import { cli } from './helpers.js';
-import { collectorHost, halfWritten, runKillable, sshHashes, state, timeInside, watchSshd } from './safety-helpers.js';
+import { cli, collectorHost, COLLECTOR_STATE, snapshot, USER } from './helpers.js';
+import { halfWritten, runKillable, sshHashes, timeInside, watchSshd } from './safety-helpers.js';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx2kQw9gJ1rdxYl0H5qzqvLr0m3gVQm8f1Q0fMZ3m9K safety@test';
 const INIT = ['init', '--yes', '--key', KEY];
-const UNINSTALL = ['uninstall', '--yes', '--user', 'allsky-upload'];
+const UNINSTALL = ['uninstall', '--yes', '--user', USER];
 const INIT_STEPS = 7; // applied on a fresh host: account, chroot, upload-dirs, keys, sshd-config, sshd-limits, reload (cleanup finds nothing)
 const UNINSTALL_STEPS = 4; // account, sshd-config, sshd-limits, keys (no protected mount)
 const figures = { kills: 0, sshdChecks: 0, sshdFailures: 0, staleLocksLeft: 0 };
@@ -55,7 +55,7 @@ async function killedThenConverged(opts: {
       expect(w.failures, 'sshd -t failed while the command ran').toEqual([]);
     }
     expect(halfWritten(w1, before, after), 'a file under /etc/ssh was seen neither old nor new').toEqual([]);
-    let got = await state(h);
+    let got = await snapshot(h, COLLECTOR_STATE, { acrossHosts: true });
     if (rerun.exitCode === 2 && got.includes('/run/sftp-setup/lock')) {
       figures.staleLocksLeft++;
       // A refusing re-run ("nothing left to remove") never takes the lock, so a killed run's stale lock stays
@@ -76,11 +76,11 @@ describe('killed at any moment', () => {
       const i = await timeInside(h, INIT);
       expect(i.r.exitCode, i.r.stdout + i.r.stderr).toBe(0);
       durations.init = i.ms;
-      refInit = await state(h);
+      refInit = await snapshot(h, COLLECTOR_STATE, { acrossHosts: true });
       const u = await timeInside(h, UNINSTALL);
       expect(u.r.exitCode, u.r.stdout + u.r.stderr).toBe(0);
       durations.uninstall = u.ms;
-      refUninstall = await state(h);
+      refUninstall = await snapshot(h, COLLECTOR_STATE, { acrossHosts: true });
     } finally {
       await h.destroy();
     }

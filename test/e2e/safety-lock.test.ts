@@ -7,12 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ThrowawayHost } from '../../src/system/hosts.js';
 import { LOCK_PATH } from '../../src/collector/layout.js';
-import { cli, makeKey, startPair, type Pair } from './helpers.js';
+import { cli, collectorHost, hostKeyFingerprint, makeKey, ROOT, startPair, USER, type Pair } from './helpers.js';
 import { installAllsky } from './allsky-fixture.js';
-import { collectorHost } from './safety-helpers.js';
 
 let host: ThrowawayHost;
-const USER = 'allsky-upload';
 // A hang shows as a timeout (exit code not 0, "timed out"), never as a slow pass.
 const T = { timeoutMs: 60_000 };
 
@@ -95,7 +93,7 @@ describe('the lock cannot be hijacked by a local user', () => {
   for (const [what, script, why] of refused) {
     it(`${what} at the new path: refused at once, one line naming the path and the fix, nothing changed`, async () => {
       await host.sh(`mkdir -p /run/sftp-setup; ${script}`);
-      const snap = () => host.sh('find /etc/ssh /var/lib/allsky-uploads /run/sftp-setup -printf "%y %u %m %s %p\\n" | sort; sha256sum /etc/shadow');
+      const snap = () => host.sh(`find /etc/ssh ${ROOT} /run/sftp-setup -printf "%y %u %m %s %p\\n" | sort; sha256sum /etc/shadow`);
       const before = await snap();
       const r = await cli(host, ['keys', 'add', '--user', USER, key, '--from', '10.7.0.0/16'], T);
       expect(r.exitCode, r.stdout + r.stderr).toBe(1);
@@ -134,7 +132,7 @@ describe('the camera lock cannot be hijacked by a local user', () => {
     ]);
     await p.camera.sh('useradd -m -s /bin/sh mallory');
     await p.camera.sh('mkfifo /run/lock/sftp-setup-camera.lock; ln -s /etc/shadow /run/lock/sftp-setup.lock', { user: 'mallory' });
-    const hostKey = (await p.collector.sh('ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub')).split(' ')[1]!;
+    const hostKey = await hostKeyFingerprint(p.collector);
     const args = ['allsky-config', '--collector', 'collector', '--host-key', hostKey, '--yes', '--no-test'];
     for (const user of ['pi', 'root']) {
       const r = await cli(p.camera, args, { user, ...T });

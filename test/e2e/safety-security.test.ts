@@ -6,12 +6,9 @@
  * ssh-audit failure on the collector's sshd after init.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, makeKey, startPair, type Pair } from './helpers.js';
+import { cli, KNOWN_HOSTS, makeKey, pinHostKey, ROOT, sftpAs, startPair, TEST_KEY, USER, type Pair } from './helpers.js';
 
-const ROOT = '/var/lib/allsky-uploads';
-const KEY = '/root/upload_key';
 const KEY2 = '/root/other_key';
-const SSH = `-F /dev/null -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=/root/kh -o StrictHostKeyChecking=yes -o ConnectTimeout=5 -o LogLevel=ERROR`;
 const figures: string[] = [];
 
 /** The `[fail]` lines of ssh-audit against the host's own sshd, colours off, sorted, without duplicates. */
@@ -26,22 +23,21 @@ async function auditFails(p: Pair): Promise<{ fails: string[]; total: number }> 
 describe('security of the upload account (allsky profile), from the camera with its real key', () => {
   let p: Pair;
   let auditBefore: string[];
-  const sftp = (batch: string, key = KEY, user = 'allsky-upload') =>
-    p.camera.run(['bash', '-c', `sftp ${SSH} -i ${key} -b - ${user}@collector <<'EOF'\n${batch}\nEOF`], { timeoutMs: 30_000 });
+  const sftp = (batch: string, key = TEST_KEY, user = USER) => sftpAs(p.camera, { key, user, knownHosts: KNOWN_HOSTS, timeout: 5 }, batch);
   const onCollector = (script: string) => p.collector.sh(script);
 
   beforeAll(async () => {
     p = await startPair();
     auditBefore = (await auditFails(p)).fails;
-    const pub = await makeKey(p.camera, KEY);
+    const pub = await makeKey(p.camera, TEST_KEY);
     const pub2 = await makeKey(p.camera, KEY2);
     const a = await cli(p.collector, ['init', '--yes', '--key', pub]);
     expect(a.exitCode, a.stdout + a.stderr).toBe(0);
     // A second upload account on the same sshd, its own key and tree.
     const b = await cli(p.collector, ['init', '--yes', '--user', 'other-upload', '--root', '/srv/other-upload', '--key', pub2]);
     expect(b.exitCode, b.stdout + b.stderr).toBe(0);
-    const hostKey = (await p.collector.sh('cat /etc/ssh/ssh_host_ed25519_key.pub')).trim().split(' ').slice(0, 2).join(' ');
-    await p.camera.sh(`echo 'collector ${hostKey}' > /root/kh && head -c 5000 /dev/urandom > /tmp/image.jpg`);
+    await pinHostKey(p);
+    await p.camera.sh('head -c 5000 /dev/urandom > /tmp/image.jpg');
     await onCollector(`echo secret > /srv/other-upload/images/theirs.jpg && chown other-upload: /srv/other-upload/images/theirs.jpg`);
     const up = await sftp('put /tmp/image.jpg /images/image.jpg');
     expect(up.exitCode, up.stderr).toBe(0);
@@ -102,8 +98,8 @@ describe('security of the upload account (allsky profile), from the camera with 
     }
     expect((await p.camera.run(['test', '-e', '/tmp/stolen'])).exitCode).toBe(1);
     // Its key does not open the other account, nor the other way round.
-    expect((await sftp('pwd', KEY, 'other-upload')).exitCode).not.toBe(0);
-    expect((await sftp('pwd', KEY2, 'allsky-upload')).exitCode).not.toBe(0);
+    expect((await sftp('pwd', TEST_KEY, 'other-upload')).exitCode).not.toBe(0);
+    expect((await sftp('pwd', KEY2, USER)).exitCode).not.toBe(0);
     expect((await sftp('pwd', KEY2, 'other-upload')).exitCode).toBe(0);
   });
 

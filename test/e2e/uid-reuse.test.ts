@@ -7,16 +7,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ThrowawayHost } from '../../src/system/hosts.js';
-import { cli, makeKey } from './helpers.js';
-import { collectorHost } from './safety-helpers.js';
+import { cli, collectorHost, makeKey, ROOT, sftpAs, TEST_KEY } from './helpers.js';
 
 let host: ThrowawayHost;
 let key: string;
-const SFTP = '-F /dev/null -i /root/uk -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR';
 
 /** An sftp batch as `user` over loopback; each command on its own line (a failing one ends the batch). */
-const sftp = (user: string, ...commands: string[]) =>
-  host.run(['bash', '-c', `printf '%s\\n' "$@" | sftp ${SFTP} -b - ${user}@127.0.0.1`, 'sftp', ...commands]);
+const sftp = (user: string, ...commands: string[]) => sftpAs(host, { key: TEST_KEY, user, target: '127.0.0.1' }, commands.join('\n'));
 const ids = async (user: string) => (await host.sh(`echo $(id -u ${user}) $(id -g ${user})`)).trim().split(' ').map(Number) as [number, number];
 const init = async (user: string, root?: string) => {
   const r = await cli(host, ['init', '--yes', '--no-verify', '--user', user, ...(root ? ['--root', root] : []), '--key', key]);
@@ -29,7 +26,7 @@ const ownedBy = (root: string, uid: number, gid: number) => host.sh(`find ${root
 describe('a new account never gets the uid of uploads left behind', () => {
   beforeAll(async () => {
     host = await collectorHost('uid');
-    key = await makeKey(host, '/root/uk');
+    key = await makeKey(host, TEST_KEY);
     await host.sh('echo camera-a image > /root/a.jpg; echo from b > /root/b.jpg');
   });
   afterAll(async () => {
@@ -46,7 +43,8 @@ describe('a new account never gets the uid of uploads left behind', () => {
     // The record: root's, not writable by others, naming the uid
     expect(await host.sh('stat -c "%U:%G %a" /var/lib/sftp-setup /var/lib/sftp-setup/retired-uids')).toBe('root:root 755\nroot:root 644\n');
     expect(await host.sh('cat /var/lib/sftp-setup/retired-uids')).toContain(`"uid":${uidA},"gid":${gidA},"user":"cam-a","root":"/var/lib/allsky-uploads"`);
-    const before = await host.sh('find /var/lib/allsky-uploads -printf "%y %U:%G %m %s %p\\n" | sort; sha256sum /var/lib/allsky-uploads/images/a.jpg');
+    const tree = () => host.sh(`find ${ROOT} -printf "%y %U:%G %m %s %p\\n" | sort; sha256sum ${ROOT}/images/a.jpg`);
+    const before = await tree();
 
     // A dry run already names the uid it would use
     const dry = await cli(host, ['init', '--dry-run', '--user', 'cam-b', '--root', '/srv/cam-b', '--key', key]);
@@ -57,26 +55,27 @@ describe('a new account never gets the uid of uploads left behind', () => {
     expect(uidB).toBe(Number(planned));
     expect(uidB).not.toBe(uidA);
     expect(gidB).not.toBe(gidA);
-    expect(await ownedBy('/var/lib/allsky-uploads', uidB, gidB)).toBe('');
+    expect(await ownedBy(ROOT, uidB, gidB)).toBe('');
 
     // Through its chroot B sees only its own tree: A's file can be neither read nor overwritten
-    const get = await sftp('cam-b', 'get /var/lib/allsky-uploads/images/a.jpg /tmp/stolen.jpg');
+    const get = await sftp('cam-b', `get ${ROOT}/images/a.jpg /tmp/stolen.jpg`);
     expect(get.exitCode).not.toBe(0);
     expect((await host.run(['test', '-e', '/tmp/stolen.jpg'])).exitCode).toBe(1);
     const ls = await sftp('cam-b', 'ls -1 /images');
     expect(ls.stdout).not.toMatch(/a\.jpg/);
-    expect((await sftp('cam-b', 'put /root/b.jpg /var/lib/allsky-uploads/images/a.jpg')).exitCode).not.toBe(0);
+    expect((await sftp('cam-b', `put /root/b.jpg ${ROOT}/images/a.jpg`)).exitCode).not.toBe(0);
     expect((await sftp('cam-b', 'put /root/b.jpg /images/a.jpg')).exitCode).toBe(0);
-    expect(await host.sh('find /var/lib/allsky-uploads -printf "%y %U:%G %m %s %p\\n" | sort; sha256sum /var/lib/allsky-uploads/images/a.jpg')).toBe(before);
+    expect(await tree()).toBe(before);
     // Nor as the uid itself outside the chroot (what "owning" would mean): B's uid cannot write there
-    expect((await host.run(['sh', '-c', 'echo x >> /var/lib/allsky-uploads/images/a.jpg'], { user: 'cam-b' })).exitCode).not.toBe(0);
+    expect((await host.run(['sh', '-c', `echo x >> ${ROOT}/images/a.jpg`], { user: 'cam-b' })).exitCode).not.toBe(0);
   }, 120_000);
 
   it('an account deleted by hand (its Match block stays): the next account does not get its uid', async () => {
     await init('cam-c', '/srv/cam-c');
     expect((await sftp('cam-c', 'put /root/a.jpg /images/c.jpg')).exitCode).toBe(0);
     const [uidC, gidC] = await ids('cam-c');
-    await host.sh('userdel cam-c');
+    // sshd's session for that upload may still be ending: userdel refuses a user with a live process.
+    await host.sh('for i in $(seq 200); do pgrep -u cam-c >/dev/null || break; sleep 0.05; done; userdel cam-c');
     await init('cam-d', '/srv/cam-d');
     const [uidD, gidD] = await ids('cam-d');
     expect(uidD).not.toBe(uidC);

@@ -4,15 +4,11 @@
  * it; half-removed states still converge.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost, type ThrowawayHost } from '../../src/system/hosts.js';
+import type { ThrowawayHost } from '../../src/system/hosts.js';
 import { keysFileFor } from '../../src/collector/layout.js';
-import { cli, snapshot } from './helpers.js';
+import { cli, collectorHost, dropIn, ROOT, snapshot, USER, withoutShadowBackups } from './helpers.js';
 
-const ROOT = '/var/lib/allsky-uploads';
 const ACCOUNT_FILES = ['/etc/passwd', '/etc/shadow', '/etc/group', '/etc/gshadow'];
-// The shadow tools keep the previous passwd/group files as "passwd-" etc.; a directory's size is the overlay's business.
-const withoutShadowBackups = (s: string) =>
-  s.split('\n').filter((l) => !/\/etc\/(passwd|shadow|group|gshadow)-$/.test(l)).map((l) => l.replace(/^(d \S+ \d+) \d+ /, '$1 ')).join('\n');
 
 describe('uninstall only touches what sftp-setup manages', () => {
   let h: ThrowawayHost;
@@ -29,8 +25,7 @@ describe('uninstall only touches what sftp-setup manages', () => {
   };
 
   beforeAll(async () => {
-    h = await startHost('collector');
-    await h.startSshd();
+    h = await collectorHost('collector');
   });
   afterAll(async () => {
     await h?.destroy();
@@ -50,12 +45,12 @@ describe('uninstall only touches what sftp-setup manages', () => {
     await h.sh('useradd -r -d /srv/svc -s /usr/sbin/nologin svc && install -d /srv/svc && echo data > /srv/svc/data');
     await refused(['uninstall', '--yes', '--purge', '--user', 'svc'], [...ACCOUNT_FILES, '/srv/svc'], /svc is not an upload account made by sftp-setup/);
     // A drop-in with our name for mallory, but mallory logs in with a shell and lives in /home/mallory.
-    await h.sh('useradd -m -s /bin/bash mallory && printf "Match User mallory\\n    ChrootDirectory /srv/mallory\\n" > /etc/ssh/sshd_config.d/50-sftp-setup-mallory.conf');
+    await h.sh(`useradd -m -s /bin/bash mallory && printf "Match User mallory\\n    ChrootDirectory /srv/mallory\\n" > ${dropIn('mallory')}`);
     await refused(
       ['uninstall', '--yes', '--purge', '--user', 'mallory'], [...ACCOUNT_FILES, '/home/mallory', '/etc/ssh'],
       /account mallory does not look like an upload account sftp-setup made \(its shell is \/bin\/bash, a login shell, its home is \/home\/mallory, not the chroot \/srv\/mallory of sftp-setup's Match block\); nothing was changed/,
     );
-    await h.sh('rm /etc/ssh/sshd_config.d/50-sftp-setup-mallory.conf');
+    await h.sh(`rm ${dropIn('mallory')}`);
   });
 
   it('--purge of a managed account removes its tree without following links out of it; /etc is as before init', async () => {
@@ -63,9 +58,9 @@ describe('uninstall only touches what sftp-setup manages', () => {
     const init = await cli(h, ['init', '--yes', '--no-verify']);
     expect(init.exitCode, init.stdout + init.stderr).toBe(0);
     // Planted by anything running with the upload uid: a link to a directory and to a file outside the tree.
-    await h.sh(`echo outside > /srv/target-file && ln -s /etc ${ROOT}/images/evil && ln -s /srv/target-file ${ROOT}/images/evil-file && chown -h allsky-upload: ${ROOT}/images/evil ${ROOT}/images/evil-file`);
+    await h.sh(`echo outside > /srv/target-file && ln -s /etc ${ROOT}/images/evil && ln -s /srv/target-file ${ROOT}/images/evil-file && chown -h ${USER}: ${ROOT}/images/evil ${ROOT}/images/evil-file`);
     const etcHashes = await h.sh('find /etc -xdev -type f ! -name "passwd*" ! -name "shadow*" ! -name "group*" ! -name "gshadow*" ! -path "/etc/ssh/*" -print0 | sort -z | xargs -0 sha256sum');
-    const r = await cli(h, ['uninstall', '--yes', '--purge', '--user', 'allsky-upload']);
+    const r = await cli(h, ['uninstall', '--yes', '--purge', '--user', USER]);
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(0);
     expect(await exists(ROOT)).toBe(false);
@@ -80,10 +75,10 @@ describe('uninstall only touches what sftp-setup manages', () => {
     const init = await cli(h, ['init', '--yes', '--no-verify', '--user', 'up4', '--root', '/srv/up4']);
     expect(init.exitCode, init.stdout + init.stderr).toBe(0);
     // Someone pointed the block and the home at /home: sftp-setup's rules still refuse to delete it.
-    await h.sh('sed -i "s#ChrootDirectory /srv/up4#ChrootDirectory /home#" /etc/ssh/sshd_config.d/50-sftp-setup-up4.conf && usermod -d /home up4');
+    await h.sh(`sed -i "s#ChrootDirectory /srv/up4#ChrootDirectory /home#" ${dropIn('up4')} && usermod -d /home up4`);
     await refused(['uninstall', '--yes', '--purge', '--user', 'up4'], [...ACCOUNT_FILES, '/home', '/etc/ssh', '/srv/up4'], /--purge would delete \/home, the chroot in sftp-setup's Match block for up4, but \/home is a system directory; nothing was changed/);
     // Home field elsewhere than the block's chroot: the account does not look like ours.
-    await h.sh('sed -i "s#ChrootDirectory /home#ChrootDirectory /srv/up4#" /etc/ssh/sshd_config.d/50-sftp-setup-up4.conf && usermod -d /srv/other up4');
+    await h.sh(`sed -i "s#ChrootDirectory /home#ChrootDirectory /srv/up4#" ${dropIn('up4')} && usermod -d /srv/other up4`);
     await refused(['uninstall', '--yes', '--purge', '--user', 'up4'], [...ACCOUNT_FILES, '/etc/ssh', '/srv'], /its home is \/srv\/other, not the chroot \/srv\/up4/);
     await h.sh('usermod -d /srv/up4 up4');
     const r = await cli(h, ['uninstall', '--yes', '--purge', '--user', 'up4']);
@@ -98,12 +93,12 @@ describe('uninstall only touches what sftp-setup manages', () => {
       expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     }
     await h.sh('userdel half-a');
-    await h.sh('rm /etc/ssh/sshd_config.d/50-sftp-setup-half-b.conf && kill -HUP "$(cat /run/sshd.pid)"');
+    await h.sh(`rm ${dropIn('half-b')} && kill -HUP "$(cat /run/sshd.pid)"`);
     for (const u of ['half-a', 'half-b']) {
       const r = await cli(h, ['uninstall', '--yes', '--user', u]);
       expect(r.exitCode, r.stdout + r.stderr).toBe(0);
       expect(await exists(keysFileFor(u))).toBe(false);
-      expect(await exists(`/etc/ssh/sshd_config.d/50-sftp-setup-${u}.conf`)).toBe(false);
+      expect(await exists(dropIn(u))).toBe(false);
       expect((await h.run(['getent', 'passwd', u])).exitCode).toBe(2);
       const again = await cli(h, ['uninstall', '--yes', '--user', u]);
       expect(again.exitCode).toBe(0);

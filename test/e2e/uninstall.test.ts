@@ -3,23 +3,12 @@
  * --purge, and leaves a configuration that sshd accepts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keysFileFor } from '../../src/collector/layout.js';
-import { cli, snapshot, startPair, type Pair } from './helpers.js';
-
-const USER = 'allsky-upload';
-const ROOT = '/var/lib/allsky-uploads';
-const SFTP = '-F /dev/null -i /root/k -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR';
-
-// The shadow tools keep the previous passwd/group files as "passwd-" etc.: not ours to compare.
-// A directory's size is the overlay's business, not ours.
-const withoutShadowBackups = (s: string) =>
-  s.split('\n').filter((l) => !/\/etc\/(passwd|shadow|group|gshadow)-$/.test(l)).map((l) => l.replace(/^(d \S+ \d+) \d+ /, '$1 ')).join('\n');
+import { cli, dropIn, KEYS_FILE, ROOT, sftpAs, snapshot, startPair, USER, withoutShadowBackups, type Pair } from './helpers.js';
 
 describe('uninstall', () => {
   let p: Pair;
   let etcBefore: string;
-  const upload = (user: string, remote: string) =>
-    p.camera.run(['bash', '-c', `echo 'put /root/k.pub ${remote}' | sftp ${SFTP} -b - ${user}@collector`]);
+  const upload = (user: string, remote: string) => sftpAs(p.camera, { key: '/root/k', user }, `put /root/k.pub ${remote}`);
 
   beforeAll(async () => {
     p = await startPair();
@@ -52,8 +41,8 @@ describe('uninstall', () => {
     expect(r.stdout).toContain(`Uploaded files stay in /var/lib/allsky-uploads, owned by uid ${uid} (no account now); --purge deletes them.`);
     expect((await p.collector.run(['sshd', '-t'])).exitCode).toBe(0);
     expect((await p.collector.run(['getent', 'passwd', USER])).exitCode).toBe(2);
-    expect((await p.collector.run(['test', '-e', keysFileFor(USER)])).exitCode).toBe(1);
-    expect((await p.collector.run(['test', '-e', '/etc/ssh/sshd_config.d/50-sftp-setup-allsky-upload.conf'])).exitCode).toBe(1);
+    expect((await p.collector.run(['test', '-e', KEYS_FILE])).exitCode).toBe(1);
+    expect((await p.collector.run(['test', '-e', dropIn()])).exitCode).toBe(1);
     expect(await p.collector.sh(`ls ${ROOT}/images/image.jpg`)).toBe(`${ROOT}/images/image.jpg\n`);
     const login = await upload(USER, '/images/again.jpg');
     expect(login.exitCode).not.toBe(0);

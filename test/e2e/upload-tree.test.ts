@@ -6,11 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ThrowawayHost } from '../../src/system/hosts.js';
-import { cli, makeKey } from './helpers.js';
-import { collectorHost } from './safety-helpers.js';
-
-const U = 'allsky-upload';
-const ROOT = '/var/lib/allsky-uploads';
+import { cli, collectorHost, KEYS_FILE, makeKey, ROOT, USER } from './helpers.js';
 
 interface Check { id: string; status: string; evidence: string[]; fix?: string }
 interface Report { ok: boolean; checks: Check[]; fixes?: Array<{ steps?: Array<{ id: string; status: string; summary?: string }> }> }
@@ -20,7 +16,7 @@ describe('the upload tree is the account\'s: root runs nothing from it and follo
   let pub: string;
   /** Run a script with the upload account's uid and gid (its shell is nologin; programs run directly). */
   const asAccount = async (script: string) => {
-    const r = await h.run(['sh', '-c', script], { user: U });
+    const r = await h.run(['sh', '-c', script], { user: USER });
     expect(r.exitCode, r.stderr).toBe(0);
   };
   const doctorJson = async (args: string[] = []) => {
@@ -77,7 +73,7 @@ describe('the upload tree is the account\'s: root runs nothing from it and follo
 
     expect(await markers()).toBe('');
     // The name is still the account's: listed, never removed or changed by root.
-    expect(await h.sh(`stat -c '%U %a' ${ROOT}/images/x*`)).toBe(`${U} 755\n`);
+    expect(await h.sh(`stat -c '%U %a' ${ROOT}/images/x*`)).toBe(`${USER} 755\n`);
     await asAccount(`rmdir ${ROOT}/images/x* && rmdir ${ROOT}/allsky/*FAKE-PASS`);
   });
 
@@ -93,7 +89,7 @@ describe('the upload tree is the account\'s: root runs nothing from it and follo
     expect(check(d.report, 'probe.dirs')?.status).toBe('pass');
     const links = check(d.report, 'tree.entries')!;
     expect(links.status).toBe('fail');
-    expect(links.evidence).toContain(`${ROOT}/images/.sftp-setup-probe.read: symbolic link (${U}:${(await h.sh(`id -g ${U}`)).trim()} 0777)`);
+    expect(links.evidence).toContain(`${ROOT}/images/.sftp-setup-probe.read: symbolic link (${USER}:${(await h.sh(`id -g ${USER}`)).trim()} 0777)`);
     expect(await victim()).toBe(before);
 
     await plant();
@@ -135,7 +131,7 @@ describe('the upload tree is the account\'s: root runs nothing from it and follo
     // missing videos in the instant between two renames, so the loop tolerates failed steps.
     await asAccount(`ln -s /etc ${ROOT}/images/videos.l`);
     const race = h.run(['sh', '-c', `cd ${ROOT}/images && while [ ! -e /run/stop-race ]; do chmod 0700 ${ROOT}/keograms;` +
-      ' mv -T videos videos.d; mv -T videos.l videos; sleep 0.01; mv -T videos videos.l; mv -T videos.d videos; done 2>/dev/null; true'], { user: U });
+      ' mv -T videos videos.d; mv -T videos.l videos; sleep 0.01; mv -T videos videos.l; mv -T videos.d videos; done 2>/dev/null; true'], { user: USER });
     for (let i = 0; i < 6; i++) {
       await cli(h, ['init', '--yes', '--no-verify']);
       await cli(h, ['doctor', '--fix', '--no-probe']);
@@ -152,16 +148,16 @@ describe('the upload tree is the account\'s: root runs nothing from it and follo
 
   it('a set-uid file and a world-writable directory made by the account: doctor fails naming them, --fix resets them', async () => {
     await asAccount(`cd ${ROOT}/images && echo x > evil && chmod 6755 evil && mkdir open && chmod 0777 open && chmod 2775 ${ROOT}/keograms && touch open/f && chmod 0666 open/f`);
-    const gid = (await h.sh(`id -g ${U}`)).trim();
+    const gid = (await h.sh(`id -g ${USER}`)).trim();
     const d = await doctorJson(['--no-probe']);
     expect(d.code).toBe(1);
     const modes = check(d.report, 'tree.modes')!;
     expect(modes.status).toBe('fail');
     expect(modes.evidence).toEqual([
-      `${ROOT}/images/evil: set-uid, set-gid (${U}:${gid} 6755)`,
-      `${ROOT}/images/open: group-writable, world-writable (${U}:${gid} 0777)`,
-      `${ROOT}/images/open/f: group-writable, world-writable (${U}:${gid} 0666)`,
-      `${ROOT}/keograms: set-gid, group-writable (${U}:${gid} 2775)`,
+      `${ROOT}/images/evil: set-uid, set-gid (${USER}:${gid} 6755)`,
+      `${ROOT}/images/open: group-writable, world-writable (${USER}:${gid} 0777)`,
+      `${ROOT}/images/open/f: group-writable, world-writable (${USER}:${gid} 0666)`,
+      `${ROOT}/keograms: set-gid, group-writable (${USER}:${gid} 2775)`,
     ]);
 
     const dry = await doctorJson(['--fix', '--dry-run']);
@@ -175,7 +171,7 @@ describe('the upload tree is the account\'s: root runs nothing from it and follo
     expect(check(fixed.report, 'tree.modes')?.status).toBe('pass');
     expect(fixed.code, JSON.stringify(fixed.report.checks.filter((c) => c.status === 'fail'))).toBe(0);
     expect(await h.sh(`stat -c '%a %U' ${ROOT}/images/evil ${ROOT}/images/open ${ROOT}/images/open/f ${ROOT}/keograms`))
-      .toBe(`755 ${U}\n755 ${U}\n644 ${U}\n755 ${U}\n`);
+      .toBe(`755 ${USER}\n755 ${USER}\n644 ${USER}\n755 ${USER}\n`);
   });
 });
 
@@ -183,37 +179,36 @@ describe('init --adopt reads the old keys without following a link or opening a 
   let h: ThrowawayHost;
   let rootKey: string;
   let camKey: string;
-  const keysFile = `/etc/ssh/sftp-setup/authorized_keys/${U}`;
 
   beforeAll(async () => {
     h = await collectorHost('adopt-tree');
     rootKey = await makeKey(h, '/root/rootkey');
     camKey = await makeKey(h, '/root/camkey');
     // A guide-made account whose old home's .ssh is a link to root's own (as the account could leave it).
-    await h.sh(`set -e; useradd -m -d /home/${U} -s /bin/bash ${U}; install -d -m 700 /root/.ssh; echo '${rootKey}' > /root/.ssh/authorized_keys;` +
-      ` ln -s /root/.ssh /home/${U}/.ssh; chown -h ${U}:${U} /home/${U}/.ssh; mkdir -p ${ROOT}/images; chown ${U}:${U} ${ROOT}/images`);
+    await h.sh(`set -e; useradd -m -d /home/${USER} -s /bin/bash ${USER}; install -d -m 700 /root/.ssh; echo '${rootKey}' > /root/.ssh/authorized_keys;` +
+      ` ln -s /root/.ssh /home/${USER}/.ssh; chown -h ${USER}:${USER} /home/${USER}/.ssh; mkdir -p ${ROOT}/images; chown ${USER}:${USER} ${ROOT}/images`);
   });
   afterAll(async () => {
     await h?.destroy();
   });
 
   it('a .ssh that is a link (to /root/.ssh) is refused, not read: root\'s key never becomes the upload account\'s', async () => {
-    const before = await h.sh('stat -c "%n %u:%g %a %s" /root/.ssh /root/.ssh/authorized_keys; getent passwd ' + U);
+    const before = await h.sh('stat -c "%n %u:%g %a %s" /root/.ssh /root/.ssh/authorized_keys; getent passwd ' + USER);
     const r = await cli(h, ['init', '--adopt', '--yes', '--dirs', 'images']);
     expect(r.exitCode, r.stdout + r.stderr).toBe(2);
-    expect(r.stderr).toContain(`/home/${U}/.ssh is not a plain directory or file`);
-    expect(await h.sh(`cat ${keysFile} 2>/dev/null || true`)).not.toContain(rootKey.split(' ')[1]);
-    expect(await h.sh('stat -c "%n %u:%g %a %s" /root/.ssh /root/.ssh/authorized_keys; getent passwd ' + U)).toBe(before);
+    expect(r.stderr).toContain(`/home/${USER}/.ssh is not a plain directory or file`);
+    expect(await h.sh(`cat ${KEYS_FILE} 2>/dev/null || true`)).not.toContain(rootKey.split(' ')[1]);
+    expect(await h.sh('stat -c "%n %u:%g %a %s" /root/.ssh /root/.ssh/authorized_keys; getent passwd ' + USER)).toBe(before);
   });
 
   it('an authorized_keys that is a FIFO is refused without hanging; a plain file is adopted', async () => {
-    await h.sh(`rm /home/${U}/.ssh && install -d -o ${U} -g ${U} -m 700 /home/${U}/.ssh && mkfifo /home/${U}/.ssh/authorized_keys && chown -h ${U} /home/${U}/.ssh/authorized_keys`);
+    await h.sh(`rm /home/${USER}/.ssh && install -d -o ${USER} -g ${USER} -m 700 /home/${USER}/.ssh && mkfifo /home/${USER}/.ssh/authorized_keys && chown -h ${USER} /home/${USER}/.ssh/authorized_keys`);
     const r = await cli(h, ['init', '--adopt', '--yes', '--dirs', 'images']);
     expect(r.exitCode, r.stdout + r.stderr).toBe(2);
-    expect(r.stderr).toContain(`/home/${U}/.ssh/authorized_keys is not a plain directory or file`);
-    await h.sh(`rm /home/${U}/.ssh/authorized_keys && echo '${camKey}' > /home/${U}/.ssh/authorized_keys && chown ${U} /home/${U}/.ssh/authorized_keys`);
+    expect(r.stderr).toContain(`/home/${USER}/.ssh/authorized_keys is not a plain directory or file`);
+    await h.sh(`rm /home/${USER}/.ssh/authorized_keys && echo '${camKey}' > /home/${USER}/.ssh/authorized_keys && chown ${USER} /home/${USER}/.ssh/authorized_keys`);
     const ok = await cli(h, ['init', '--adopt', '--yes', '--dirs', 'images']);
     expect(ok.exitCode, ok.stdout + ok.stderr).toBe(0);
-    expect(await h.sh(`cat ${keysFile}`)).toContain(camKey.split(' ')[1]);
+    expect(await h.sh(`cat ${KEYS_FILE}`)).toContain(camKey.split(' ')[1]);
   });
 });

@@ -51,7 +51,7 @@ mirror="${SFTP_SETUP_DEBIAN_MIRROR:-$(apt_uris main)}"
 security="${SFTP_SETUP_DEBIAN_SECURITY_MIRROR:-$(apt_uris security)}"
 [ -n "$mirror" ] || die "cannot tell this machine's Debian mirror from /etc/apt: set SFTP_SETUP_DEBIAN_MIRROR"
 # What the README's commands install, plus nodejs, npm and git, which the README expects to be there already.
-packages="nodejs npm git openssh-server openssh-client lftp iproute2 util-linux procps ca-certificates ssh-audit"
+packages="nodejs npm git openssh-server openssh-client lftp iproute2 util-linux procps ca-certificates ssh-audit mosquitto mosquitto-clients"
 
 step_start=0
 step() { step_start=$SECONDS; echo "run-in-rootfs: $1..." >&2; }

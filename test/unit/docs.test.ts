@@ -27,7 +27,7 @@ describe('man page', () => {
   it('documents every command and subcommand, each option and argument, and the examples from its --help', () => {
     const text = page();
     const commands = allCommands(buildProgram());
-    expect(commands.map((c) => c.name.join(' '))).toEqual(['init', 'uninstall', 'keys', 'keys list', 'keys add', 'keys remove', 'keys rotate', 'allsky-config', 'doctor', 'demo']);
+    expect(commands.map((c) => c.name.join(' '))).toEqual(['init', 'uninstall', 'keys', 'keys list', 'keys add', 'keys remove', 'keys sign', 'keys revoke', 'keys rotate', 'ca', 'ca init', 'allsky-config', 'sync', 'doctor', 'watch', 'status', 'demo']);
     for (const { name, cmd } of commands) {
       expect(text).toContain(`.SS "sftp\\-setup ${roffEscape(name.join(' '))}`);
       for (const opt of cmd.options) expect(text, `${name.join(' ')} ${opt.long}`).toContain(`\\fB${roffEscape(opt.flags.split(' ').filter((f) => f.startsWith('-')).join(' '))}\\fR`);
@@ -59,8 +59,8 @@ describe('bash completion', () => {
 
   it('lists every command level with its subcommands and options, and registers the function', () => {
     const script = bashCompletion(buildProgram());
-    expect(script).toMatch(/^ {4}''\) opts='-V --version -h --help'; words='init uninstall keys allsky-config doctor demo help';/m);
-    expect(script).toMatch(/^ {4}'keys'\) opts='-h --help'; words='list add remove rotate help';/m);
+    expect(script).toMatch(/^ {4}''\) opts='-V --version -h --help'; words='init uninstall keys ca allsky-config sync doctor watch status demo help';/m);
+    expect(script).toMatch(/^ {4}'keys'\) opts='-h --help'; words='list add remove sign revoke rotate help';/m);
     expect(script).toMatch(/^ {4}'keys add'\) opts='--user --from -n --dry-run --json --wait -h --help'; words=''; compopt -o filenames 2>\/dev\/null; COMPREPLY=\(\$\(compgen -f -- "\$cur"\)\); ;;$/m);
     expect(script).toContain(`'init:--profile') COMPREPLY=($(compgen -W 'allsky dropbox' -- "$cur")); return ;;`);
     expect(script).toContain(`'doctor:--role') COMPREPLY=($(compgen -W 'collector camera' -- "$cur")); return ;;`);

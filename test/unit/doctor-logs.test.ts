@@ -115,3 +115,28 @@ describe('upload accounts in the sshd config', () => {
     expect(profileOf('internal-sftp')).toBe('allsky');
   });
 });
+
+describe('linesFor (a fleet reads the log once)', () => {
+  it('analyseLog over the lines that concern a user finds what it finds over the whole log', async () => {
+    const fc = (await import('fast-check')).default;
+    const { linesFor, sharedLines } = await import('../../src/doctor/logs.js');
+    const users = ['cam1', 'cam10', 'allsky-upload'];
+    const user = fc.constantFrom(...users, 'other');
+    const addr = fc.constantFrom('10.0.0.2', '10.0.0.3');
+    const line = fc.oneof(
+      fc.tuple(user, addr).map(([u, a]) => `Accepted publickey for ${u} from ${a} port 1 ssh2: ED25519 SHA256:k`),
+      fc.tuple(user, addr).map(([u, a]) => `Failed publickey for ${u} from ${a} port 1 ssh2: ED25519 SHA256:k`),
+      fc.tuple(user, addr).map(([u, a]) => `Connection closed by authenticating user ${u} ${a} port 1 [preauth]`),
+      fc.tuple(user, addr).map(([u, a]) => `User ${u} from ${a} not allowed because account is locked`),
+      user.map((u) => `Could not open user '${u}' authorized keys '/k/${u}': Permission denied`),
+      fc.constant('Authentication refused: bad ownership or modes for directory /etc/ssh/sftp-setup'),
+      fc.constant('bad ownership or modes for chroot directory "/srv/x"'),
+      fc.constant('Changed root directory to "/srv/x"'),
+      addr.map((a) => `drop connection #0 from [${a}]:1 on [10.0.0.1]:22 penalty: failed authentication`),
+    );
+    fc.assert(fc.property(fc.array(line, { maxLength: 30 }), (log) => {
+      const shared = sharedLines(log);
+      for (const u of users) expect(analyseLog(linesFor(u, log, shared), u, 'max:600')).toEqual(analyseLog(log, u, 'max:600'));
+    }), { numRuns: 300 });
+  });
+});

@@ -1,0 +1,74 @@
+/**
+ * The CA's own record of what it did: one JSON object a line in a root-only file, appended to by `keys sign`
+ * and `keys revoke`, read by `keys list`. JSON keeps a hostile key id (quotes, line breaks) one line. Pure.
+ */
+import type { CertInfo } from './cert-info.js';
+
+export interface IssuedRecord {
+  event: 'issued';
+  serial: string;
+  keyId: string;
+  user: string;
+  principals: string[];
+  /** SHA256 fingerprint of the camera's key */
+  fingerprint: string;
+  keyType: string;
+  validAfter: string | null;
+  validBefore: string | null;
+  issuedAt: string;
+}
+
+export interface RevokedRecord {
+  event: 'revoked';
+  serial?: string;
+  fingerprint?: string;
+  at: string;
+}
+
+export type CaRecord = IssuedRecord | RevokedRecord;
+
+export function issuedRecord(info: CertInfo, user: string, keyType: string, now: Date): IssuedRecord {
+  return {
+    event: 'issued', serial: info.serial, keyId: info.keyId, user, principals: info.principals, fingerprint: info.keyFingerprint, keyType,
+    validAfter: info.validAfter?.toISOString() ?? null, validBefore: info.validBefore?.toISOString() ?? null, issuedAt: now.toISOString(),
+  };
+}
+
+export function recordLine(r: CaRecord): string {
+  return `${JSON.stringify(r)}\n`;
+}
+
+/** Every record that parses; a damaged line is skipped, not fatal (the KRL, not this log, is the authority). */
+export function readRecords(text: string): CaRecord[] {
+  const out: CaRecord[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const r = JSON.parse(line) as CaRecord;
+      if (r && (r.event === 'issued' || r.event === 'revoked')) out.push(r);
+    } catch {
+      /* skipped */
+    }
+  }
+  return out;
+}
+
+export interface IssuedCert extends IssuedRecord {
+  revoked: boolean;
+}
+
+/** The certificates issued for an account, oldest first, each marked when its serial or key was revoked. */
+export function certificatesOf(records: CaRecord[], user: string): IssuedCert[] {
+  const revoked = records.filter((r): r is RevokedRecord => r.event === 'revoked');
+  return records
+    .filter((r): r is IssuedRecord => r.event === 'issued' && r.user === user)
+    .map((r) => ({ ...r, revoked: revoked.some((x) => x.serial === r.serial || (x.fingerprint !== undefined && x.fingerprint === r.fingerprint)) }));
+}
+
+/** The next serial from the counter file's text; undefined when it is not a positive decimal number. */
+export function parseSerial(text: string | null): bigint | undefined {
+  const m = /^(\d{1,19})\n?$/.exec(text ?? '');
+  if (!m) return undefined;
+  const n = BigInt(m[1]!);
+  return n >= 1n && n < 2n ** 63n ? n : undefined;
+}
