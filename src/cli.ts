@@ -245,6 +245,7 @@ Example:
     .option('--fix', 'apply the fixes that are safe to automate, then check again', false)
     .option('-n, --dry-run', 'with --fix: print what would be fixed', false)
     .option('--no-probe', 'skip the live SFTP probe')
+    .option('--probe-all', 'probe every upload account live (collector; by default, above 8 accounts, one of each group of alike accounts)', false)
     .option('--json', 'print a machine-readable report', false)
     .addOption(lockWaitOption())
     .addHelpText('after', `\nExit codes: ${EXIT.ok} nothing failed, ${EXIT.failed} something failed, ${EXIT.usage} bad input.\n\nExample:\n  sudo sftp-setup doctor\n  sudo sftp-setup doctor --fix --dry-run`)

@@ -21,6 +21,7 @@ export interface DoctorOptions {
   fix: boolean;
   dryRun: boolean;
   probe: boolean;
+  probeAll?: boolean;
   json: boolean;
 }
 
@@ -65,7 +66,7 @@ export async function doctorCommand(o: DoctorOptions): Promise<number> {
     requireRoot('doctor on a collector reads sshd\'s effective configuration and /etc/shadow');
     const { collectorDoctor } = await import('../doctor/collector.js');
     out(chalk.bold('Collector checks'));
-    let report = await collectorDoctor({ user, probe: o.probe, collectorEnv });
+    let report = await collectorDoctor({ user, probe: o.probe, probeAll: o.probeAll, collectorEnv });
     print(report.checks);
     let fixes: unknown;
     if (o.fix && report.checks.some((c) => c.status === 'fail' || c.status === 'warn')) {
@@ -79,7 +80,7 @@ export async function doctorCommand(o: DoctorOptions): Promise<number> {
       fixes = outcomes;
       if (!o.dryRun) {
         out(chalk.bold('\nChecking again'));
-        report = await collectorDoctor({ user, probe: o.probe, collectorEnv });
+        report = await collectorDoctor({ user, probe: o.probe, probeAll: o.probeAll, collectorEnv });
         print(report.checks);
       }
     }

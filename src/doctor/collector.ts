@@ -7,6 +7,11 @@
  * unauthenticated for its first moments, and sshd's MaxStartups refuses such connections from its start
  * value on, 10 by default: cameras uploading meanwhile must still get in). sshd's log is read once, after
  * every probe. The checks come out in the accounts' order whatever order the work ended in.
+ *
+ * Above PROBE_ALL_UP_TO accounts the live probe is sampled (`--probe-all` probes every one): each login is a
+ * key exchange, some 60 ms of CPU on a small machine, so a hundred of them made doctor over a hundred accounts
+ * more than 20 times doctor over one. See probeGroup (live.ts) for why a sampled account loses nothing its
+ * own files do not show.
  */
 import { limiter } from '../bounded.js';
 import { PROBE_KEYS_DIR, probeKey, type DirStamp, type ProbeKey } from '../system/probe.js';
@@ -21,7 +26,7 @@ import { skip, type DoctorCheck } from './check.js';
 import { readCollector, type CollectorContext, type UploadAccount } from './collector-context.js';
 import { dropChecks } from './drops.js';
 import { keysChecks, readKeyFiles } from './keys.js';
-import { liveChecks, probeSkipped, REFUSAL_IDS, settingsKey } from './live.js';
+import { liveChecks, probeGroup, probeSkipped, REFUSAL_IDS, settingsKey } from './live.js';
 import { logChecks, sharedLines } from './logs.js';
 import { maxStartupsCheck } from './max-startups.js';
 import { firewallCheck, listeningCheck } from './network.js';
@@ -43,13 +48,16 @@ export function probesAtOnce(maxStartups: string | undefined): number {
   return Math.min(8, Math.max(2, Math.floor(start / 2)));
 }
 
+/** Fleets up to this many accounts get a live probe of every account; above it the probe is sampled. */
+export const PROBE_ALL_UP_TO = 8;
+
 export interface CollectorReport {
   ctx: CollectorContext;
   checks: DoctorCheck[];
   dirs: Map<string, string[]>;
 }
 
-export async function collectorDoctor(opts: { user?: string; probe: boolean; collectorEnv?: string }): Promise<CollectorReport> {
+export async function collectorDoctor(opts: { user?: string; probe: boolean; probeAll?: boolean; collectorEnv?: string }): Promise<CollectorReport> {
   const ctx = await readCollector(opts.user);
   const checks = sshdChecks(ctx);
   const dirs = new Map<string, string[]>();
@@ -73,7 +81,8 @@ export async function collectorDoctor(opts: { user?: string; probe: boolean; col
   const key = probing && ctx.accounts.length > 1 ? await probeKey().catch(() => undefined) : undefined;
   let perAccount: AccountResult[];
   try {
-    perAccount = await checkAccounts(ctx, { probe: opts.probe, key, times });
+    const sample = !opts.probeAll && ctx.accounts.length > PROBE_ALL_UP_TO;
+    perAccount = await checkAccounts(ctx, { probe: opts.probe, sample, key, times });
   } finally {
     await key?.dispose().catch(() => {});
     const first = new Map<string, DirStamp>();
@@ -125,20 +134,28 @@ function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
  * probed one after the other (each probe puts the tree's times back). An account only ever waits for one
  * earlier in the order, so nothing waits in a circle.
  */
-async function checkAccounts(ctx: CollectorContext, opts: { probe: boolean; key?: ProbeKey; times: DirStamp[] }): Promise<AccountResult[]> {
+async function checkAccounts(
+  ctx: CollectorContext, opts: { probe: boolean; sample: boolean; key?: ProbeKey; times: DirStamp[] },
+): Promise<AccountResult[]> {
   const files = limiter(FILE_WORK);
   const probes = limiter(probesAtOnce(ctx.accounts.find((a) => a.eff)?.eff?.get('maxstartups')?.[0]));
   const settings = ctx.accounts.map(settingsKey);
   /** resolves to true once the account's probe has tested the refusals, false when it did not */
   const tested = ctx.accounts.map(() => deferred<boolean>());
   const probed = ctx.accounts.map(() => deferred<void>());
+  /** the account's probe group (probeGroup), known once its files are read */
+  const groups = ctx.accounts.map(() => deferred<string | undefined>());
+  /** resolves to true once the account's live probe passed every check, so that it stands for its group */
+  const stands = ctx.accounts.map(() => deferred<boolean>());
   const sameChrootBefore = ctx.accounts.map((a, i) => {
     for (let j = i - 1; j >= 0; j--) if (a.chroot !== undefined && ctx.accounts[j]!.chroot === a.chroot) return j;
     return -1;
   });
   return Promise.all(ctx.accounts.map(async (a, i): Promise<AccountResult> => {
     try {
-      const { fileChecks, want } = await files(() => accountFileChecks(ctx, a));
+      const { fileChecks, want, group } = await files(() => accountFileChecks(ctx, a));
+      // An account whose files show a problem is always probed: the live session shows what it does.
+      groups[i]!.resolve(fileChecks.some((c) => c.status === 'fail' || c.status === 'warn') ? undefined : group);
       // sshd refuses a bad chroot after login: the probe would only repeat that, slowly.
       const refused = fileChecks.find((c) => c.id === 'chroot.components' && c.status === 'fail');
       const liveOpts = {
@@ -146,6 +163,10 @@ async function checkAccounts(ctx: CollectorContext, opts: { probe: boolean; key?
         times: opts.times, key: opts.key,
       };
       if (probeSkipped(a, liveOpts)) return { a, want, fileChecks, live: await liveChecks(a, want, liveOpts) };
+      if (opts.sample) {
+        const by = await standIn(i, groups, stands);
+        if (by !== undefined) return { a, want, fileChecks, live: [sampledOut(a.user, ctx.accounts[by]!.user)] };
+      }
       if (sameChrootBefore[i]! >= 0) await probed[sameChrootBefore[i]!]!.promise;
       let testedBy: string | undefined;
       for (let j = 0; j < i && settings[i] !== undefined && !testedBy; j++) {
@@ -153,16 +174,41 @@ async function checkAccounts(ctx: CollectorContext, opts: { probe: boolean; key?
       }
       const live = await probes(() => liveChecks(a, want, { ...liveOpts, refusalsTestedBy: testedBy }));
       tested[i]!.resolve(!testedBy && live.some((c) => REFUSAL_IDS.includes(c.id)));
+      stands[i]!.resolve(live.length > 0 && live.every((c) => c.status === 'pass' || c.id === 'probe.refusals'));
       return { a, want, fileChecks, live };
     } finally {
+      groups[i]!.resolve(undefined);
       tested[i]!.resolve(false);
+      stands[i]!.resolve(false);
       probed[i]!.resolve();
     }
   }));
 }
 
+/**
+ * The earlier account in the same probe group whose live probe passed, if any: it stands in for account
+ * `i`. Only earlier accounts are asked, so nothing waits in a circle; when one of them fails, the next one
+ * of the group is probed itself (a sample stands for its group only while it passes).
+ */
+async function standIn(
+  i: number, groups: Array<{ promise: Promise<string | undefined> }>, stands: Array<{ promise: Promise<boolean> }>,
+): Promise<number | undefined> {
+  const mine = await groups[i]!.promise;
+  if (mine === undefined) return undefined;
+  for (let j = 0; j < i; j++) {
+    if ((await groups[j]!.promise) === mine && (await stands[j]!.promise)) return j;
+  }
+  return undefined;
+}
+
+function sampledOut(user: string, by: string): DoctorCheck {
+  return skip('probe.login', `live SFTP session as ${user}`,
+    `sampled: ${by} has the same sshd settings, profile and upload filesystems, and its live probe passed; this account's own files were checked (--probe-all probes every account)`,
+    { user });
+}
+
 /** What one account's files say: one walk of the upload tree (no link followed) gives both the directories to test and the tree checks. */
-async function accountFileChecks(ctx: CollectorContext, a: UploadAccount): Promise<{ fileChecks: DoctorCheck[]; want: string[] }> {
+async function accountFileChecks(ctx: CollectorContext, a: UploadAccount): Promise<{ fileChecks: DoctorCheck[]; want: string[]; group?: string }> {
   let tree: UploadTree | undefined;
   let treeError: string | undefined;
   if (a.chroot) {
@@ -181,5 +227,5 @@ async function accountFileChecks(ctx: CollectorContext, a: UploadAccount): Promi
     ...mount,
     ...keys,
   ];
-  return { fileChecks, want };
+  return { fileChecks, want, group: probeGroup(a, want, tree) };
 }

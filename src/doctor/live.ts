@@ -7,6 +7,7 @@ import { PROBE_KEYS_PATTERN } from '../collector/layout.js';
 import { probeAccount, type DirStamp, type ProbeKey } from '../system/probe.js';
 import { fail, pass, skip, type DoctorCheck } from './check.js';
 import type { UploadAccount } from './collector-context.js';
+import type { UploadTree } from './tree.js';
 
 /** What the probe must be refused (the ids of probeAccount's refusal checks). */
 export const REFUSAL_IDS = ['probe.no-etc', 'probe.root-readonly', 'probe.no-shell', 'probe.no-forward'];
@@ -18,6 +19,24 @@ export const REFUSAL_IDS = ['probe.no-etc', 'probe.root-readonly', 'probe.no-she
 export function settingsKey(a: UploadAccount): string | undefined {
   if (!a.eff) return undefined;
   return JSON.stringify([...a.eff].filter(([k]) => k !== 'chrootdirectory').sort(([x], [y]) => x.localeCompare(y)));
+}
+
+/**
+ * Accounts of one group fare alike in a live probe, up to what their own files decide: the same effective
+ * sshd settings (so the same login path, ForceCommand and refusals), the same profile (so the same upload
+ * sequence) and upload directories on the same filesystems (so the same free space, mount options and
+ * quota). What remains an account's own is its chroot's and directories' owners and modes, and its keys
+ * file: its file checks read those. undefined: no group (the account is always probed).
+ */
+export function probeGroup(a: UploadAccount, dirs: string[], tree: UploadTree | undefined): string | undefined {
+  const settings = settingsKey(a);
+  if (settings === undefined || !tree) return undefined;
+  const wanted = new Set(dirs);
+  const found = tree.entries.filter((e) => e.type === 'dir' && wanted.has(e.rel));
+  // A directory the walk did not see (missing, past its bounds): nothing says it is like the others'.
+  if (found.length !== wanted.size) return undefined;
+  const devs = [...new Set(found.map((e) => e.dev))].sort((x, y) => x - y);
+  return JSON.stringify([settings, a.profile, devs, [...wanted].sort()]);
 }
 
 /**
