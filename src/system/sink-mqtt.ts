@@ -11,7 +11,10 @@ import { SinkError, type Sink } from '../watch/queue.js';
 import { mqttTopic, shownUrl } from '../watch/options.js';
 
 export async function mqttSink(url: URL, o: { prefix: string; clientId: string; readyMs: number; publishMs: number }): Promise<Sink> {
-  const { connect } = await import('mqtt');
+  const mqtt = await import('mqtt');
+  // mqtt.js is CommonJS: Node's ES module loader gives its exports by name, the bundle's chunk (scripts/bundle.mjs)
+  // as `default`.
+  const connect = mqtt.connect ?? (mqtt as unknown as { default: typeof mqtt }).default.connect;
   let reason: string | undefined = 'not connected yet';
   const client: MqttClient = connect(url.toString(), {
     clientId: o.clientId, clean: true, reconnectPeriod: 1000, connectTimeout: 5000, resubscribe: false, queueQoSZero: false,
