@@ -4,7 +4,7 @@
  */
 import { FailError } from '../errors.js';
 import { viaSsh } from '../system/ssh-client.js';
-import { remoteCommand, splitViaOutput, sudoWantsPassword, viaRemoteScript } from './handoff.js';
+import { remoteCommand, splitViaOutput, sudoWantsPassword, viaRemoteScript, type ViaTarget } from './handoff.js';
 
 export interface ViaAuthorization {
   ok: boolean;
@@ -15,9 +15,9 @@ export interface ViaAuthorization {
   error?: FailError;
 }
 
-export async function authorizeOverVia(via: { user: string; host: string }, user: string, publicLine: string, port?: number): Promise<ViaAuthorization> {
-  const script = viaRemoteScript({ admin: via.user, user, remoteCommand: remoteCommand(), addKey: true });
-  const r = await viaSsh(via, script, { input: publicLine + '\n', port });
+export async function authorizeOverVia(via: ViaTarget, user: string, publicLine: string, port?: number): Promise<ViaAuthorization> {
+  const script = viaRemoteScript({ admin: via.user, user, remoteCommand: remoteCommand(), addKey: true, wait: via.wait });
+  const r = await viaSsh(via, script, { input: publicLine + '\n', port, lockWaitSeconds: via.wait });
   const split = splitViaOutput(r.stdout);
   const output = `${split?.rest ?? r.stdout}${r.stderr}`.trim();
   if (r.exitCode === 0) return { ok: true, output, exitCode: 0 };

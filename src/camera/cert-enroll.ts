@@ -13,7 +13,7 @@ import { printable } from '../text/printable.js';
 import { readText, statPath, type FileInfo, type Journal } from '../system/files.js';
 import { readCertificate } from '../system/ssh-keygen.js';
 import { scanHostCertificates, viaSsh } from '../system/ssh-client.js';
-import { remoteCommand, splitViaOutput, sudoWantsPassword, viaSignScript } from './handoff.js';
+import { remoteCommand, splitViaOutput, sudoWantsPassword, viaSignScript, type ViaTarget } from './handoff.js';
 import { fp, type Collector, type HostTrust } from './host-trust.js';
 import { hostPattern, parseHostKeyLines, planCertAuthority, type HostKey } from './known-hosts.js';
 import { fileStep } from './plan.js';
@@ -64,8 +64,9 @@ export function parseSignAnswer(text: string): SignAnswer | undefined {
   return { certificate, userCa, hostCa, serial: String(j.serial ?? '') };
 }
 
-async function askCollector(c: Collector & { via: { user: string; host: string } }, user: string, publicLine: string, dryRun: boolean): Promise<SignAnswer> {
-  const r = await viaSsh(c.via, viaSignScript({ admin: c.via.user, user, remoteCommand: remoteCommand(), dryRun }), { input: `${publicLine}\n`, port: c.viaPort });
+async function askCollector(c: Collector & { via: ViaTarget }, user: string, publicLine: string, dryRun: boolean): Promise<SignAnswer> {
+  const script = viaSignScript({ admin: c.via.user, user, remoteCommand: remoteCommand(), dryRun, wait: c.via.wait });
+  const r = await viaSsh(c.via, script, { input: `${publicLine}\n`, port: c.viaPort, lockWaitSeconds: c.via.wait });
   const split = splitViaOutput(r.stdout);
   const answer = r.exitCode === 0 && split ? parseSignAnswer(split.rest) : undefined;
   if (answer) return answer;
@@ -107,7 +108,7 @@ async function checkHostCertificate(c: Collector, hostCa: string): Promise<void>
 }
 
 export async function enrollOverVia(
-  c: Collector & { via: { user: string; host: string } },
+  c: Collector & { via: ViaTarget },
   o: { keyPath: string; publicLine: string; fingerprint: string; dryRun: boolean; khText: string | null },
 ): Promise<Enrollment> {
   const path = `${o.keyPath}-cert.pub`;

@@ -3,7 +3,9 @@
  * over the admin's SSH session (allsky-config and keys rotate). Pure, but for reading the environment.
  */
 import { UsageError } from '../errors.js';
+import { MAX_LOCK_WAIT_SECONDS } from '../lock.js';
 import { shQuote } from '../text/shell.js';
+import type { AdminTarget } from '../validate.js';
 
 export { shQuote };
 
@@ -30,11 +32,33 @@ export function remoteCommand(): string {
 }
 
 /**
- * `sftp-setup ARGS` as the admin runs it over `--via`: through `sudo -n` unless the admin is root, so that a
- * sudo that wants a password fails at once (sudoWantsPassword) instead of waiting for one nobody can type.
+ * Where `--via` runs the collector's sftp-setup: the admin's login there, and the camera run's own --wait,
+ * which the collector's run then waits for its lock (instead of its default).
  */
-export function viaCommand(admin: string, args: string[], program = remoteCommand()): string {
-  return [...(admin === 'root' ? [] : ['sudo', '-n']), program, ...args.map(shQuote)].join(' ');
+export interface ViaTarget extends AdminTarget {
+  wait: number;
+}
+
+/** `--wait SECONDS` for the collector's run: only a whole number in --wait's range reaches the remote shell line. */
+export function waitArgs(seconds: number): string[] {
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_LOCK_WAIT_SECONDS) {
+    throw new UsageError(`--wait ${String(seconds)} is not a whole number of seconds`, `give a whole number of seconds from 0 to ${MAX_LOCK_WAIT_SECONDS}`);
+  }
+  return ['--wait', String(seconds)];
+}
+
+/**
+ * The argument vector `sftp-setup ARGS` runs as over `--via`: through `sudo -n` unless the admin is root, so
+ * that a sudo that wants a password fails at once (sudoWantsPassword) instead of waiting for one nobody can
+ * type; the camera's --wait last (commander reads options after operands too).
+ */
+export function viaArgv(admin: string, args: string[], wait: number, program = remoteCommand()): string[] {
+  return [...(admin === 'root' ? [] : ['sudo', '-n']), program, ...args, ...waitArgs(wait)];
+}
+
+/** viaArgv as the remote shell line ssh sends: every word quoted. */
+export function viaCommand(admin: string, args: string[], wait: number, program = remoteCommand()): string {
+  return viaArgv(admin, args, wait, program).map(shQuote).join(' ');
 }
 
 /** Did a `--via` command fail because sudo on the collector asks for a password? */
@@ -49,10 +73,10 @@ export const HOST_KEYS_MARK = '--- sftp-setup: end of host keys ---';
  * authenticated session, so nothing is trusted on first use), a marker, then, unless only the keys are
  * wanted, authorize the key read from stdin.
  */
-export function viaRemoteScript(opts: { admin: string; user: string; remoteCommand: string; addKey: boolean }): string {
+export function viaRemoteScript(opts: { admin: string; user: string; remoteCommand: string; addKey: boolean; wait: number }): string {
   const keys = `cat /etc/ssh/ssh_host_*_key.pub; echo ${shQuote(HOST_KEYS_MARK)}`;
   if (!opts.addKey) return keys;
-  return `${keys}; ${viaCommand(opts.admin, ['keys', 'add', '--user', opts.user, '-'], opts.remoteCommand)}`;
+  return `${keys}; ${viaCommand(opts.admin, ['keys', 'add', '--user', opts.user, '-'], opts.wait, opts.remoteCommand)}`;
 }
 
 /** Split the `--via` session output into the host key text and what `keys add` printed. */
@@ -67,10 +91,10 @@ export function splitViaOutput(stdout: string): { hostKeys: string; rest: string
  * the marker, then `keys sign --json` with the camera's public key on stdin (never in the command line);
  * with `dryRun` the collector signs nothing and only says which CAs it has.
  */
-export function viaSignScript(opts: { admin: string; user: string; remoteCommand: string; dryRun: boolean }): string {
+export function viaSignScript(opts: { admin: string; user: string; remoteCommand: string; dryRun: boolean; wait: number }): string {
   const keys = `cat /etc/ssh/ssh_host_*_key.pub; echo ${shQuote(HOST_KEYS_MARK)}`;
   const args = ['keys', 'sign', '--user', opts.user, '--json', ...(opts.dryRun ? ['--dry-run'] : []), '-'];
-  return `${keys}; ${viaCommand(opts.admin, args, opts.remoteCommand)}`;
+  return `${keys}; ${viaCommand(opts.admin, args, opts.wait, opts.remoteCommand)}`;
 }
 
 /** What to run on the collector to certify the camera's key by hand. */

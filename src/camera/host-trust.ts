@@ -9,7 +9,7 @@ import { sha256Fingerprint } from '../keys/wire.js';
 import { confirm } from '../prompt.js';
 import { printable } from '../text/printable.js';
 import { scanHostKeys, sshHashesKnownHosts, viaSsh, type RunAs } from '../system/ssh-client.js';
-import { remoteCommand, splitViaOutput, viaRemoteScript } from './handoff.js';
+import { remoteCommand, splitViaOutput, viaRemoteScript, type ViaTarget } from './handoff.js';
 import { hostPattern, parseHostKeyLines, planKnownHosts, preferredHostKey, type HostKey, type KnownHostsPlan } from './known-hosts.js';
 
 export type Trust = 'via' | 'pinned' | 'confirmed' | 'first-use';
@@ -20,7 +20,7 @@ export interface Collector {
   user: string;
   /** --host-key */
   pinned?: string;
-  via?: { user: string; host: string };
+  via?: ViaTarget;
   /** the admin's sshd is the upload sshd when --via names the collector: the same --port */
   viaPort?: number;
 }
@@ -41,7 +41,7 @@ export const label = (k: HostKey) => `${fp(k)} (${k.type.replace(/^ssh-/, '').re
 /** The collector's host keys: over the admin's session with --via, else scanned (ed25519 first: one connection). */
 export async function collectorHostKeys(c: Collector): Promise<HostKey[]> {
   if (c.via) {
-    const r = await viaSsh(c.via, viaRemoteScript({ admin: c.via.user, user: c.user, remoteCommand: remoteCommand(), addKey: false }), { port: c.viaPort });
+    const r = await viaSsh(c.via, viaRemoteScript({ admin: c.via.user, user: c.user, remoteCommand: remoteCommand(), addKey: false, wait: c.via.wait }), { port: c.viaPort });
     const split = splitViaOutput(r.stdout);
     const keys = split ? parseHostKeyLines(split.hostKeys) : [];
     if (r.exitCode !== 0 || keys.length === 0) {

@@ -26,6 +26,7 @@ import { cameraSteps, CONTROL_DIR, readCameraFiles, type Camera, type CameraFile
 import { authorizeOverVia } from '../camera/authorize-via.js';
 import { uploadFailureFix, verifyUploads, type UploadResult } from '../camera/verify-uploads.js';
 import { DEFAULT_USER } from '../collector/layout.js';
+import { DEFAULT_LOCK_WAIT_SECONDS } from '../lock.js';
 
 export { CONTROL_DIR };
 
@@ -48,6 +49,8 @@ export interface AllskyConfigOptions {
   dryRun: boolean;
   json: boolean;
   yes: boolean;
+  /** --wait: for the camera's lock, and passed on to the collector's run over --via */
+  wait?: number;
 }
 
 /** Exit status when the camera is configured but the collector does not accept its key yet (documented). */
@@ -62,7 +65,7 @@ interface Inputs extends Collector {
 }
 
 function parseInputs(o: AllskyConfigOptions): Inputs {
-  const via = o.via !== undefined ? validateAdminTarget(o.via, '--via') : undefined;
+  const via = o.via !== undefined ? { ...validateAdminTarget(o.via, '--via'), wait: o.wait ?? DEFAULT_LOCK_WAIT_SECONDS } : undefined;
   if (o.collector === undefined && !via) {
     throw new UsageError('--collector is missing', 'give the collector\'s name or address, e.g. --collector collector.local');
   }

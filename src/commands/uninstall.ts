@@ -24,7 +24,8 @@ import { unprotectMountStep } from '../collector/mount-step.js';
 import { buildLimitsStep } from '../collector/limits-step.js';
 import { devLogOffStep } from '../collector/devlog-step.js';
 import { uninstallSteps as watchUninstallSteps } from '../watch/service-plan.js';
-import { isRunning, reload, reloadIfRunning, removeStaleCandidates, testConfig } from '../system/sshd.js';
+import { isRunning, reload, reloadIfRunning, testConfig } from '../system/sshd.js';
+import { removeStaleRunScratch } from '../system/run-scratch.js';
 import { validateUserName } from '../validate.js';
 import { leftUploadsLine } from '../collector/uids.js';
 import { readRetired, recordRetired } from '../system/upload-uids.js';
@@ -61,7 +62,7 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
     if (!o.dryRun) {
       // A run killed after its last step converges here: its stale lock is taken over, empty key dirs go.
       const release = await acquireLock(LOCK_PATH);
-      await removeStaleCandidates();
+      await removeStaleRunScratch(['candidate']);
       await removeKeyDirsIfEmpty();
       await release();
     }
@@ -86,7 +87,7 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
     subject: `upload account ${user}`, doing: 'Removing', already: 'removed', done: 'Removed.',
     lockPath: LOCK_PATH, journal, dryRun: o.dryRun, yes: o.yes, json: o.json, out,
     steps: async () => {
-      if (!o.dryRun) await removeStaleCandidates(); // a killed run's, now that we hold the lock
+      if (!o.dryRun) await removeStaleRunScratch(['candidate']); // a killed run's, now that we hold the lock
       // Read again under the lock: a run that waited sees what the runs before it changed (blocks, limits).
       const now = o.dryRun ? sshd : await readSshdState();
       const ours = managedBlocksFrom(now.mainPath, now.mainText, now.directives);

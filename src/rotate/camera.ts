@@ -9,8 +9,10 @@ import { UsageError } from '../errors.js';
 import type { AllskyGeneration } from '../allsky/detect.js';
 import { getAccount, type Account } from '../system/accounts.js';
 import { statPath } from '../system/files.js';
-import { validateAbsPath, validateAdminTarget, type AdminTarget } from '../validate.js';
+import { validateAbsPath, validateAdminTarget } from '../validate.js';
 import { DEFAULT_USER } from '../collector/layout.js';
+import { DEFAULT_LOCK_WAIT_SECONDS } from '../lock.js';
+import type { ViaTarget } from '../camera/handoff.js';
 
 export type { CameraFile };
 
@@ -30,13 +32,15 @@ export interface Camera {
   controlPath?: string;
   /** LFTP commands as Allsky prepends them to every upload ('' when none). */
   lftpCommands: string;
-  via?: AdminTarget;
+  via?: ViaTarget;
 }
 
 export interface CameraOptions {
   allskyDir?: string;
   key?: string;
   via?: string;
+  /** --wait: passed on to the collector's runs over --via */
+  wait?: number;
 }
 
 async function ownerOf(path: string): Promise<Account> {
@@ -47,7 +51,7 @@ async function ownerOf(path: string): Promise<Account> {
 }
 
 export async function readCamera(opts: CameraOptions): Promise<Camera> {
-  const via = opts.via !== undefined ? validateAdminTarget(opts.via) : undefined;
+  const via = opts.via !== undefined ? { ...validateAdminTarget(opts.via), wait: opts.wait ?? DEFAULT_LOCK_WAIT_SECONDS } : undefined;
   let allskyDir: string | undefined;
   if (opts.allskyDir !== undefined) {
     allskyDir = validateAbsPath(opts.allskyDir, '--allsky-dir').replace(/(.)\/+$/, '$1');

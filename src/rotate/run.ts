@@ -29,6 +29,8 @@ export interface RotateOptions {
   dryRun?: boolean;
   json?: boolean;
   yes?: boolean;
+  /** --wait: for the camera's lock, and passed on to the collector's runs over --via */
+  wait?: number;
 }
 
 export interface RotateEvent {

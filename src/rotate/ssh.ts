@@ -66,8 +66,8 @@ export async function allskyStyleUpload(cam: Camera): Promise<{ ok: boolean; det
  */
 export async function viaCollector(cam: Camera, args: string[], input?: string): Promise<RunResult> {
   const via = cam.via!;
-  const r = await viaSsh(via, viaCommand(via.user, args), {
-    input, knownHosts: cam.knownHosts, port: via.host === cam.host ? cam.port : undefined,
+  const r = await viaSsh(via, viaCommand(via.user, args, via.wait), {
+    input, knownHosts: cam.knownHosts, port: via.host === cam.host ? cam.port : undefined, lockWaitSeconds: via.wait,
   });
   if (r.exitCode === 255) {
     throw new FailError(

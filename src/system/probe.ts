@@ -15,6 +15,7 @@ import { shownPath } from '../text/printable.js';
 import { getAccount } from './accounts.js';
 import { run, type RunResult } from './exec.js';
 import { ensureDir, writeFileAtomic } from './files.js';
+import { makeRunScratch, removeStaleRunScratch } from './run-scratch.js';
 import { at, createFileAt, dirTimeNs, lstatAt, readDirAt, restoreDirTimes, unlinkAt, withDir } from './safe-fs.js';
 import type { LogSocket } from '../collector/devlog.js';
 import { findUploadLogLine } from './upload-log.js';
@@ -54,11 +55,8 @@ export interface ProbeResult {
  */
 export async function cleanStaleProbe(user: string, chroot: string, dirs: string[]): Promise<void> {
   await fs.rm(join(PROBE_KEYS_DIR, user), { force: true });
-  // A run killed mid-probe or mid-validation leaves its temporary directory (probe private key, candidate
-  // config) in /run; callers hold the lock, so no other run of ours is using one.
-  for (const name of await fs.readdir('/run').catch(() => [] as string[])) {
-    if (/^sftp-setup-(probe|candidate)-/.test(name)) await fs.rm(join('/run', name), { recursive: true, force: true }).catch(() => {});
-  }
+  // A run killed mid-probe or mid-validation leaves its scratch directory (probe private key, candidate config).
+  await removeStaleRunScratch(['probe', 'candidate']);
   for (const d of dirs.filter(isPlainDir)) {
     await withDir(chroot, d, async (dir) => {
       for (const e of await readDirAt(dir)) if (PROBE_LEFTOVER.test(e.name)) await unlinkAt(dir, e.name).catch(() => {});
@@ -77,7 +75,7 @@ export interface ProbeKey {
  * (named like a probe's own, so that a crash leaves what init's cleanStaleProbe sweeps). `dispose` removes it.
  */
 export async function probeKey(): Promise<ProbeKey & { dispose(): Promise<void> }> {
-  const dir = await fs.mkdtemp('/run/sftp-setup-probe-');
+  const dir = await makeRunScratch('probe');
   const path = join(dir, 'key');
   const dispose = () => fs.rm(dir, { recursive: true, force: true });
   // Node's crypto makes the key in about a millisecond; ssh-keygen would be a process.
@@ -122,7 +120,7 @@ export async function probeAccount(
   const t: ProbeTarget = { ...target, dirs: target.dirs.filter(isPlainDir) };
   // This run's own names: nothing planted beforehand can sit at them.
   const tag = `${PROBE_NAME}-${randomBytes(6).toString('hex')}`;
-  const tmp = await fs.mkdtemp('/run/sftp-setup-probe-');
+  const tmp = await makeRunScratch('probe');
   const ctl = join(tmp, 'cm');
   const keysFile = join(PROBE_KEYS_DIR, t.user);
   const stamps = await saveTimes([

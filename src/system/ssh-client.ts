@@ -91,7 +91,7 @@ export async function sshHashesKnownHosts(who: RunAs, host: string, port: number
 export async function viaSsh(
   admin: { user: string; host: string },
   command: string,
-  o: { input?: string; port?: number; knownHosts?: string } = {},
+  o: { input?: string; port?: number; knownHosts?: string; lockWaitSeconds?: number } = {},
 ): Promise<RunResult> {
   const args = [
     '-o', 'ConnectTimeout=10', ...(process.stdin.isTTY ? [] : ['-o', 'BatchMode=yes']), '-o', 'ControlPath=none', ...NO_UPDATE,
@@ -99,7 +99,8 @@ export async function viaSsh(
     ...(o.port && o.port !== 22 ? ['-p', String(o.port)] : []),
     destination(admin.user, admin.host), '--', command,
   ];
-  return run('ssh', args, { input: o.input ?? '', timeoutMs: 120_000 });
+  // The remote run may first wait up to --wait for the collector's lock: that wait is on top of the run's own time.
+  return run('ssh', args, { input: o.input ?? '', timeoutMs: 120_000 + (o.lockWaitSeconds ?? 0) * 1000 });
 }
 
 /**

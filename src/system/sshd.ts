@@ -8,6 +8,7 @@ import { FailError } from '../errors.js';
 import { globMatch } from '../sshd/placement.js';
 import { run, runOk } from './exec.js';
 import { readText } from './files.js';
+import { makeRunScratch } from './run-scratch.js';
 
 export const SSHD = '/usr/sbin/sshd';
 export const SSHD_CONFIG = '/etc/ssh/sshd_config';
@@ -220,7 +221,7 @@ export function readConfigText(path: string): string | null {
  * before the candidate replaces anything.
  */
 export async function withCandidateConfig<T>(fn: (write: (name: string, text: string) => Promise<string>) => Promise<T>): Promise<T> {
-  const dir = await fs.mkdtemp('/run/sftp-setup-candidate-');
+  const dir = await makeRunScratch('candidate');
   try {
     return await fn(async (name, text) => {
       const path = join(dir, name);
@@ -229,13 +230,6 @@ export async function withCandidateConfig<T>(fn: (write: (name: string, text: st
     });
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
-  }
-}
-
-/** A run killed while validating leaves its candidate directory in /run; callers hold the lock. */
-export async function removeStaleCandidates(): Promise<void> {
-  for (const name of await fs.readdir('/run').catch(() => [] as string[])) {
-    if (name.startsWith('sftp-setup-candidate-')) await fs.rm(join('/run', name), { recursive: true, force: true }).catch(() => {});
   }
 }
 

@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { haveProgram, run, runOk, type RunResult } from './exec.js';
 import { fileError } from './file-error.js';
+import { makeRunScratch } from './run-scratch.js';
 
 export async function systemctl(args: string[]): Promise<RunResult> {
   return runOk('systemctl', args, { timeoutMs: 60_000 });
@@ -36,7 +37,7 @@ export async function unitState(name: string): Promise<UnitState> {
  */
 export async function verifyUnits(units: Record<string, string>): Promise<string | null> {
   if (!(await haveProgram('systemd-analyze'))) return null;
-  const dir = await fs.mkdtemp('/run/sftp-setup-candidate-');
+  const dir = await makeRunScratch('candidate');
   try {
     const paths: string[] = [];
     for (const [name, text] of Object.entries(units)) {

@@ -4,7 +4,7 @@
  * use; and `--multiplex`: uploads share one SSH connection that closeSharedConnection ends.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authorizeAdmin, CAMERA_KEY, cli, installRemoteCli, KEYS_FILE, PI_KNOWN_HOSTS, REMOTE_CLI, startPair, USER, type Pair } from './helpers.js';
+import { authorizeAdmin, CAMERA_KEY, cli, holdCollectorLock, installRemoteCli, KEYS_FILE, PI_KNOWN_HOSTS, REMOTE_CLI, startPair, USER, type Pair } from './helpers.js';
 import { installAllsky } from './allsky-fixture.js';
 import { closeSharedConnection } from '../../src/system/ssh-client.js';
 
@@ -43,6 +43,17 @@ describe('allsky-config --via and --multiplex', () => {
     const again = await cli(pair.camera, ['allsky-config', '--via', 'root@collector', '--yes'], { env: { SFTP_SETUP_REMOTE_COMMAND: REMOTE_CLI } });
     expect(again.exitCode, again.stdout + again.stderr).toBe(0);
     expect(again.stdout).toContain('Already configured: nothing changed.');
+  });
+
+  it("the collector's keys add waits for its lock as long as the camera's --wait says, not its own default", async () => {
+    const pid = await holdCollectorLock(pair.collector);
+    try {
+      const r = await cli(pair.camera, ['allsky-config', '--via', 'root@collector', '--yes', '--wait', '1'], { env: { SFTP_SETUP_REMOTE_COMMAND: REMOTE_CLI } });
+      expect(r.exitCode, r.stdout + r.stderr).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`authorizing the key on collector failed \\(exit 1\\): .*another sftp-setup run \\(pid ${pid}\\) is still changing this host after 1 s \\(--wait 1\\)`));
+    } finally {
+      await pair.collector.sh(`kill ${pid}; rm -f /run/sftp-setup/lock`);
+    }
   });
 
   it('--multiplex shares one connection, and closeSharedConnection ends it', async () => {

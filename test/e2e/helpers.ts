@@ -132,6 +132,19 @@ export async function authorizeAdmin(client: ThrowawayHost, server: ThrowawayHos
   return pub;
 }
 
+/**
+ * A stand-in for a long sftp-setup run on `host`: a process whose command line reads as sftp-setup (what the
+ * lock trusts), holding the collector lock with its pid and start time. Returns its pid (kill it, then remove
+ * /run/sftp-setup/lock).
+ */
+export async function holdCollectorLock(host: ThrowawayHost): Promise<string> {
+  return (await host.sh(
+    `mkdir -p /run/sftp-setup; bash -c 'exec -a /usr/local/bin/sftp-setup sleep 600' >/dev/null 2>&1 & p=$!; i=0;` +
+      ` while [ "$(tr '\\0' ' ' < /proc/$p/cmdline)" != "/usr/local/bin/sftp-setup 600 " ]; do i=$((i+1)); [ $i -lt 200 ] || exit 1; sleep 0.05; done;` +
+      ` (umask 077; echo "$p $(cut -d' ' -f22 /proc/$p/stat)" > /run/sftp-setup/lock); echo $p`,
+  )).trim();
+}
+
 /** sftp-setup callable on `host` at REMOTE_CLI, where --via runs it (SFTP_SETUP_REMOTE_COMMAND); returns that path. */
 export async function installRemoteCli(host: ThrowawayHost): Promise<string> {
   await host.sh(`mkdir -p ${dirname(REMOTE_CLI)} && printf '#!/bin/sh\\nexec %s %s "$@"\\n' '${process.execPath}' '${CLI}' > ${REMOTE_CLI} && chmod 755 ${REMOTE_CLI}`);

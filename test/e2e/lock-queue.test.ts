@@ -5,22 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ThrowawayHost } from '../../src/system/hosts.js';
-import { cli, CLI, collectorHost, KEYS_DIR, KEYS_FILE, makeKey, ROOT, USER } from './helpers.js';
+import { cli, CLI, collectorHost, holdCollectorLock, KEYS_DIR, KEYS_FILE, makeKey, ROOT, USER } from './helpers.js';
 
 let host: ThrowawayHost;
 const figures = { keysAddWaited: 0, initWaited: 0 };
 const WAITING = /^sftp-setup: waiting for the sftp-setup run with pid \d+ \(holding the lock since \d\d:\d\d:\d\d\) to finish; up to \d+ s \(--wait\)$/m;
 
-/**
- * A stand-in for a long sftp-setup run: a process whose command line reads as sftp-setup (what the lock
- * trusts), holding the collector lock with its pid and start time. Prints its pid.
- */
+/** A stand-in for a long sftp-setup run holding the collector lock (helpers.ts); its pid. */
 async function holdLock(): Promise<string> {
-  const pid = (await host.sh(
-    `mkdir -p /run/sftp-setup; bash -c 'exec -a /usr/local/bin/sftp-setup sleep 600' >/dev/null 2>&1 & p=$!; i=0;` +
-      ` while [ "$(tr '\\0' ' ' < /proc/$p/cmdline)" != "/usr/local/bin/sftp-setup 600 " ]; do i=$((i+1)); [ $i -lt 200 ] || exit 1; sleep 0.05; done;` +
-      ` (umask 077; echo "$p $(cut -d' ' -f22 /proc/$p/stat)" > /run/sftp-setup/lock); echo $p`,
-  )).trim();
+  const pid = await holdCollectorLock(host);
   expect(pid).toMatch(/^\d+$/);
   return pid;
 }

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectProgramSetLine } from '../../src/lftp/connect-program.js';
 import {
-  authorizeAdmin, CAMERA_KEY, cli, installRemoteCli, KEYS_FILE, login, PI_KNOWN_HOSTS, REMOTE_CLI, snapshot, startPair, USER, type Pair,
+  authorizeAdmin, CAMERA_KEY, cli, holdCollectorLock, installRemoteCli, KEYS_FILE, login, PI_KNOWN_HOSTS, REMOTE_CLI, snapshot, startPair, USER, type Pair,
 } from './helpers.js';
 
 const ALLSKY = '/home/pi/allsky';
@@ -207,6 +207,23 @@ describe('keys rotate', () => {
     expect(r.stderr).toMatch(/the collector did not add the new key/);
     expect(await fingerprint(CAMERA_KEY)).toBe(oldFp);
     expect((await allskyUpload()).exitCode).toBe(0);
+    const again = await rotate(['--via', 'root@collector', '--yes']);
+    expect(again.exitCode, again.stderr).toBe(0);
+    await expectRotated(oldCopy, oldFp);
+  });
+
+  it("the collector's lock held by another run: its keys add waits as long as the camera's --wait says, then the camera keeps its old key; next run converges", async () => {
+    const oldFp = await fingerprint(CAMERA_KEY);
+    const oldCopy = await saveCurrentKey('lock-held');
+    const pid = await holdCollectorLock(p.collector);
+    try {
+      const r = await rotate(['--via', 'root@collector', '--yes', '--wait', '1']);
+      expect(r.exitCode, r.stdout + r.stderr).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`the collector did not add the new key \\(.*another sftp-setup run \\(pid ${pid}\\) is still changing this host after 1 s \\(--wait 1\\)`));
+      expect(await fingerprint(CAMERA_KEY)).toBe(oldFp);
+    } finally {
+      await p.collector.sh(`kill ${pid}; rm -f /run/sftp-setup/lock`);
+    }
     const again = await rotate(['--via', 'root@collector', '--yes']);
     expect(again.exitCode, again.stderr).toBe(0);
     await expectRotated(oldCopy, oldFp);

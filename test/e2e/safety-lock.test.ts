@@ -115,6 +115,26 @@ describe('the lock cannot be hijacked by a local user', () => {
     await host.sh('chmod 0755 /run/sftp-setup');
     expect((await cli(host, ['keys', 'add', '--user', USER, key, '--from', '10.6.0.0/16'], T)).exitCode).toBe(0);
   }, 60_000);
+
+  it("a killed run's scratch directories in /run go with the next run; a link or another user's directory at such a name stays, and nothing behind a link is touched", async () => {
+    const plant = (kind: string) => [
+      `mkdir /run/sftp-setup-${kind}-stale`, `ln -s /root/victim /run/sftp-setup-${kind}-stale/dir`,
+      `ln -s /root/victim /run/sftp-setup-${kind}-link`,
+      `mkdir /run/sftp-setup-${kind}-foreign`, `echo theirs > /run/sftp-setup-${kind}-foreign/f`, `chown -R mallory /run/sftp-setup-${kind}-foreign`,
+    ].join(' && ');
+    const left = () => host.sh('ls -d /run/sftp-setup-candidate-* /run/sftp-setup-probe-* 2>/dev/null; cat /root/victim/file /run/sftp-setup-*-foreign/f 2>/dev/null; true');
+    await host.sh(`mkdir -p /root/victim && echo keep > /root/victim/file && ${plant('candidate')} && ${plant('probe')}`);
+    // init sweeps both kinds (with the probe's leftovers), uninstall the candidates.
+    const init = await cli(host, ['init', '--yes', '--no-verify', '--key', key], T);
+    expect(init.exitCode, init.stdout + init.stderr).toBe(0);
+    const kept = '/run/sftp-setup-candidate-foreign\n/run/sftp-setup-candidate-link\n/run/sftp-setup-probe-foreign\n/run/sftp-setup-probe-link\nkeep\ntheirs\ntheirs\n';
+    expect(await left()).toBe(kept);
+    await host.sh(`mkdir /run/sftp-setup-candidate-stale && ln -s /root/victim /run/sftp-setup-candidate-stale/dir`);
+    const un = await cli(host, ['uninstall', '--yes', '--user', USER], T);
+    expect(un.exitCode, un.stdout + un.stderr).toBe(0);
+    expect(await left()).toBe(kept);
+    await host.sh('rm -rf /run/sftp-setup-*-link /run/sftp-setup-*-foreign /root/victim');
+  }, 120_000);
 });
 
 describe('the camera lock cannot be hijacked by a local user', () => {

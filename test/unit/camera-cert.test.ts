@@ -50,7 +50,7 @@ describe('the collector\'s keys sign answer', () => {
     expect(parseSignAnswer('not json')).toBeUndefined();
   });
   it('is asked for with the key on stdin, never in the command line', () => {
-    const script = viaSignScript({ admin: 'pi', user: 'allsky-upload', remoteCommand: 'sftp-setup', dryRun: true });
-    expect(script).toBe(`cat /etc/ssh/ssh_host_*_key.pub; echo '${HOST_KEYS_MARK}'; sudo -n sftp-setup keys sign --user allsky-upload --json --dry-run -`);
+    const script = viaSignScript({ admin: 'pi', user: 'allsky-upload', remoteCommand: 'sftp-setup', dryRun: true, wait: 90 });
+    expect(script).toBe(`cat /etc/ssh/ssh_host_*_key.pub; echo '${HOST_KEYS_MARK}'; sudo -n sftp-setup keys sign --user allsky-upload --json --dry-run - --wait 90`);
   });
 });

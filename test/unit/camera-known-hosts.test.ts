@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { entryNames, hashHostName, hostPattern, keyscanKeyLines, parseHostKeyLines, planKnownHosts, preferredHostKey } from '../../src/camera/known-hosts.js';
 import { allskyUploadScript, classifyUploadFailure } from '../../src/camera/upload-script.js';
-import { handoffLine, splitViaOutput, sudoWantsPassword, viaCommand, viaRemoteScript, HOST_KEYS_MARK } from '../../src/camera/handoff.js';
+import { handoffLine, splitViaOutput, sudoWantsPassword, viaArgv, viaCommand, viaRemoteScript, waitArgs, HOST_KEYS_MARK } from '../../src/camera/handoff.js';
+import { UsageError } from '../../src/errors.js';
 
 const K1 = { type: 'ssh-ed25519', base64: 'AAAAC3NzaC1lZDI1NTE5AAAAIA1' };
 const K2 = { type: 'ssh-ed25519', base64: 'AAAAC3NzaC1lZDI1NTE5AAAAIB2' };
@@ -111,12 +112,28 @@ describe('handoff', () => {
   });
 
   it('runs keys add with sudo unless the admin is root, and splits the output', () => {
-    expect(viaRemoteScript({ admin: 'admin', user: 'allsky-upload', remoteCommand: 'sftp-setup', addKey: true })).toMatch(/; sudo -n sftp-setup keys add --user allsky-upload -$/);
-    expect(viaRemoteScript({ admin: 'root', user: 'allsky-upload', remoteCommand: 'sftp-setup', addKey: true })).toMatch(/; sftp-setup keys add/);
-    expect(viaRemoteScript({ admin: 'root', user: 'u', remoteCommand: 'x', addKey: false })).not.toContain('keys add');
+    expect(viaRemoteScript({ admin: 'admin', user: 'allsky-upload', remoteCommand: 'sftp-setup', addKey: true, wait: 60 })).toMatch(/; sudo -n sftp-setup keys add --user allsky-upload - --wait 60$/);
+    expect(viaRemoteScript({ admin: 'root', user: 'allsky-upload', remoteCommand: 'sftp-setup', addKey: true, wait: 60 })).toMatch(/; sftp-setup keys add/);
+    expect(viaRemoteScript({ admin: 'root', user: 'u', remoteCommand: 'x', addKey: false, wait: 60 })).not.toContain('keys add');
     expect(splitViaOutput(`ssh-ed25519 AAAA root@c\n${HOST_KEYS_MARK}\nadded\n`)).toEqual({ hostKeys: 'ssh-ed25519 AAAA root@c\n', rest: 'added\n' });
     expect(splitViaOutput('nothing')).toBeUndefined();
-    expect(viaCommand('pi', ['keys', 'remove', '--user', 'u', 'SHA256:a+b/c'], '/opt/x')).toBe('sudo -n /opt/x keys remove --user u SHA256:a+b/c');
+    expect(viaCommand('pi', ['keys', 'remove', '--user', 'u', 'SHA256:a+b/c'], 0, '/opt/x')).toBe('sudo -n /opt/x keys remove --user u SHA256:a+b/c --wait 0');
     expect(sudoWantsPassword('sudo: a password is required\n')).toBe(true);
+  });
+
+  it("passes the camera's --wait to the collector's run, as its own word after the command", () => {
+    // allsky-config --via (keys add), keys rotate --via (keys add, keys remove)
+    expect(viaArgv('root', ['keys', 'add', '--user', 'allsky-upload', '-'], 300, 'sftp-setup')).toEqual(['sftp-setup', 'keys', 'add', '--user', 'allsky-upload', '-', '--wait', '300']);
+    expect(viaArgv('pi', ['keys', 'remove', '--user', 'u', 'SHA256:x'], 0, '/opt/x')).toEqual(['sudo', '-n', '/opt/x', 'keys', 'remove', '--user', 'u', 'SHA256:x', '--wait', '0']);
+    expect(viaRemoteScript({ admin: 'root', user: 'u', remoteCommand: 'sftp-setup', addKey: true, wait: 86_400 })).toMatch(/; sftp-setup keys add --user u - --wait 86400$/);
+  });
+
+  it('lets only a whole number of seconds in --wait\'s range into the remote line', () => {
+    expect(waitArgs(0)).toEqual(['--wait', '0']);
+    expect(waitArgs(86_400)).toEqual(['--wait', '86400']);
+    for (const bad of [-1, 1.5, 86_401, Number.NaN, Number.POSITIVE_INFINITY, 1e21, '5; rm -rf /' as unknown as number]) {
+      expect(() => waitArgs(bad), String(bad)).toThrow(UsageError);
+      expect(() => viaCommand('root', ['keys', 'add', '-'], bad, 'sftp-setup'), String(bad)).toThrow(UsageError);
+    }
   });
 });
