@@ -277,7 +277,7 @@ Example:
 
   program
     .command('status')
-    .description('one line per upload account: keys, last upload, failed logins, disk use (collector, run as root)')
+    .description('one line per upload account: keys, last upload, failed logins, disk use, archived days (collector, run as root)')
     .option('--user <name>', 'only this upload account (default: all that sftp-setup manages)')
     .option('--json', 'print a machine-readable report', false)
     .addHelpText('after', '\nExample:\n  sudo sftp-setup status\n  sudo sftp-setup status --user allsky-upload --json')

@@ -2,13 +2,24 @@
  * `status` for a person (one line per account, in columns) and for a program (--json). Pure.
  *
  * Names in the tree are the upload account's: a file name is shown with shownPath (quoted and escaped
- * when it is not plain), so an uploaded "x\n\x1b[2J" stays one visible, inert item on its line.
+ * when it is not plain), so an uploaded "x\n\x1b[2J" stays one visible, inert item on its line. Names in
+ * archive/ are never shown at all: only valid dates are, the rest is counted.
  */
 import chalk from 'chalk';
 import { printable as p, shownPath } from '../text/printable.js';
 import { visibleLength } from '../text/wrap.js';
+import { archiveText, type ArchiveDays } from './archive.js';
 import type { LoginCounts } from './logins.js';
 import type { KeysSummary, TreeUsage } from './usage.js';
+
+/** archive/ in the chroot: its day folders, or why none were counted. */
+export type ArchiveStatus =
+  | { state: 'ok'; days: ArchiveDays }
+  | { state: 'missing' }
+  /** a symbolic link: reported, never followed */
+  | { state: 'link' }
+  | { state: 'not-dir' }
+  | { state: 'error'; error: string };
 
 export interface AccountStatus {
   user: string;
@@ -21,6 +32,8 @@ export interface AccountStatus {
   disk?: { freeBytes: number; totalBytes: number };
   /** failed logins in the window; undefined without a log */
   failed?: number;
+  /** undefined: no chroot to look in */
+  archive?: ArchiveStatus;
 }
 
 export interface StatusReport {
@@ -33,6 +46,8 @@ export interface StatusReport {
   /** the bounds of the walk of each tree */
   maxEntries: number;
   maxDepth: number;
+  /** the bound of each listing of archive/ */
+  archiveMaxEntries: number;
 }
 
 /** "12s", "4m", "3h", "12d" */
@@ -76,14 +91,26 @@ function lastUploadCell(a: AccountStatus, now: number): string {
   return `${shortAge(now - n.mtimeMs)} ago ${shownPath(n.path)}`;
 }
 
+function archiveCell(a: AccountStatus, r: StatusReport): string {
+  const x = a.archive;
+  if (!x) return '—';
+  switch (x.state) {
+    case 'ok': return archiveText(x.days, r.archiveMaxEntries);
+    case 'missing': return 'no archive';
+    case 'link': return 'archive/ is a link: not followed';
+    case 'not-dir': return 'archive/ is not a directory';
+    case 'error': return `archive/: ${p(x.error)}`;
+  }
+}
+
 /** One header line, one line per account, then what a mark in the columns means. */
 export function formatStatus(r: StatusReport): string[] {
-  const header = ['ACCOUNT', 'KEYS', 'OLDEST KEY', `FAILED ${shortAge(r.windowMs)}`, 'SIZE', 'FREE', 'LAST UPLOAD'];
+  const header = ['ACCOUNT', 'KEYS', 'OLDEST KEY', `FAILED ${shortAge(r.windowMs)}`, 'SIZE', 'FREE', 'ARCHIVE', 'LAST UPLOAD'];
   const rows = r.accounts.map((a) => {
     const [keys, oldest] = keysCells(a, r.now);
     const size = a.usage ? `${a.usage.truncated ? '≥' : ''}${bytes(a.usage.bytes)}` : '—';
     const free = a.disk ? `${bytes(a.disk.freeBytes)} (${a.disk.totalBytes ? Math.floor((100 * a.disk.freeBytes) / a.disk.totalBytes) : 0}%)` : '—';
-    return [p(a.user), keys, oldest, failedCell(a, r), size, free, lastUploadCell(a, r.now)];
+    return [p(a.user), keys, oldest, failedCell(a, r), size, free, archiveCell(a, r), lastUploadCell(a, r.now)];
   });
   const widths = header.map((h, i) => Math.max(visibleLength(h), ...rows.map((row) => visibleLength(row[i]!))));
   const line = (cells: string[]) =>
@@ -117,6 +144,31 @@ export function statusJson(r: StatusReport): unknown {
       tree: a.usage ? { bytes: a.usage.bytes, files: a.usage.files, truncated: a.usage.truncated } : null,
       treeError: a.treeError ?? null,
       disk: a.disk ?? null,
+      archive: archiveJson(a.archive),
     })),
+  };
+}
+
+/**
+ * archive/ for a program: `state` ('ok', 'missing', 'link', 'not-dir', 'error'), and with 'ok' the newest and
+ * oldest day folder, the days since the newest (the collector's calendar), the runs of missing days between
+ * them (the latest ones, `gapCount` all of them), and what was not counted as a day.
+ */
+function archiveJson(x: ArchiveStatus | undefined): unknown {
+  if (!x) return null;
+  if (x.state !== 'ok') return x;
+  const d = x.days;
+  return {
+    state: 'ok',
+    newest: d.newest ?? null,
+    oldest: d.oldest ?? null,
+    days: d.days,
+    daysSinceNewest: d.sinceNewest ?? null,
+    gaps: d.gaps,
+    gapCount: d.gapCount,
+    missingDays: d.missingDays,
+    ignoredNames: d.ignored,
+    linksNotFollowed: d.links,
+    truncated: d.truncated,
   };
 }

@@ -174,6 +174,73 @@ export async function readDirAt(dir: Handle): Promise<Dirent[]> {
   return fs.readdir(at(dir), { withFileTypes: true });
 }
 
+/** A directory entry's name and the type its directory gave ('unknown' where the filesystem leaves it out). */
+export interface NamedEntry {
+  name: string;
+  type: 'file' | 'dir' | 'symlink' | 'other' | 'unknown';
+}
+
+function typeOfDirent(d: Dirent): NamedEntry['type'] {
+  if (d.isFile()) return 'file';
+  if (d.isDirectory()) return 'dir';
+  if (d.isSymbolicLink()) return 'symlink';
+  if (d.isFIFO() || d.isSocket() || d.isCharacterDevice() || d.isBlockDevice()) return 'other';
+  return 'unknown';
+}
+
+/**
+ * The entries of the directory `name` inside the directory `parent` (a path root trusts), at most
+ * `maxEntries` of them, with the types the directory itself gives: no stat per entry, so a directory of
+ * thousands costs one readdir. Where the filesystem gives no type, an entry is lstat'ed only when
+ * `needType(name)` says its type matters. `name` itself is opened without following a link (a link there
+ * fails with ELOOP, whoever owns it); nothing below it is entered. A directory root mounted there is read
+ * like any other: only names are read, nothing is changed or followed.
+ */
+export async function listDirNoFollow(
+  parent: string,
+  name: string,
+  o: { maxEntries: number; needType?: (name: string) => boolean },
+): Promise<{ entries: NamedEntry[]; truncated: boolean }> {
+  const top = await fs.open(parent, C.O_RDONLY | C.O_DIRECTORY);
+  let dir: Handle;
+  try {
+    dir = await fs.open(at(top, name), DIR_FLAGS).catch(async (err: NodeJS.ErrnoException) => {
+      // O_NOFOLLOW with O_DIRECTORY fails on a link with ENOTDIR on some kernels: say which it was.
+      if (err.code === 'ENOTDIR' && (await lstatAt(top, name).catch(() => null))?.isSymbolicLink()) {
+        throw Object.assign(new Error(`${parent}/${name} is a symbolic link: not followed`), { code: 'ELOOP' });
+      }
+      throw err;
+    });
+  } finally {
+    await top.close();
+  }
+  const entries: NamedEntry[] = [];
+  let truncated = false;
+  try {
+    // Read through the descriptor we hold (no name is resolved again), in batches, up to the bound.
+    const listing = await fs.opendir(at(dir), { bufferSize: 256 });
+    try {
+      for (let d = await listing.read(); d; d = await listing.read()) {
+        if (entries.length >= o.maxEntries) {
+          truncated = true;
+          break;
+        }
+        let type = typeOfDirent(d);
+        if (type === 'unknown' && o.needType?.(d.name)) {
+          const s = lstatSyncAt(dir, d.name);
+          type = !s ? 'unknown' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : s.isFile() ? 'file' : 'other';
+        }
+        entries.push({ name: d.name, type });
+      }
+    } finally {
+      await listing.close().catch(() => {});
+    }
+  } finally {
+    await dir.close().catch(() => {});
+  }
+  return { entries, truncated };
+}
+
 /**
  * Create a new file inside an open directory (never through an existing name or link: O_EXCL), owned
  * and moded through its descriptor.

@@ -1,7 +1,9 @@
 /**
  * `sftp-setup status` (issue 12) on a collector with 40 upload accounts made by the real init: one line per
  * account with its keys, the last upload after a real sftp upload, failed logins from sshd's log, and names
- * the upload account chose (ESC, newline) shown escaped. Read-only: nothing changes.
+ * the upload account chose (ESC, newline) shown escaped, and each account's archive (issue 16): the newest
+ * day folder and the days missing, names the account made up counted, links not followed. Read-only:
+ * nothing changes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, makeKey, snapshot } from './helpers.js';
@@ -17,6 +19,7 @@ interface Row {
   failedLogins: { count: number } | null;
   tree: { bytes: number; files: number; truncated: boolean } | null;
   disk: { freeBytes: number; totalBytes: number } | null;
+  archive: { state: string; newest?: string | null; daysSinceNewest?: number | null; gaps?: unknown[]; ignoredNames?: number; linksNotFollowed?: number } | null;
 }
 
 describe('status on a collector with 40 upload accounts', { timeout: 300_000 }, () => {
@@ -41,14 +44,15 @@ describe('status on a collector with 40 upload accounts', { timeout: 300_000 }, 
     const before = await snapshot(f.host, paths);
     const r = await status();
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stdout.split('\n')[0]).toMatch(/^ACCOUNT +KEYS +OLDEST KEY +FAILED 1h +SIZE +FREE +LAST UPLOAD$/);
+    expect(r.stdout.split('\n')[0]).toMatch(/^ACCOUNT +KEYS +OLDEST KEY +FAILED 1h +SIZE +FREE +ARCHIVE +LAST UPLOAD$/);
     const rows = rowsOf(r.stdout);
     expect(rows.map((c) => c[0])).toEqual(f.users);
     expect(rows.map((c) => c[1])).toEqual(f.users.map((u) => (u === 'cam03' ? '3' : '1')));
     for (const c of rows) {
       expect(c[2]).toMatch(/^\d+[smh]$/); // the oldest key's age, from init's added-at comment
       expect(c[5]).toMatch(/^\d+\.\d [KMGT]iB \(\d+%\)$/);
-      expect(c[6]).toBe('none');
+      expect(c[6]).toBe('no day folders'); // init made archive/, sync has delivered nothing yet
+      expect(c[7]).toBe('none');
     }
     expect(await snapshot(f.host, paths)).toBe(before);
   });
@@ -63,9 +67,9 @@ describe('status on a collector with 40 upload accounts', { timeout: 300_000 }, 
 
     const r = await status();
     const rows = new Map(rowsOf(r.stdout).map((c) => [c[0], c]));
-    expect(rows.get('cam07')![6]).toMatch(/^\d+[smh] ago images\/image-20250601\.jpg$/);
+    expect(rows.get('cam07')![7]).toMatch(/^\d+[smh] ago images\/image-20250601\.jpg$/);
     expect(rows.get('cam07')![4]).toBe('4.9 KiB');
-    expect(rows.get('cam08')![6]).toBe('none');
+    expect(rows.get('cam08')![7]).toBe('none');
     // The harness's sshd logs to a -E file, which has no times: counted over what was read, and said so.
     expect(rows.get('cam09')![3]).toBe('1*');
     expect(rows.get('cam07')![3]).toBe('0*');
@@ -105,6 +109,43 @@ describe('status on a collector with 40 upload accounts', { timeout: 300_000 }, 
     const json = JSON.parse((await status(['--user', 'cam12', '--json'])).stdout) as { accounts: Row[] };
     expect(json.accounts).toHaveLength(1);
     expect(json.accounts[0]!.tree!.truncated).toBe(true);
+  });
+
+  it('the archive: days 1, 2 and 5 show the newest and the gap 3–4; made-up names counted, links not followed', async () => {
+    // cam13: three nights delivered over real sftp, as sync makes them.
+    const up = await sftpAs(f.host, 'cam13', 'mkdir /archive/20261101\nmkdir /archive/20261102\nmkdir /archive/20261105\n');
+    expect(up.exitCode, up.stderr).toBe(0);
+    // cam14: what anything with the upload uid can plant in archive/ (names that are no date, a dated file,
+    // a dated link to /etc), next to two real nights.
+    await f.host.sh(`cd ${FLEET_ROOT}/cam14/archive && setpriv --reuid=cam14 --regid=cam14 --clear-groups sh -c '` +
+      `mkdir 20261120 20261122 20261340 "2026130 " "$(printf "\\357\\275\\201")" "$(printf "2026112\\033[2J")" "$(printf "x\\ny")" ` +
+      `"$(printf "%0250d" 0)"; : > 20261123; ln -s /etc 20261129'`);
+    // cam15: archive/ is a link to /etc (root's, as nothing else can write the chroot's top); cam16 has none.
+    await f.host.sh(`rmdir ${FLEET_ROOT}/cam15/archive && ln -s /etc ${FLEET_ROOT}/cam15/archive && rmdir ${FLEET_ROOT}/cam16/archive`);
+    const paths = ['/etc/ssh', FLEET_ROOT, '/run/sftp-setup'];
+    const before = await snapshot(f.host, paths);
+
+    const r = await status();
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(DANGEROUS);
+    expect(r.stdout.split('\n').filter((l) => /^cam\d\d /.test(l))).toHaveLength(40);
+    const rows = new Map(rowsOf(r.stdout).map((c) => [c[0], c]));
+    expect(rows.get('cam13')![6]).toMatch(/^20261105 \((\d+d ago|today)\), gap 20261103–20261104 \(2 days\)$/);
+    expect(rows.get('cam14')![6]).toMatch(/^20261122 \((\d+d ago|today)\), gap 20261121 \(1 day\), 7 names ignored, 1 link not followed$/);
+    expect(rows.get('cam15')![6]).toBe('archive/ is a link: not followed');
+    expect(rows.get('cam16')![6]).toBe('no archive');
+    expect(rows.get('cam12')![6]).toBe('no day folders');
+
+    const j = await status(['--json']);
+    expect(j.exitCode).toBe(0);
+    const json = JSON.parse(j.stdout) as { accounts: Row[] };
+    const arch = (u: string) => json.accounts.find((a) => a.user === u)!.archive!;
+    expect(arch('cam13')).toMatchObject({ state: 'ok', newest: '20261105', oldest: '20261101', days: 3, gaps: [{ from: '20261103', to: '20261104', days: 2 }], gapCount: 1, missingDays: 2 });
+    expect(arch('cam13').daysSinceNewest).toBeGreaterThanOrEqual(0);
+    expect(arch('cam14')).toMatchObject({ state: 'ok', newest: '20261122', days: 2, ignoredNames: 7, linksNotFollowed: 1 });
+    expect(arch('cam15')).toEqual({ state: 'link' });
+    expect(arch('cam16')).toEqual({ state: 'missing' });
+    expect(await snapshot(f.host, paths)).toBe(before);
   });
 
   it('--user of an account sftp-setup does not manage: exit 2, one line, nothing changed', async () => {

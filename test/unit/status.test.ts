@@ -1,5 +1,6 @@
 /** `status`: failed logins from the log, keys and tree figures, and the table a person reads. */
 import { describe, expect, it } from 'vitest';
+import { archiveDays } from '../../src/status/archive.js';
 import { bytes, formatStatus, shortAge, statusJson, type StatusReport } from '../../src/status/format.js';
 import { failedLogins } from '../../src/status/logins.js';
 import { keysSummary, treeUsage } from '../../src/status/usage.js';
@@ -64,7 +65,7 @@ describe('keysSummary and treeUsage', () => {
 });
 
 describe('formatStatus', () => {
-  const base: StatusReport = { accounts: [], now: NOW, windowMs: HOUR, maxEntries: 10_000, maxDepth: 8, log: { source: '/var/log/auth.log', coverage: 'window' } };
+  const base: StatusReport = { accounts: [], now: NOW, windowMs: HOUR, maxEntries: 10_000, maxDepth: 8, archiveMaxEntries: 50_000, log: { source: '/var/log/auth.log', coverage: 'window' } };
   const row = (user: string, extra = {}) => ({
     user, chroot: `/srv/${user}`, keys: { count: 2, oldestAddedAt: new Date(NOW - 3 * 86_400_000).toISOString(), undated: 0 },
     usage: { bytes: 3 * 2 ** 20, files: 3, truncated: false, newest: { path: 'images/image-1.jpg', mtimeMs: NOW - 4 * 60_000 } },
@@ -72,11 +73,16 @@ describe('formatStatus', () => {
   });
 
   it('one header, one line per account with keys, oldest key, failures, size, free space and the last upload', () => {
-    const out = formatStatus({ ...base, accounts: [row('cam01'), row('cam02', { failed: 3, keys: undefined, usage: { bytes: 0, files: 0, truncated: false } })] });
+    // 20250601 is NOW's day: the archive's newest night started yesterday.
+    const days = archiveDays(['20250527', '20250528', '20250531'].map((name) => ({ name, type: 'dir' as const })), 20240);
+    const out = formatStatus({ ...base, accounts: [
+      row('cam01', { archive: { state: 'ok', days } }),
+      row('cam02', { failed: 3, keys: undefined, usage: { bytes: 0, files: 0, truncated: false }, archive: { state: 'missing' } }),
+    ] });
     expect(out).toEqual([
-      'ACCOUNT  KEYS  OLDEST KEY  FAILED 1h  SIZE     FREE            LAST UPLOAD',
-      'cam01    2     3d          0          3.0 MiB  45.0 GiB (50%)  4m ago images/image-1.jpg',
-      'cam02    none  —           3          0 B      45.0 GiB (50%)  none',
+      'ACCOUNT  KEYS  OLDEST KEY  FAILED 1h  SIZE     FREE            ARCHIVE                                            LAST UPLOAD',
+      'cam01    2     3d          0          3.0 MiB  45.0 GiB (50%)  20250531 (1d ago), gap 20250529–20250530 (2 days)  4m ago images/image-1.jpg',
+      'cam02    none  —           3          0 B      45.0 GiB (50%)  no archive                                         none',
     ]);
   });
 
