@@ -117,7 +117,7 @@ Example:
 
   changing(program
     .command('uninstall')
-    .description('remove what init created for an upload account (uploaded files stay unless --purge)')
+    .description('remove what init created for an upload account and revoke its certificates (uploaded files stay unless --purge)')
     .requiredOption('--user <name>', 'upload account name')
     .option('--purge', 'also delete the chroot tree and every uploaded file', false), { dryRun: 'print the plan and change nothing' })
     .addHelpText('after', '\nExample:\n  sudo sftp-setup uninstall --user allsky-upload --dry-run')
