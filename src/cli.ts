@@ -117,7 +117,7 @@ Example:
 
   changing(program
     .command('uninstall')
-    .description('remove what init created for an upload account (uploaded files stay unless --purge)')
+    .description('remove what init created for an upload account and revoke its certificates (uploaded files stay unless --purge)')
     .requiredOption('--user <name>', 'upload account name')
     .option('--purge', 'also delete the chroot tree and every uploaded file', false), { dryRun: 'print the plan and change nothing' })
     .addHelpText('after', '\nExample:\n  sudo sftp-setup uninstall --user allsky-upload --dry-run')
@@ -165,7 +165,7 @@ Example:
   changing(keys
     .command('rotate')
     .description('replace the camera\'s upload key with a new one, without a moment of lock-out (camera)')
-    .option('--via <admin@collector>', 'authorize and revoke on the collector over your own SSH access')
+    .option('--via <admin@collector>', 'authorize (or certify) and revoke on the collector over your own SSH access')
     .option('--allsky-dir <dir>', 'the Allsky install (default: found in the users\' homes)')
     .option('--key <path>', 'the current private key (default: ~/.ssh/allsky_upload)'), { dryRun: 'print the plan and change nothing', yes: 'do not ask; without --via, stop in a resumable state after printing the collector command' })
     .addHelpText('after', '\nExample:\n  sftp-setup keys rotate --via admin@collector.local')

@@ -16,6 +16,8 @@ export interface IssuedRecord {
   validAfter: string | null;
   validBefore: string | null;
   issuedAt: string;
+  /** SHA256 fingerprint of the CA that signed it (absent in records written before it was kept) */
+  ca?: string;
 }
 
 export interface RevokedRecord {
@@ -23,6 +25,8 @@ export interface RevokedRecord {
   serial?: string;
   fingerprint?: string;
   at: string;
+  /** why, when it was not `keys revoke` (e.g. "uninstall allsky-upload") */
+  reason?: string;
 }
 
 export type CaRecord = IssuedRecord | RevokedRecord;
@@ -31,6 +35,7 @@ export function issuedRecord(info: CertInfo, user: string, keyType: string, now:
   return {
     event: 'issued', serial: info.serial, keyId: info.keyId, user, principals: info.principals, fingerprint: info.keyFingerprint, keyType,
     validAfter: info.validAfter?.toISOString() ?? null, validBefore: info.validBefore?.toISOString() ?? null, issuedAt: now.toISOString(),
+    ca: info.caFingerprint,
   };
 }
 
@@ -63,6 +68,11 @@ export function certificatesOf(records: CaRecord[], user: string): IssuedCert[] 
   return records
     .filter((r): r is IssuedRecord => r.event === 'issued' && r.user === user)
     .map((r) => ({ ...r, revoked: revoked.some((x) => x.serial === r.serial || (x.fingerprint !== undefined && x.fingerprint === r.fingerprint)) }));
+}
+
+/** The log lines saying these serials were revoked, and why. */
+export function revokedRecords(serials: string[], reason: string, now: Date): RevokedRecord[] {
+  return serials.map((serial) => ({ event: 'revoked', serial, at: now.toISOString(), reason }));
 }
 
 /** The next serial from the counter file's text; undefined when it is not a positive decimal number. */

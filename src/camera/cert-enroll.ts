@@ -64,9 +64,13 @@ export function parseSignAnswer(text: string): SignAnswer | undefined {
   return { certificate, userCa, hostCa, serial: String(j.serial ?? '') };
 }
 
-async function askCollector(c: Collector & { via: ViaTarget }, user: string, publicLine: string, dryRun: boolean): Promise<SignAnswer> {
+/** The collector to ask over --via; `knownHosts`: a file of the camera's to trust its host key from too. */
+export type ViaCollector = Collector & { via: ViaTarget; knownHosts?: string };
+
+async function askCollector(c: ViaCollector, user: string, publicLine: string, dryRun: boolean): Promise<SignAnswer> {
   const script = viaSignScript({ admin: c.via.user, user, remoteCommand: remoteCommand(), dryRun, wait: c.via.wait });
-  const r = await viaSsh(c.via, script, { input: `${publicLine}\n`, port: c.viaPort, lockWaitSeconds: c.via.wait });
+  const r = await viaSsh(c.via, script, { input: `${publicLine}
+`, port: c.viaPort, knownHosts: c.knownHosts, lockWaitSeconds: c.via.wait });
   const split = splitViaOutput(r.stdout);
   const answer = r.exitCode === 0 && split ? parseSignAnswer(split.rest) : undefined;
   if (answer) return answer;
@@ -91,6 +95,25 @@ function certifies(info: CertInfo | undefined, o: { fingerprint: string; user: s
 /** Does our current certificate still serve: it certifies us, and has a month or more left? */
 function stillGood(info: CertInfo | undefined, o: { fingerprint: string; user: string }, now: Date, userCa?: string): boolean {
   return certifies(info, o, userCa) && certState(info, now) === 'valid';
+}
+
+/** The certificate in the collector's answer, if it certifies our key for our account alone by the CA it named. */
+async function checkedCertificate(answer: SignAnswer, c: Collector, o: { fingerprint: string }): Promise<CertInfo> {
+  const got = answer.certificate !== null ? await readCertificate(answer.certificate) : undefined;
+  if (!certifies(got, { fingerprint: o.fingerprint, user: c.user }, answer.userCa)) {
+    throw new FailError(`the collector returned a certificate that is not for this key and ${c.user} alone; nothing was changed`, 'run sudo sftp-setup doctor on the collector');
+  }
+  return got;
+}
+
+/**
+ * A certificate for this key and the camera's account, signed on the collector over --via (`keys sign`, as
+ * for enrollOverVia below) and checked here before anything uses it. `keys rotate` certifies its new key so.
+ */
+export async function certifyOverVia(c: ViaCollector, o: { publicLine: string; fingerprint: string }): Promise<{ certificate: string; info: CertInfo }> {
+  const answer = await askCollector(c, c.user, o.publicLine, false);
+  const info = await checkedCertificate(answer, c, o);
+  return { certificate: answer.certificate!, info };
 }
 
 /** The collector must present a host certificate from this CA for the very name the camera uses. */
@@ -121,10 +144,7 @@ export async function enrollOverVia(
   if (!keep && !o.dryRun && answer.certificate === null) answer = await askCollector(c, c.user, o.publicLine, false);
   let cert: CertFile = { path, before, info, renewed: false, want: before ?? undefined, cert: current };
   if (!keep && answer.certificate) {
-    const got = await readCertificate(answer.certificate);
-    if (!certifies(got, { fingerprint: o.fingerprint, user: c.user }, answer.userCa)) {
-      throw new FailError(`the collector returned a certificate that is not for this key and ${c.user} alone; nothing was changed`, 'run sudo sftp-setup doctor on the collector');
-    }
+    const got = await checkedCertificate(answer, c, o);
     cert = { path, before, info, renewed: true, want: `${answer.certificate}\n`, cert: got };
   } else if (!keep) {
     cert = { path, before, info, renewed: true, want: undefined };

@@ -11,6 +11,7 @@ import { configIO } from '../collector/inspect.js';
 import { requireManaged } from '../collector/managed.js';
 import { trustsUserCa } from '../collector/ca-steps.js';
 import { hostCertDropinPath } from '../collector/host-cert-plan.js';
+import { revokeInKrl } from '../collector/revocation.js';
 import { showValidity, type CertInfo } from '../ca/cert-info.js';
 import { issuedRecord, parseSerial, readRecords, recordLine, type RevokedRecord } from '../ca/issued.js';
 import { keyIdFor, validateKeyId } from '../ca/key-id.js';
@@ -21,9 +22,9 @@ import type { Step } from '../plan/step.js';
 import { printJson } from '../report.js';
 import { loadConfigDetailed } from '../sshd/includes.js';
 import { printable as p } from '../text/printable.js';
-import { backupDirFor, Journal, readBytes, readText, statPath } from '../system/files.js';
+import { backupDirFor, Journal, readText, statPath } from '../system/files.js';
 import { readKeyArg, readKeyText } from '../system/key-input.js';
-import { krlRevokes, krlWith, readCertificate, signCertificate } from '../system/ssh-keygen.js';
+import { krlRevokes, readCertificate, signCertificate } from '../system/ssh-keygen.js';
 import { SSHD_CONFIG } from '../system/sshd.js';
 import { show, validateUserName } from '../validate.js';
 
@@ -201,15 +202,10 @@ export async function keysRevokeCommand(o: KeysRevokeOptions): Promise<number> {
       return (await revokedBefore()) ? null : { summary: `revoke ${target.label}` };
     },
     async apply() {
-      const krl = await readBytes(CA.krl);
-      if (!krl) throw new FailError(`${CA.krl} is missing: sshd refuses every key of the accounts that name it`, 'make it again: sudo sftp-setup ca init');
-      const merged = await krlWith(krl, target.kind === 'serial' ? { serials: [target.serial], caPub: `${CA.userKey}.pub` } : { keys: [target.line] });
-      // Renamed into place: sshd, reading it at every authentication, sees the old list or the new one.
-      await journal.writeAtomic(CA.krl, merged, { mode: 0o644, uid: 0, gid: 0 });
       const record: RevokedRecord = { event: 'revoked', at: new Date().toISOString() };
       if (target.kind === 'serial' || target.serial !== undefined) record.serial = (target.kind === 'serial' ? target.serial : target.serial!).toString();
       if (target.kind === 'key' && target.serial === undefined) record.fingerprint = target.fingerprint;
-      await journal.writeAtomic(CA.issued, ((await readText(CA.issued)) ?? '') + recordLine(record), ROOT_ONLY);
+      await revokeInKrl(journal, target.kind === 'serial' ? { serials: [target.serial], caPub: `${CA.userKey}.pub` } : { keys: [target.line] }, [record]);
     },
   };
   const applied = await applyPlan({

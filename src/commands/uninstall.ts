@@ -1,15 +1,16 @@
 /**
  * `sftp-setup uninstall`: remove exactly what init created for one account — its Match block, its keys file,
- * the account — and, only with --purge, the chroot tree with the uploads.
+ * the account — and, only with --purge, the chroot tree with the uploads. Every certificate the CA issued for
+ * the account's name goes into the KRL first, so that a later account of that name accepts none of them.
  */
 import chalk from 'chalk';
 import { dirname } from 'node:path';
 import { FailError, requireRoot, UsageError } from '../errors.js';
-import { BACKUP_ROOT, KEYS_DIR, LOCK_PATH, keysFileFor, principalsFileFor } from '../collector/layout.js';
+import { BACKUP_ROOT, CA, KEYS_DIR, LOCK_PATH, keysFileFor, principalsFileFor } from '../collector/layout.js';
 import { readSshdState, type SshdState } from '../collector/inspect.js';
 import { unifiedDiff } from '../plan/diff.js';
 import { applyPlan } from '../plan/apply.js';
-import type { Step } from '../plan/step.js';
+import type { Step, StepReport } from '../plan/step.js';
 import { EXIT } from '../exit-codes.js';
 import { removeMarkedBlock } from '../sshd/placement.js';
 import { managedBlocksFrom, type ManagedBlock } from '../collector/managed.js';
@@ -29,6 +30,7 @@ import { removeStaleRunScratch } from '../system/run-scratch.js';
 import { validateUserName } from '../validate.js';
 import { leftUploadsLine } from '../collector/uids.js';
 import { readRetired, recordRetired } from '../system/upload-uids.js';
+import { accountCertificatesStep, type RevocationTally } from '../collector/revocation.js';
 
 export interface UninstallOptions {
   user: string;
@@ -56,17 +58,7 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
         'uninstall removes only accounts that init created or adopted; remove another account with the system\'s own tools (userdel)',
       );
     }
-    // Already gone: removing twice is not an error.
-    if (o.json) printJson({ ok: true, dryRun: o.dryRun, steps: [], note: `no upload account ${user} here` });
-    else out(`Nothing to remove: there is no upload account ${user} made by sftp-setup here.`);
-    if (!o.dryRun) {
-      // A run killed after its last step converges here: its stale lock is taken over, empty key dirs go.
-      const release = await acquireLock(LOCK_PATH);
-      await removeStaleRunScratch(['candidate']);
-      await removeKeyDirsIfEmpty();
-      await release();
-    }
-    return EXIT.ok;
+    return alreadyGone(user, o, out);
   }
   // The tree init made is the ChrootDirectory of our block, never the account's home field.
   const chroot = mine.map((b) => b.chroot).find((c) => c !== undefined);
@@ -83,6 +75,7 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
 
   const journal = new Journal(backupDirFor(BACKUP_ROOT));
   let purged: { removed: number; skipped: string[] } | undefined;
+  const tally: RevocationTally = { pending: [], revoked: [] };
   const applied = await applyPlan({
     subject: `upload account ${user}`, doing: 'Removing', already: 'removed', done: 'Removed.',
     lockPath: LOCK_PATH, journal, dryRun: o.dryRun, yes: o.yes, json: o.json, out,
@@ -97,7 +90,10 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
         inMain: ours.some((b) => b.user === user && b.file === now.mainPath),
         remaining: ours.map((b) => b.user).filter((u) => u !== user),
       };
-      return removalSteps(t, o.purge, journal, (r) => (purged = r));
+      // The certificates first: a run killed after this step still has the markers to finish the rest, and one
+      // killed later never leaves a certificate valid for the name (a collector without a CA has no step).
+      const certs = (await statPath(CA.issued)) ? [accountCertificatesStep(user, journal, tally)] : [];
+      return [...certs, ...(await removalSteps(t, o.purge, journal, (r) => (purged = r)))];
     },
   });
   if (applied.declined) return EXIT.failed;
@@ -110,8 +106,52 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
   if (purged?.skipped.length) {
     out(chalk.yellow(`Left on other filesystems (mount points are never entered): ${purged.skipped.map((x) => printable(x)).join(', ')}`));
   }
-  if (o.json) printJson({ ok: true, dryRun: o.dryRun, steps: applied.reports });
+  sayCertificates(user, tally, o.dryRun, out);
+  if (o.json) printJson({ ok: true, dryRun: o.dryRun, steps: applied.reports, certificatesRevoked: tally.revoked.length });
   return EXIT.ok;
+}
+
+/** How many certificates of the account went into the KRL (or would, in a dry run). */
+function sayCertificates(user: string, tally: RevocationTally, dryRun: boolean, out: (s: string) => void): void {
+  const n = dryRun ? tally.pending.length : tally.revoked.length;
+  if (n === 0) return;
+  const what = n === 1 ? '1 certificate' : `${n} certificates`;
+  out(dryRun ? `Would revoke ${what} issued for ${user}.` : `Revoked ${what} issued for ${user}: no later account named ${user} accepts them (sshd reads the KRL at every login; no reload).`);
+}
+
+/** No account, block or keys file of ours: removing twice is not an error. */
+async function alreadyGone(user: string, o: UninstallOptions, out: (s: string) => void): Promise<number> {
+  // Certificates an earlier uninstall left valid are revoked now.
+  const leftovers = await revokeLeftovers(user, o, out);
+  if (leftovers?.declined) return EXIT.failed;
+  if (o.json) printJson({ ok: true, dryRun: o.dryRun, steps: leftovers?.reports ?? [], certificatesRevoked: leftovers?.count ?? 0, note: `no upload account ${user} here` });
+  else if (!leftovers) out(`Nothing to remove: there is no upload account ${user} made by sftp-setup here.`);
+  if (!o.dryRun) {
+    // A run killed after its last step converges here: its stale lock is taken over, empty key dirs go.
+    const release = await acquireLock(LOCK_PATH);
+    await removeStaleRunScratch(['candidate']);
+    await removeKeyDirsIfEmpty();
+    await release();
+  }
+  return EXIT.ok;
+}
+
+/**
+ * The account is gone, but certificates issued for its name may still be valid (an uninstall from before
+ * uninstall revoked them): revoke them through the apply path. undefined when there is nothing to revoke.
+ */
+async function revokeLeftovers(user: string, o: UninstallOptions, out: (s: string) => void): Promise<{ reports: StepReport[]; count: number; declined: boolean } | undefined> {
+  const journal = new Journal(backupDirFor(BACKUP_ROOT));
+  const tally: RevocationTally = { pending: [], revoked: [] };
+  const step = accountCertificatesStep(user, journal, tally);
+  if ((await step.check()) === null) return undefined;
+  const applied = await applyPlan({
+    subject: `the certificates of the removed account ${user}`, doing: 'Revoking', already: 'revoked', done: 'Done.',
+    lockPath: LOCK_PATH, journal, dryRun: o.dryRun, yes: o.yes, json: o.json, out, steps: async () => [step],
+  });
+  if (applied.declined) return { reports: [], count: 0, declined: true };
+  sayCertificates(user, tally, o.dryRun, out);
+  return { reports: applied.reports, count: tally.revoked.length, declined: false };
 }
 
 /**

@@ -18,7 +18,10 @@ import { readCamera, type Camera } from './camera.js';
 import { collectorLine } from '../camera/handoff.js';
 import { viewConnect } from '../lftp/rc.js';
 import { editEnvJson, editFtpSettings, editRc } from './connect.js';
-import { fingerprintOf, removeFiles, switchKeys, unswitchKeys, writeNewKey } from './keyfiles.js';
+import { fingerprintOf, removeFiles, switchKeys, unswitchKeys, writeNewCert, writeNewKey } from './keyfiles.js';
+import { certifyOverVia, type ViaCollector } from '../camera/cert-enroll.js';
+import { showValidity } from '../ca/cert-info.js';
+import { readCertificate } from '../system/ssh-keygen.js';
 import { allskyStyleUpload, closeShared, probeKey, viaCollector } from './ssh.js';
 import { newKeyComment, parseState, reached, renderState, rotatePaths, type RotatePaths, type RotateState, type RotateStep } from './state.js';
 
@@ -86,29 +89,34 @@ export async function rotate(opts: RotateOptions, emit: (e: RotateEvent) => void
     if (state === null) {
       const old = await currentKey(p);
       report.oldFingerprint = old.fingerprint;
-      if (await statPath(p.oldKey)) {
-        throw new UsageError(`${p.oldKey} exists but no rotation is under way`, `move ${p.oldKey} away (it is not sftp-setup's), then run again`);
+      for (const f of [p.oldKey, p.oldCert]) {
+        if (await statPath(f)) throw new UsageError(`${f} exists but no rotation is under way`, `move ${f} away (it is not sftp-setup's), then run again`);
       }
+      const certificate = await certificateCamera(p, old.fingerprint, cam);
       if (opts.dryRun) {
         log('generate', 'would', `generate a new ed25519 key in ${p.newKey}`);
-        log('authorize', 'would', cam.via ? `add it on the collector as ${cam.via.user}@${cam.via.host}` : `ask you to run: ${addLine(cam, '<new key>')}`);
+        log('authorize', 'would', certificate ? `have the collector's CA certify it for ${cam.user} as ${cam.via!.user}@${cam.via!.host}, into ${p.newCert} (no authorized_keys entry)`
+          : cam.via ? `add it on the collector as ${cam.via.user}@${cam.via.host}` : `ask you to run: ${addLine(cam, '<new key>')}`);
         log('prove', 'would', `upload with only the new key into ${cam.imageDir || '/'} on ${cam.host}`);
-        log('switch', 'would', `move the new key to ${p.key}, keep the old one as ${p.oldKey}${cam.controlPath ? ', close the shared SSH connection' : ''}`);
-        log('revoke', 'would', `remove ${old.fingerprint} on the collector, prove it is refused and the new key works`);
+        log('switch', 'would', `move the new key${certificate ? ' and its certificate' : ''} to ${p.key}, keep the old one as ${p.oldKey}${cam.controlPath ? ', close the shared SSH connection' : ''}`);
+        log('revoke', 'would', certificate ? `revoke ${old.fingerprint} and its certificates in the collector's KRL, prove it is refused and the new key works`
+          : `remove ${old.fingerprint} on the collector, prove it is refused and the new key works`);
         report.step = undefined;
         return report;
       }
-      await removeFiles([p.newKey, p.newPub]); // left by a run stopped before it recorded anything
+      await removeFiles([p.newKey, p.newPub, p.newCert]); // left by a run stopped before it recorded anything
       const gen = (await import('../keys/generate.js')).generateEd25519(newKeyComment(old.comment, `${cam.owner.name}@${hostname()}`, new Date()));
       await writeNewKey(p, gen.privateKey, gen.publicLine, cam.owner);
       state = {
         version: 1, step: 'generated', startedAt: new Date().toISOString(), keyPath: p.key,
         oldFingerprint: old.fingerprint, oldPublicLine: old.publicLine, newFingerprint: gen.fingerprint, newPublicLine: gen.publicLine,
+        ...(certificate ? { certificate } : {}),
       };
       await saveState(p, state, cam);
       log('generate', 'done', `new key ${gen.fingerprint} in ${p.newKey}`);
       stopPoint('generated');
     } else {
+      if (state.certificate) needVia(cam, p);
       log('resume', 'already', `continuing the rotation started ${state.startedAt} (step reached: ${state.step})`);
     }
     report.oldFingerprint = state.oldFingerprint;
@@ -120,16 +128,20 @@ export async function rotate(opts: RotateOptions, emit: (e: RotateEvent) => void
     }
 
     try {
-      if (!reached(state, 'authorized')) {
+      // A certificate that went missing before the switch is asked for again (a new serial, for the same key).
+      const lostCert = state.certificate === true && !reached(state, 'switching') && !(await statPath(p.newCert));
+      if (!reached(state, 'authorized') || lostCert) {
         await authorize(cam, state, opts, log);
-        state = await advance(p, state, 'authorized', cam);
+        if (!reached(state, 'authorized')) state = await advance(p, state, 'authorized', cam);
       }
       if (!reached(state, 'proven')) {
         const probe = await probeKey(cam, p.newKey);
         if (!probe.ok) {
           throw new FailError(
             `the new key does not work on the collector: ${probe.detail}; the camera still uses its old key`,
-            probe.refused ? `authorize it: ${addLine(cam, state.newPublicLine)} — then run this again` : 'fix the connection, then run this again (it continues where it stopped)',
+            !probe.refused ? 'fix the connection, then run this again (it continues where it stopped)'
+              : state.certificate ? `check that ${cam.user} accepts certificates (on the collector: sudo sftp-setup doctor), then run this again`
+                : `authorize it: ${addLine(cam, state.newPublicLine)} — then run this again`,
           );
         }
         log('prove', 'done', `only the new key, pinned host key: ${probe.detail}`);
@@ -169,7 +181,7 @@ export async function rotate(opts: RotateOptions, emit: (e: RotateEvent) => void
       log('verify', 'done', `old key refused, new key ${state.newFingerprint} works`);
       state = await advance(p, state, 'old-removed', cam);
     }
-    await removeFiles([p.oldKey, p.oldPub]);
+    await removeFiles([p.oldKey, p.oldPub, p.oldCert]);
     await removeFiles([p.state]);
     report.step = 'done';
     log('done', 'done', `the camera uploads with ${state.newFingerprint}; the old key ${state.oldFingerprint} is revoked`);
@@ -192,6 +204,40 @@ function addLine(cam: Camera, publicLine: string): string {
 
 function removeLine(cam: Camera, fp: string): string {
   return collectorLine(['keys', 'remove', '--user', cam.user, fp]);
+}
+
+/** The collector as allsky-config --cert --via asks it, trusting the host key the camera pinned too. */
+function viaTarget(cam: Camera): ViaCollector {
+  const via = cam.via!;
+  return { host: cam.host, port: cam.port, user: cam.user, via, viaPort: via.host === cam.host ? cam.port : undefined, knownHosts: cam.knownHosts };
+}
+
+function lastLine(r: { stdout: string; stderr: string; exitCode: number }): string {
+  return (r.stderr || r.stdout).trim().split('\n').slice(-1)[0] || `exit ${r.exitCode}`;
+}
+
+/** A certificate camera's new key is signed over --via: without it there is no way to get its certificate. */
+function needVia(cam: Camera, p: RotatePaths): void {
+  if (cam.via) return;
+  throw new UsageError(
+    `${p.key} logs in with a certificate (${p.cert}): the new key needs one from the collector's CA`,
+    'run again with --via ADMIN@COLLECTOR: it signs the new key there and revokes the old one',
+  );
+}
+
+/**
+ * Does the camera log in with a certificate? Its KEY-cert.pub, when there is one, must certify the current
+ * key: ssh would pair any other with the key and be refused.
+ */
+async function certificateCamera(p: RotatePaths, fingerprint: string, cam: Camera): Promise<boolean> {
+  const text = await readText(p.cert);
+  if (text === null) return false;
+  const info = await readCertificate(text.trim());
+  if (info?.kind !== 'user' || info.keyFingerprint !== fingerprint) {
+    throw new UsageError(`${p.cert} is not a certificate of the key in ${p.key}`, 'renew it first: sftp-setup allsky-config --cert --via ADMIN@COLLECTOR, then rotate');
+  }
+  needVia(cam, p);
+  return true;
 }
 
 async function currentKey(p: RotatePaths): Promise<{ fingerprint: string; publicLine: string; comment: string }> {
@@ -224,6 +270,13 @@ async function advance(p: RotatePaths, s: RotateState, step: RotateStep, cam: Ca
 /** Step 2: the collector authorizes the new key (over --via), or a person does it with the printed line. */
 async function authorize(cam: Camera, s: RotateState, opts: RotateOptions, log: (s: string, st: RotateEvent['status'], d: string) => void): Promise<void> {
   const p = rotatePaths(cam.keyPath);
+  if (s.certificate) {
+    // The signing allsky-config --cert --via does: `keys sign` on the collector, the answer checked here.
+    const { certificate, info } = await certifyOverVia(viaTarget(cam), { publicLine: s.newPublicLine, fingerprint: s.newFingerprint });
+    await writeNewCert(p, certificate, cam.owner);
+    log('authorize', 'done', `certificate serial ${info.serial} for ${cam.user}, ${showValidity(info)}, signed on the collector as ${cam.via!.user}@${cam.via!.host} into ${p.newCert}; no authorized_keys entry`);
+    return;
+  }
   if (cam.via) {
     const r = await viaCollector(cam, ['keys', 'add', '--user', cam.user, '-'], s.newPublicLine + '\n');
     if (r.exitCode !== 0) {
@@ -253,7 +306,27 @@ async function revoke(cam: Camera, p: RotatePaths, s: RotateState, opts: RotateO
     if (probe.ok) return false;
     throw new FailError(`cannot check the old key on the collector: ${probe.detail}; the camera uploads with the new key`, 'fix the connection, then run this again to finish');
   };
-  if (!(await statPath(p.oldKey))) {
+  const haveOld = (await statPath(p.oldKey)) !== null;
+  if (s.certificate) {
+    // In the KRL, the key itself: every certificate ever issued for it is refused, not just the current one.
+    const r = await viaCollector(cam, ['keys', 'revoke', '-'], s.oldPublicLine + '\n');
+    if (r.exitCode !== 0 && !(haveOld && (await oldRefused()))) {
+      throw new FailError(
+        `the collector did not revoke the old key (${lastLine(r)}); the camera uploads with the new key`,
+        `run there: ${collectorLine(['keys', 'revoke', s.oldPublicLine])} — then run this again to finish`,
+      );
+    }
+    if (!haveOld) {
+      log('revoke', 'warning', `revoked ${s.oldFingerprint} in the collector's KRL; ${p.oldKey} is gone, so its refusal is not proven`);
+      return;
+    }
+    if (!(await oldRefused())) {
+      throw new FailError(`the collector still accepts the old key's certificate after revoking ${s.oldFingerprint}`, 'check that the account\'s RevokedKeys is the CA\'s list (on the collector: sudo sftp-setup doctor)');
+    }
+    log('revoke', 'done', `revoked ${s.oldFingerprint} and its certificates in the collector's KRL (no reload); it is refused now`);
+    return;
+  }
+  if (!haveOld) {
     log('revoke', 'warning', `${p.oldKey} is gone; cannot prove the old key is refused`);
     return;
   }
@@ -331,20 +404,28 @@ async function rollBack(cam: Camera, p: RotatePaths, s: RotateState, log: (s: st
   await closeShared(cam);
   const back = await probeKey(cam, p.key);
   let revoked = '';
-  if (cam.via) {
+  if (s.certificate) {
+    // Its private half is deleted below; revoking the new key leaves no certificate of it valid either.
+    const r = await viaCollector(cam, ['keys', 'revoke', '-'], s.newPublicLine + '\n').catch(() => undefined);
+    revoked = r?.exitCode === 0 ? '; the new key was revoked on the collector' : `; revoke the new key on the collector: ${collectorLine(['keys', 'revoke', s.newPublicLine])}`;
+  } else if (cam.via) {
     const r = await viaCollector(cam, ['keys', 'remove', '--user', cam.user, s.newFingerprint]).catch(() => undefined);
     revoked = r?.exitCode === 0 ? '; the new key was removed on the collector' : '';
   }
   if (!revoked) revoked = `; remove the new key on the collector: ${removeLine(cam, s.newFingerprint)}`;
-  await removeFiles([p.newKey, p.newPub, p.state]);
+  await removeFiles([p.newKey, p.newPub, p.newCert, p.state]);
   log('rollback', 'rolled-back', `old key ${s.oldFingerprint} back in ${p.key} (${back.ok ? 'works' : back.detail})${revoked}`);
 }
 
 function describeRest(s: RotateState, cam: Camera, log: (s: string, st: RotateEvent['status'], d: string) => void): void {
   const p = rotatePaths(cam.keyPath);
-  if (!reached(s, 'authorized')) log('authorize', 'would', cam.via ? `add ${s.newFingerprint} on the collector` : `check, or ask you to run: ${addLine(cam, s.newPublicLine)}`);
+  if (!reached(s, 'authorized')) {
+    log('authorize', 'would', s.certificate ? `have the collector's CA certify ${s.newFingerprint} into ${p.newCert}` : cam.via ? `add ${s.newFingerprint} on the collector` : `check, or ask you to run: ${addLine(cam, s.newPublicLine)}`);
+  }
   if (!reached(s, 'proven')) log('prove', 'would', `upload with only ${p.newKey}`);
   if (!reached(s, 'switched')) log('switch', 'would', `move the new key to ${p.key}, keep the old one as ${p.oldKey}`);
-  if (!reached(s, 'old-removed')) log('revoke', 'would', cam.via ? `remove ${s.oldFingerprint} on the collector` : `check, or ask you to run: ${removeLine(cam, s.oldFingerprint)}`);
+  if (!reached(s, 'old-removed')) {
+    log('revoke', 'would', s.certificate ? `revoke ${s.oldFingerprint} and its certificates in the collector's KRL` : cam.via ? `remove ${s.oldFingerprint} on the collector` : `check, or ask you to run: ${removeLine(cam, s.oldFingerprint)}`);
+  }
   log('cleanup', 'would', `remove ${p.oldKey} and ${p.state}`);
 }

@@ -18,6 +18,11 @@ export interface RotateState {
   oldPublicLine: string;
   newFingerprint: string;
   newPublicLine: string;
+  /**
+   * The camera logs in with a certificate (`<key>-cert.pub`, allsky-config --cert): the new key gets one from
+   * the collector's CA instead of an authorized_keys entry, and the old key is revoked in its KRL.
+   */
+  certificate?: boolean;
 }
 
 export interface RotatePaths {
@@ -29,6 +34,10 @@ export interface RotatePaths {
   /** The old key after the switch, until the collector refuses it. */
   oldKey: string;
   oldPub: string;
+  /** The certificates beside each (ssh -i KEY loads KEY-cert.pub by itself). */
+  cert: string;
+  newCert: string;
+  oldCert: string;
   state: string;
 }
 
@@ -40,6 +49,9 @@ export function rotatePaths(key: string): RotatePaths {
     newPub: `${key}.new.pub`,
     oldKey: `${key}.old`,
     oldPub: `${key}.old.pub`,
+    cert: `${key}-cert.pub`,
+    newCert: `${key}.new-cert.pub`,
+    oldCert: `${key}.old-cert.pub`,
     state: `${key}.rotate.json`,
   };
 }
@@ -77,6 +89,7 @@ export function parseState(text: string, path: string): RotateState {
   for (const k of ['startedAt', 'keyPath', 'oldPublicLine', 'newPublicLine'] as const) {
     if (typeof o[k] !== 'string' || o[k] === '') throw broken(`${k} missing`);
   }
+  if (o.certificate !== undefined && typeof o.certificate !== 'boolean') throw broken('certificate is not true or false');
   if (!FP.test(String(o.oldFingerprint)) || !FP.test(String(o.newFingerprint))) throw broken('bad fingerprint');
   return o as RotateState;
 }

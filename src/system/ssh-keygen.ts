@@ -115,6 +115,12 @@ export async function krlRevokes(krlPath: string, line: string): Promise<KrlAnsw
   return { error: (r.stderr || r.stdout).trim().split('\n').pop() || `ssh-keygen -Q exit ${r.exitCode}` };
 }
 
+/** `ssh-keygen -Q -l`: what the KRL file revokes, as ssh-keygen lists it (ca/krl.ts reads it). */
+export async function listKrl(krlPath: string): Promise<string | { error: string }> {
+  const r = await run('ssh-keygen', ['-Q', '-l', '-f', krlPath]);
+  return r.exitCode === 0 ? r.stdout : { error: (r.stderr || r.stdout).trim().split('\n').pop() || `ssh-keygen -Q -l exit ${r.exitCode}` };
+}
+
 /** The public key line of a private key file (a CA key whose .pub went missing). */
 export async function publicLineOf(privatePath: string): Promise<string> {
   const r = await run('ssh-keygen', ['-y', '-f', privatePath]);

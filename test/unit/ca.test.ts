@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { certState, daysLeft, parseCertListing, parseValidLine, showValidity } from '../../src/ca/cert-info.js';
+import { certState, daysLeft, parseCertListing, parseValidLine, showValidity, type CertInfo } from '../../src/ca/cert-info.js';
 import { DEFAULT_VALIDITY, intervalSeconds, parseValidity } from '../../src/ca/validity.js';
 import { keyIdFor, validateKeyId } from '../../src/ca/key-id.js';
 import { certAuthorityLine, defaultHostNames, listenHost } from '../../src/ca/host-names.js';
@@ -206,5 +206,67 @@ describe('the issued-certificates log', () => {
     expect(parseSerial('1\n')).toBe(1n);
     expect(parseSerial('1000')).toBe(1000n);
     for (const bad of [null, '', '0\n', '-1', '1 2', 'x', '99999999999999999999']) expect(parseSerial(bad), String(bad)).toBeUndefined();
+  });
+});
+
+describe('the revocation list', () => {
+  // What OpenSSH 9.2's ssh-keygen -Q -l prints of a KRL with a key, serials of two CAs and a key id.
+  const LISTING = [
+    '# KRL version 0',
+    '# Generated at 20261130T094142',
+    '',
+    'hash: SHA256:YQdDCUSzF7jVK5M+/3wK11DlrMgCL3O2kt8qmPdjSSA # ssh-ed25519',
+    '',
+    '# CA key ssh-ed25519 SHA256:QpxiSC8DG8nl071pftdtvgI1xEP0XELYPBNjn/vSrsc',
+    'serial: 5-7',
+    'serial: 100',
+    'id: cam1',
+    '',
+    '# CA key ssh-ed25519 SHA256:EVNZxyvnkF3rVMbBU56P4vr100wzc2FBsEThHfN+CNE',
+    'serial: 1',
+    '',
+  ].join('\n');
+  const OURS = 'SHA256:QpxiSC8DG8nl071pftdtvgI1xEP0XELYPBNjn/vSrsc';
+  const OTHER = 'SHA256:EVNZxyvnkF3rVMbBU56P4vr100wzc2FBsEThHfN+CNE';
+
+  it('reads serial ranges per CA and keys revoked by hash', async () => {
+    const { parseKrlListing, revokesSerial } = await import('../../src/ca/krl.js');
+    const krl = parseKrlListing(LISTING);
+    expect([...krl.keys]).toEqual(['SHA256:YQdDCUSzF7jVK5M+/3wK11DlrMgCL3O2kt8qmPdjSSA']);
+    expect(['4', '5', '6', '7', '8', '100', '1'].map((s) => revokesSerial(krl, OURS, s))).toEqual([false, true, true, true, false, true, false]);
+    // A serial is revoked under its CA only.
+    expect(revokesSerial(krl, OTHER, '1')).toBe(true);
+    expect(revokesSerial(krl, OTHER, '5')).toBe(false);
+    expect(parseKrlListing('# KRL version 0\n')).toEqual({ serials: new Map(), keys: new Set() });
+  });
+
+  it('finds what uninstall must still revoke: the account\'s certificates of our CA that the KRL accepts', async () => {
+    const { issuedRecord, certificatesOf } = await import('../../src/ca/issued.js');
+    const { parseKrlListing, stillAccepted } = await import('../../src/ca/krl.js');
+    const info = parseCertListing(USER_CERT)!;
+    const now = new Date('2026-12-01T00:00:00Z');
+    const rec = (serial: string, extra: Partial<CertInfo> = {}, user = 'allsky-upload') => issuedRecord({ ...info, serial, caFingerprint: OURS, ...extra }, user, 'ssh-ed25519', now);
+    const records = [
+      rec('6'), // in a revoked range
+      rec('8'), // still accepted
+      rec('9', { keyFingerprint: 'SHA256:YQdDCUSzF7jVK5M+/3wK11DlrMgCL3O2kt8qmPdjSSA' }), // its key is revoked
+      rec('10', { caFingerprint: OTHER }), // another CA: not trusted any more, and its serial 10 is not ours
+      { ...rec('11'), ca: undefined }, // a record from before the CA was noted: ours
+      rec('12', {}, 'cam-two'),
+      // The log says 8 was revoked, but the KRL (what sshd obeys) does not: it is revoked again.
+      { event: 'revoked' as const, serial: '8', at: now.toISOString() },
+    ];
+    expect(stillAccepted(records, 'allsky-upload', OURS, parseKrlListing(LISTING)).map((c) => c.serial)).toEqual(['8', '11']);
+    expect(certificatesOf(records, 'allsky-upload').find((c) => c.serial === '8')?.revoked).toBe(true);
+    expect(rec('7').ca).toBe(OURS);
+  });
+
+  it('writes uninstall\'s revocations as log lines naming why', async () => {
+    const { readRecords, recordLine, revokedRecords } = await import('../../src/ca/issued.js');
+    const lines = revokedRecords(['3', '4'], 'uninstall allsky-upload', new Date('2026-12-01T00:00:00Z')).map(recordLine).join('');
+    expect(readRecords(lines)).toEqual([
+      { event: 'revoked', serial: '3', at: '2026-12-01T00:00:00.000Z', reason: 'uninstall allsky-upload' },
+      { event: 'revoked', serial: '4', at: '2026-12-01T00:00:00.000Z', reason: 'uninstall allsky-upload' },
+    ]);
   });
 });

@@ -22,8 +22,17 @@ describe('rotation state', () => {
     expect(() => parseState(JSON.stringify({ ...state, step: 'nope' }), '/k.rotate.json')).toThrow(/unknown step/);
     expect(() => parseState(JSON.stringify({ ...state, oldFingerprint: 'x' }), '/k.rotate.json')).toThrow(/bad fingerprint/);
   });
-  it('names the files beside the key', () => {
-    expect(rotatePaths('/h/.ssh/k')).toMatchObject({ newKey: '/h/.ssh/k.new', oldPub: '/h/.ssh/k.old.pub', state: '/h/.ssh/k.rotate.json' });
+  it('names the files beside the key, certificates where ssh -i looks for them', () => {
+    expect(rotatePaths('/h/.ssh/k')).toMatchObject({
+      newKey: '/h/.ssh/k.new', oldPub: '/h/.ssh/k.old.pub', state: '/h/.ssh/k.rotate.json',
+      cert: '/h/.ssh/k-cert.pub', newCert: '/h/.ssh/k.new-cert.pub', oldCert: '/h/.ssh/k.old-cert.pub',
+    });
+  });
+  it('keeps whether the camera uses a certificate, and refuses a damaged flag', () => {
+    const cert = { ...state, certificate: true };
+    expect(parseState(renderState(cert), 'x.rotate.json')).toEqual(cert);
+    expect(parseState(renderState(state), 'x.rotate.json').certificate).toBeUndefined();
+    expect(() => parseState(JSON.stringify({ ...state, certificate: 'yes' }), '/k.rotate.json')).toThrow(/certificate is not true or false/);
   });
   it('dates the new comment without piling up dates', () => {
     const now = new Date('2026-04-02T10:00:00Z');
