@@ -154,8 +154,8 @@ async function checkAccounts(
   return Promise.all(ctx.accounts.map(async (a, i): Promise<AccountResult> => {
     try {
       const { fileChecks, want, group } = await files(() => accountFileChecks(ctx, a));
-      // An account whose files show a problem is always probed: the live session shows what it does.
-      groups[i]!.resolve(fileChecks.some((c) => c.status === 'fail' || c.status === 'warn') ? undefined : group);
+      // An account whose files fail a check is always probed: the live session shows what that does.
+      groups[i]!.resolve(fileChecks.some((c) => c.status === 'fail') ? undefined : group);
       // sshd refuses a bad chroot after login: the probe would only repeat that, slowly.
       const refused = fileChecks.find((c) => c.id === 'chroot.components' && c.status === 'fail');
       const liveOpts = {
