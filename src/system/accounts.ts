@@ -223,10 +223,5 @@ export async function deleteAccount(name: string): Promise<void> {
   const r = await run('userdel', [name]);
   cache.clear();
   // 6: no such user — already gone is fine for an undo.
-  if (r.exitCode === 0 || r.exitCode === 6) return;
-  // 8: a process of the user runs — for an upload account, a camera's SFTP session (sshd runs it as the user).
-  if (r.exitCode === 8) {
-    throw new FailError(`userdel ${name} refused: a session of ${name} is open (a camera uploading); run this again when it ends, or end it first with: sudo pkill -u ${name}`);
-  }
-  throw new FailError(`userdel ${name} failed: ${r.stderr.trim()}`);
+  if (r.exitCode !== 0 && r.exitCode !== 6) throw new FailError(`userdel ${name} failed: ${r.stderr.trim()}`);
 }

@@ -3,7 +3,7 @@
  * --purge, and leaves a configuration that sshd accepts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, destination, dropIn, KEYS_FILE, ROOT, sftpAs, snapshot, sshOptions, startPair, USER, withoutShadowBackups, type Pair } from './helpers.js';
+import { cli, dropIn, KEYS_FILE, ROOT, sftpAs, snapshot, startPair, USER, withoutShadowBackups, type Pair } from './helpers.js';
 
 describe('uninstall', () => {
   let p: Pair;
@@ -31,24 +31,6 @@ describe('uninstall', () => {
     expect(r.stdout).toMatch(/would .*Match block for allsky-upload/);
     expect(r.stdout).toMatch(/-Match User allsky-upload/);
     expect(await snapshot(p.collector, ['/etc', '/var/lib', '/srv'])).toBe(before);
-  });
-
-  it('while a camera\'s session is open: one line naming it and the way out, exit 1, every file as it was', async () => {
-    // A camera's SFTP session held open (its batch never ends until the writer of the FIFO goes).
-    const sftp = ['sftp', ...sshOptions({ key: '/root/k' }).argv, '-b', '-', destination()].map((w) => `'${w}'`).join(' ');
-    await p.camera.sh(`mkfifo /root/hold && (setsid sleep 120 > /root/hold &) && (setsid ${sftp} < /root/hold > /dev/null 2>&1 &)`);
-    await p.collector.sh(`for i in $(seq 200); do pgrep -u ${USER} > /dev/null && exit 0; sleep 0.05; done; exit 1`);
-    try {
-      const paths = ['/etc', '/var/lib', '/srv'];
-      const before = withoutShadowBackups(await snapshot(p.collector, paths, { mtime: false }));
-      const r = await cli(p.collector, ['uninstall', '--yes', '--user', USER]);
-      expect(r.exitCode).toBe(1);
-      expect(r.stdout + r.stderr).toContain(`userdel ${USER} refused: a session of ${USER} is open (a camera uploading); run this again when it ends, or end it first with: sudo pkill -u ${USER}`);
-      expect(withoutShadowBackups(await snapshot(p.collector, paths, { mtime: false }))).toBe(before);
-    } finally {
-      await p.camera.sh('pkill -f "sleep 120"; rm -f /root/hold');
-      await p.collector.sh(`for i in $(seq 200); do pgrep -u ${USER} > /dev/null || exit 0; sleep 0.05; done; exit 1`);
-    }
   });
 
   it('removes the block, the keys file and the account; the uploads stay; sshd -t passes; logins are refused', async () => {
