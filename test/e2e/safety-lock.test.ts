@@ -135,6 +135,28 @@ describe('the lock cannot be hijacked by a local user', () => {
     expect(await left()).toBe(kept);
     await host.sh('rm -rf /run/sftp-setup-*-link /run/sftp-setup-*-foreign /root/victim');
   }, 120_000);
+
+  it("a live run's scratch directory stays through init and uninstall (doctor takes no lock); a dead run's goes", async () => {
+    // A live pid (a process that outlives the commands) and a dead one (a shell that has exited).
+    const live = (await host.sh('setsid sleep 120 > /dev/null 2>&1 < /dev/null & echo $!')).trim();
+    const dead = (await host.sh('sh -c \'echo $$\'')).trim();
+    const dirs = (pid: string) => ['probe', 'candidate'].map((k) => `/run/sftp-setup-${k}-${pid}-AbCdEf`);
+    await host.sh(`mkdir ${[...dirs(live), ...dirs(dead)].join(' ')} && touch ${dirs(live).map((d) => `${d}/key`).join(' ')}`);
+    const left = () => host.sh('ls -d /run/sftp-setup-candidate-* /run/sftp-setup-probe-* 2>/dev/null; true');
+    try {
+      const init = await cli(host, ['init', '--yes', '--no-verify', '--key', key], T);
+      expect(init.exitCode, init.stdout + init.stderr).toBe(0);
+      expect(await left()).toBe(`${[...dirs(live)].sort().join('\n')}\n`);
+      await host.sh(`mkdir ${dirs(dead).join(' ')}`);
+      const un = await cli(host, ['uninstall', '--yes', '--user', USER], T);
+      expect(un.exitCode, un.stdout + un.stderr).toBe(0);
+      // uninstall sweeps the candidates only.
+      expect(await left()).toBe(`${[...dirs(live), `/run/sftp-setup-probe-${dead}-AbCdEf`].sort().join('\n')}\n`);
+      expect(await host.sh(`ls ${dirs(live)[0]}`)).toBe('key\n');
+    } finally {
+      await host.sh(`kill ${live}; rm -rf ${[...dirs(live), ...dirs(dead)].join(' ')}`);
+    }
+  }, 120_000);
 });
 
 describe('the camera lock cannot be hijacked by a local user', () => {
