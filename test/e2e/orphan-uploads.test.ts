@@ -35,6 +35,7 @@ async function leftBehind(user: string, root: string): Promise<number> {
   const uid = await uidOf(user);
   const u = await cli(host, ['uninstall', '--yes', '--user', user]);
   expect(u.exitCode, u.stdout + u.stderr).toBe(0);
+  expect(u.stdout).toContain('init --take-over-uploads gives them to a new account');
   return uid;
 }
 

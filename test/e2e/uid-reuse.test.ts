@@ -40,7 +40,7 @@ describe('a new account never gets the uid of uploads left behind', () => {
     const [uidA, gidA] = await ids('cam-a');
     const u = await cli(host, ['uninstall', '--yes', '--user', 'cam-a']);
     expect(u.exitCode, u.stdout + u.stderr).toBe(0);
-    expect(u.stdout).toContain(`Uploaded files stay in /var/lib/allsky-uploads, owned by uid ${uidA} (no account now); --purge deletes them.`);
+    expect(u.stdout).toContain(`Uploaded files stay in /var/lib/allsky-uploads, owned by uid ${uidA} (no account now); --purge deletes them, init --take-over-uploads gives them to a new account.`);
     // The record: root's, not writable by others, naming the uid
     expect(await host.sh('stat -c "%U:%G %a" /var/lib/sftp-setup /var/lib/sftp-setup/retired-uids')).toBe('root:root 755\nroot:root 644\n');
     expect(await host.sh('cat /var/lib/sftp-setup/retired-uids')).toContain(`"uid":${uidA},"gid":${gidA},"user":"cam-a","root":"/var/lib/allsky-uploads"`);
