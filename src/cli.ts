@@ -100,6 +100,7 @@ Typical use:
     .addOption(new Option('--profile <name>', 'what the account may do').choices(['allsky', 'dropbox']).default('allsky'))
     .option('--port <n>', 'port sshd listens on (default: read from sshd)')
     .option('--adopt', 'take over an account set up by hand with the manual guide', false)
+    .option('--take-over-uploads', 'give the uploads a removed account left in --root (owned by a uid no account has) to this account; without it init refuses such a --root', false)
     .option('--no-verify', 'skip the end-to-end self-test')
     .option('--collector-env <file>', 'also point the collector application\'s .env at the uploaded image')
     .option('--protect-mount', 'mount the upload tree nosuid,nodev,noexec (a bind mount in /etc/fstab, mounted now)', false)

@@ -38,6 +38,7 @@ import { installValidated, RELOAD_PENDING } from './sshd-install.js';
 import type { LimitsPlan } from '../sshd/limits.js';
 import { refuseBadCollectorEnv } from './env-file.js';
 import { caMaterialSteps, principalsStep, trustsUserCa } from './ca-steps.js';
+import { refuseOrphanUploads, takeOverStep } from './take-over.js';
 
 export interface CollectorSpec {
   user: string;
@@ -54,6 +55,8 @@ export interface CollectorSpec {
   ca?: boolean;
   /** internal-sftp logs every upload (-l INFO); the log socket in the chroot is devlog-step.ts's */
   log?: boolean;
+  /** give uploads in root that no account owns (a removed account's) to this account, instead of refusing */
+  takeOverUploads?: boolean;
 }
 
 export interface CollectorPlan {
@@ -129,6 +132,8 @@ export async function buildCollectorPlan(
       throw new UsageError(`${join(spec.root, d)} exists and is not a directory`, 'move it away or choose other --dirs');
     }
   }
+  // A removed account's uploads: this account would get their directories (take-over.ts).
+  await refuseOrphanUploads(spec, account);
 
   // Without a global `Subsystem sftp`, sshd refuses every sftp session ("subsystem not found") before
   // ForceCommand applies, and Subsystem is not allowed inside Match on older sshd: refuse, change nothing.
@@ -158,6 +163,7 @@ export async function buildCollectorPlan(
   steps.push(accountStep(spec, journal, uploadRoots));
   steps.push(chrootStep(spec, journal));
   steps.push(uploadDirsStep(spec, journal));
+  if (spec.takeOverUploads) steps.push(takeOverStep(spec, journal));
   steps.push(keysFileStep(spec, journal, account?.home));
   steps.push(cleanupStep(spec, journal));
   // The CA's files, the empty KRL first of all, exist before sshd is told to read them.

@@ -83,8 +83,11 @@ export function takenIds(inUse: { uids: number[]; gids: number[] }, retired: Ret
   return new Set([...inUse.uids, ...inUse.gids, ...retired.flatMap((r) => [r.uid, r.gid]), ...owners.uids, ...owners.gids]);
 }
 
-/** What uninstall without --purge says it left; `shownRoot` is already escaped for printing. */
+/**
+ * What uninstall without --purge says it left; `shownRoot` is already escaped for printing. init refuses the
+ * tree as another account's --root while it holds them (orphan-uploads.ts): the line says how to hand them over.
+ */
 export function leftUploadsLine(shownRoot: string, uid: number | undefined): string {
   const owner = uid === undefined ? '' : `, owned by uid ${uid} (no account now)`;
-  return `Uploaded files stay in ${shownRoot}${owner}; --purge deletes them.`;
+  return `Uploaded files stay in ${shownRoot}${owner}; --purge deletes them, init --take-over-uploads gives them to a new account.`;
 }

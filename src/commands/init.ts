@@ -35,6 +35,8 @@ export interface InitOptions {
   profile: 'allsky' | 'dropbox';
   port?: string;
   adopt: boolean;
+  /** give uploads a removed account left in --root to this account (refused without it) */
+  takeOverUploads?: boolean;
   verify: boolean;
   collectorEnv?: string;
   /** also mount the upload tree nosuid,nodev,noexec (fstab + now) */
@@ -67,7 +69,7 @@ export function parseInitInputs(o: InitOptions): CollectorSpec {
     throw new UsageError(`--collector-env ${collectorEnv} ${envProblem}; nothing was changed`, 'give the path of the collector application\'s own .env file, e.g. /opt/collector-app/.env');
   }
   const keys = o.key.flatMap((k) => readKeyArg(k, '--key'));
-  return { user, root, dirs, keys, from, port, profile: o.profile, adopt: o.adopt, collectorEnv, ca: Boolean(o.ca) };
+  return { user, root, dirs, keys, from, port, profile: o.profile, adopt: o.adopt, collectorEnv, ca: Boolean(o.ca), takeOverUploads: Boolean(o.takeOverUploads) };
 }
 
 export async function initCommand(o: InitOptions): Promise<number> {

@@ -333,8 +333,11 @@ export async function ensureDirBeneath(root: string, rel: string, want: Wanted, 
   }
 }
 
-/** Change the mode of `name` inside `dir` through its own descriptor, if it is still the entry we saw. */
-export async function chmodAt(dir: Handle, name: string, seen: { dev: number; ino: number }, mode: number): Promise<boolean> {
+/**
+ * Run `fn` on the descriptor of `name` inside `dir` if it is still the plain file or directory we saw (same
+ * device and inode); false when it is gone, was swapped for a link or something else, or is another entry.
+ */
+async function withSeenEntry(dir: Handle, name: string, seen: { dev: number; ino: number }, fn: (h: Handle, s: Stats) => Promise<boolean>): Promise<boolean> {
   let h: Handle;
   try {
     // O_NONBLOCK: a FIFO swapped in must not hang us; O_NOFOLLOW: a link swapped in fails with ELOOP.
@@ -345,11 +348,30 @@ export async function chmodAt(dir: Handle, name: string, seen: { dev: number; in
   try {
     const s = await h.stat();
     if (s.dev !== seen.dev || s.ino !== seen.ino || !(s.isFile() || s.isDirectory())) return false;
-    await h.chmod(mode);
-    return true;
+    return await fn(h, s);
   } finally {
     await h.close();
   }
+}
+
+/** Change the mode of `name` inside `dir` through its own descriptor, if it is still the entry we saw. */
+export async function chmodAt(dir: Handle, name: string, seen: { dev: number; ino: number }, mode: number): Promise<boolean> {
+  return withSeenEntry(dir, name, seen, async (h) => {
+    await h.chmod(mode);
+    return true;
+  });
+}
+
+/**
+ * Change the owner of `name` inside `dir` through its own descriptor, if it is still the entry we saw. A file
+ * with more than one name is left (false): another name may be outside the tree, and would change owner too.
+ */
+export async function chownAt(dir: Handle, name: string, seen: { dev: number; ino: number }, owner: { uid: number; gid: number }): Promise<boolean> {
+  return withSeenEntry(dir, name, seen, async (h, s) => {
+    if (s.isFile() && s.nlink !== 1) return false;
+    await h.chown(owner.uid, owner.gid);
+    return true;
+  });
 }
 
 export interface TreeEntry {

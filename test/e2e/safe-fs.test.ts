@@ -69,6 +69,20 @@ describe('safe-fs: operations in a tree someone else writes to', () => {
     expect(await h.sh('stat -c %a /srv/w/a/f /etc')).toBe('755\n755\n');
   });
 
+  it('chownAt changes only the entry seen: never through a link, never a file of two names, never one swapped since', async () => {
+    const before = await victims();
+    await h.sh('mkdir -p /srv/o/d && ln -s /etc/victim /srv/o/link && ln -s /etc/victim-dir /srv/o/dirlink && echo x > /srv/o/f' +
+      ' && echo y > /srv/o/two && ln /srv/o/two /srv/o-second && mkfifo /srv/o/fifo && echo z > /srv/o/swapped');
+    const r = await inHost(
+      `let out = []; await s.walkTree('/srv/o', {}, async (e, dir, name) => {` +
+      ` if (name === 'swapped') { await f.writeFileAtomic('/srv/o/swapped', 'new', { mode: 0o644, uid: 0, gid: 0 }); }` +
+      ` out.push([name, await s.chownAt(dir, name, e, { uid: 65534, gid: 65534 })]); }); return out;`,
+    );
+    expect(r).toEqual([['d', true], ['dirlink', false], ['f', true], ['fifo', false], ['link', false], ['swapped', false], ['two', false]]);
+    expect(await h.sh('stat -c "%U %n" /srv/o/d /srv/o/f /srv/o/two /srv/o/swapped /srv/o/link')).toBe('nobody /srv/o/d\nnobody /srv/o/f\nroot /srv/o/two\nroot /srv/o/swapped\nroot /srv/o/link\n');
+    expect(await victims()).toBe(before);
+  });
+
   it('restoreDirTimes puts nanosecond times back through descriptors, and not through a swapped link', async () => {
     await h.sh('mkdir -p /srv/r/d && touch -m -d @1700000000.123456789 /srv/r/d && touch -m -d @1600000000 /etc/victim-dir');
     const ns = await inHost(`const t = await s.dirTimeNs('/srv/r', 'd'); await s.restoreDirTimes([{ root: '/srv/r', rel: 'd', mtimeNs: t + 5n }]); return String(await s.dirTimeNs('/srv/r', 'd'));`);

@@ -2,8 +2,9 @@
  * Issue 12, "no uid reuse onto old uploads": uninstall without --purge leaves the uploads owned by the
  * removed uid; a new account never gets a uid that owns files there, so it can neither read nor change
  * them. Covered: the record uninstall writes, an account deleted by hand (its Match block names the tree),
- * and a tree left by an older version (no record) reused as --root, with links and a FIFO in it (the scan
- * of upload roots only looks at entries, never through them).
+ * and a tree left by an older version (no record) reused as --root with --take-over-uploads (without it
+ * init refuses: orphan-uploads.test.ts), with links and a FIFO in it (the scan of upload roots only looks at
+ * entries, never through them).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ThrowawayHost } from '../../src/system/hosts.js';
@@ -15,8 +16,8 @@ let key: string;
 /** An sftp batch as `user` over loopback; each command on its own line (a failing one ends the batch). */
 const sftp = (user: string, ...commands: string[]) => sftpAs(host, { key: TEST_KEY, user, target: '127.0.0.1' }, commands.join('\n'));
 const ids = async (user: string) => (await host.sh(`echo $(id -u ${user}) $(id -g ${user})`)).trim().split(' ').map(Number) as [number, number];
-const init = async (user: string, root?: string) => {
-  const r = await cli(host, ['init', '--yes', '--no-verify', '--user', user, ...(root ? ['--root', root] : []), '--key', key]);
+const init = async (user: string, root?: string, ...extra: string[]) => {
+  const r = await cli(host, ['init', '--yes', '--no-verify', '--user', user, ...(root ? ['--root', root] : []), '--key', key, ...extra]);
   expect(r.exitCode, r.stdout + r.stderr).toBe(0);
   return r;
 };
@@ -39,7 +40,7 @@ describe('a new account never gets the uid of uploads left behind', () => {
     const [uidA, gidA] = await ids('cam-a');
     const u = await cli(host, ['uninstall', '--yes', '--user', 'cam-a']);
     expect(u.exitCode, u.stdout + u.stderr).toBe(0);
-    expect(u.stdout).toContain(`Uploaded files stay in /var/lib/allsky-uploads, owned by uid ${uidA} (no account now); --purge deletes them.`);
+    expect(u.stdout).toContain(`Uploaded files stay in /var/lib/allsky-uploads, owned by uid ${uidA} (no account now); --purge deletes them, init --take-over-uploads gives them to a new account.`);
     // The record: root's, not writable by others, naming the uid
     expect(await host.sh('stat -c "%U:%G %a" /var/lib/sftp-setup /var/lib/sftp-setup/retired-uids')).toBe('root:root 755\nroot:root 644\n');
     expect(await host.sh('cat /var/lib/sftp-setup/retired-uids')).toContain(`"uid":${uidA},"gid":${gidA},"user":"cam-a","root":"/var/lib/allsky-uploads"`);
@@ -89,19 +90,25 @@ describe('a new account never gets the uid of uploads left behind', () => {
     const [uidE, gidE] = await ids('cam-e');
     expect((await cli(host, ['uninstall', '--yes', '--user', 'cam-e'])).exitCode).toBe(0);
     await host.sh('rm /var/lib/sftp-setup/retired-uids');
+    // Its uploads would become the new account's to rename and remove: refused, without the record too
+    const refused = await cli(host, ['init', '--dry-run', '--user', 'cam-f', '--root', '/srv/cam-e', '--key', key]);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain(`--root /srv/cam-e holds 1 upload owned by uid ${uidE}, which no account has (a removed account's)`);
     // What the old uploader left is hostile: a FIFO, and a link to a directory owned by the very uid init
     // plans to use. The scan looks at entries (lstat), never through them: the link does not change the choice.
-    const dry = await cli(host, ['init', '--dry-run', '--user', 'cam-f', '--root', '/srv/cam-e', '--key', key]);
+    const dry = await cli(host, ['init', '--dry-run', '--user', 'cam-f', '--root', '/srv/cam-e', '--key', key, '--take-over-uploads']);
     const planned = Number(/create system account cam-f \(uid (\d+),/.exec(dry.stdout)?.[1]);
     expect(planned).toBeGreaterThan(0);
     expect(planned).not.toBe(uidE);
     await host.sh(`mkdir /var/tmp/planned; chown ${planned}:${planned} /var/tmp/planned; cd /srv/cam-e/images;` +
       ` ln -s /var/tmp/planned link; mkfifo fifo; chown -h ${uidE}:${gidE} link fifo`);
-    await init('cam-f', '/srv/cam-e');
+    await init('cam-f', '/srv/cam-e', '--take-over-uploads');
     const [uidF, gidF] = await ids('cam-f');
     expect(uidF).toBe(planned);
     expect(uidF).not.toBe(uidE);
     expect(gidF).not.toBe(gidE);
-    expect(await host.sh(`find /srv/cam-e/images/e.jpg -printf '%U:%G'`)).toBe(`${uidE}:${gidE}`);
+    // Taken over as asked; the link and the FIFO are not uploads and stay as they were
+    expect(await host.sh(`find /srv/cam-e/images/e.jpg -printf '%U:%G'`)).toBe(`${uidF}:${gidF}`);
+    expect(await host.sh(`find /srv/cam-e/images/link /srv/cam-e/images/fifo -printf '%U:%G\\n'`)).toBe(`${uidE}:${gidE}\n`.repeat(2));
   }, 120_000);
 });

@@ -38,7 +38,7 @@ describe('uninstall', () => {
     const r = await cli(p.collector, ['uninstall', '--yes', '--user', USER]);
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toContain(`Uploaded files stay in /var/lib/allsky-uploads, owned by uid ${uid} (no account now); --purge deletes them.`);
+    expect(r.stdout).toContain(`Uploaded files stay in /var/lib/allsky-uploads, owned by uid ${uid} (no account now); --purge deletes them, init --take-over-uploads gives them to a new account.`);
     expect((await p.collector.run(['sshd', '-t'])).exitCode).toBe(0);
     expect((await p.collector.run(['getent', 'passwd', USER])).exitCode).toBe(2);
     expect((await p.collector.run(['test', '-e', KEYS_FILE])).exitCode).toBe(1);

@@ -52,8 +52,8 @@ describe('the retired-uid record', () => {
 });
 
 describe('leftUploadsLine', () => {
-  it('names the tree and its numeric owner', () => {
-    expect(leftUploadsLine('/var/lib/allsky-uploads', 999)).toBe('Uploaded files stay in /var/lib/allsky-uploads, owned by uid 999 (no account now); --purge deletes them.');
-    expect(leftUploadsLine('/srv/x', undefined)).toBe('Uploaded files stay in /srv/x; --purge deletes them.');
+  it('names the tree, its numeric owner, and the way to hand the uploads to a new account', () => {
+    expect(leftUploadsLine('/var/lib/allsky-uploads', 999)).toBe('Uploaded files stay in /var/lib/allsky-uploads, owned by uid 999 (no account now); --purge deletes them, init --take-over-uploads gives them to a new account.');
+    expect(leftUploadsLine('/srv/x', undefined)).toBe('Uploaded files stay in /srv/x; --purge deletes them, init --take-over-uploads gives them to a new account.');
   });
 });
