@@ -1,7 +1,7 @@
 /**
  * Rebuilding the KRL from the CA's record, the pure parts: which revocations the record holds (and which of
  * its lines cannot be used), the ssh-keygen spec built from them (a line break in a record field never adds
- * a spec line), and what a KRL listing no longer refuses.
+ * a spec line), what a KRL listing no longer refuses, and doctor's verdict on it.
  */
 import { describe, expect, it } from 'vitest';
 import { FailError } from '../../src/errors.js';
@@ -9,6 +9,8 @@ import { krlSpec, recordFingerprint, recordSerial } from '../../src/ca/krl-spec.
 import { describeRevocations, missingFrom, recordedRevocations } from '../../src/ca/krl-restore.js';
 import { parseKrlListing } from '../../src/ca/krl.js';
 import { recordLine, type CaRecord } from '../../src/ca/issued.js';
+import { revocationsCheck } from '../../src/doctor/ca-revocations.js';
+import { formatDoctorCheck } from '../../src/doctor/check.js';
 
 const OURS = 'SHA256:QpxiSC8DG8nl071pftdtvgI1xEP0XELYPBNjn/vSrsc';
 const OLD_CA = 'SHA256:EVNZxyvnkF3rVMbBU56P4vr100wzc2FBsEThHfN+CNE';
@@ -123,5 +125,36 @@ describe('what the KRL no longer refuses', () => {
     const krl = parseKrlListing(LISTING);
     expect(missingFrom({ serials: [3n, 4n, 5n], hashes: [KEY_A, KEY_B] }, krl, OURS)).toEqual({ serials: [5n], hashes: [] });
     expect(missingFrom({ serials: [3n], hashes: [KEY_A] }, parseKrlListing('# KRL version 0\n'), OURS)).toEqual({ serials: [3n], hashes: [KEY_A] });
+  });
+});
+
+describe('doctor: ca.revocations', () => {
+  const EMPTY = '# KRL version 0\n# Generated at 20261130T094142\n\n';
+  const text = [recordLine(issued('3', { keyId: 'roof\x1b]0;owned\x07' })), revoked({ serial: '3', ca: OURS }), revoked({ fingerprint: KEY_A })].join('');
+
+  it('fails naming each revocation the KRL accepts, and the fix', () => {
+    const c = revocationsCheck({ log: text, counter: '4\n', ca: OURS, listing: EMPTY });
+    expect(c).toMatchObject({ id: 'ca.revocations', status: 'fail', fix: 'sudo sftp-setup ca init' });
+    expect(c.evidence[0]).toBe('serial 3 (allsky-upload (id roof\x1b]0;owned\x07)): revoked in /etc/ssh/sftp-setup/ca/issued.jsonl, accepted by /etc/ssh/sftp-setup/ca/krl');
+    expect(c.evidence[1]).toMatch(new RegExp(`^key ${KEY_A.replace(/[+/]/g, '\\$&')}: revoked in`));
+    expect(c.reason).toMatch(/sshd accepts 2 certificates or keys the CA revoked/);
+    // Printed, the camera's key id cannot reach the terminal as a sequence.
+    expect(formatDoctorCheck(c, 0)).not.toContain('\x1b');
+    expect(formatDoctorCheck(c, 0)).toContain('roof\\x1b]0;owned\\x07');
+  });
+
+  it('passes when the KRL refuses them all, or nothing was revoked', () => {
+    const full = `# CA key ssh-ed25519 ${OURS}\nserial: 3\nhash: ${KEY_A_HEX}\n`;
+    expect(revocationsCheck({ log: text, counter: '4\n', ca: OURS, listing: full })).toMatchObject({ status: 'pass', evidence: ['2 revocations of /etc/ssh/sftp-setup/ca/issued.jsonl: all refused by /etc/ssh/sftp-setup/ca/krl'] });
+    expect(revocationsCheck({ log: recordLine(issued('3')), counter: '4\n', ca: OURS, listing: EMPTY }).status).toBe('pass');
+    expect(revocationsCheck({ log: null, counter: '1\n', ca: OURS, listing: EMPTY }).status).toBe('pass');
+  });
+
+  it('warns when the record is gone although certificates were issued, or has lines it cannot use', () => {
+    const gone = revocationsCheck({ log: null, counter: '8\n', ca: OURS, listing: EMPTY });
+    expect(gone).toMatchObject({ status: 'warn' });
+    expect(gone.evidence[0]).toMatch(/issued\.jsonl: missing, but .*serial says 7 certificates were issued/);
+    const damaged = revocationsCheck({ log: `${recordLine(issued('3'))}garbage\n`, counter: '4\n', ca: OURS, listing: EMPTY });
+    expect(damaged).toMatchObject({ status: 'warn', fix: "sudo sed -n '2p' /etc/ssh/sftp-setup/ca/issued.jsonl" });
   });
 });
