@@ -175,7 +175,7 @@ Example:
   const ca = program.command('ca').description('the certificate authority for cameras and this collector\'s host keys (collector)');
   changing(ca
     .command('init')
-    .description('create the CA (root-only, outside every chroot) and sign the host keys; again to re-sign (run as root)')
+    .description('create the CA (root-only, outside every chroot) and sign the host keys; again to re-sign, or to rebuild a lost KRL from the CA\'s record (run as root)')
     .option('--name <host>', 'a name or address cameras use for this collector (repeatable; default: host name, NAME.local, its addresses)', collect, []), { dryRun: 'print the plan with diffs and change nothing' })
     .addHelpText('after', '\nExample:\n  sudo sftp-setup ca init --name collector.local --name 192.168.1.10')
     .action((opts) => runAction(async () => (await import('./commands/ca.js')).caInitCommand, opts));

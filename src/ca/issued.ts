@@ -27,6 +27,8 @@ export interface RevokedRecord {
   at: string;
   /** why, when it was not `keys revoke` (e.g. "uninstall allsky-upload") */
   reason?: string;
+  /** SHA256 fingerprint of the CA a serial was revoked under (absent in records written before it was kept) */
+  ca?: string;
 }
 
 export type CaRecord = IssuedRecord | RevokedRecord;
@@ -43,19 +45,19 @@ export function recordLine(r: CaRecord): string {
   return `${JSON.stringify(r)}\n`;
 }
 
+/** One line of the record, or undefined when it is not one (not JSON, not an event we write). */
+export function parseRecordLine(line: string): CaRecord | undefined {
+  try {
+    const r = JSON.parse(line) as CaRecord;
+    return r && typeof r === 'object' && (r.event === 'issued' || r.event === 'revoked') ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Every record that parses; a damaged line is skipped, not fatal (the KRL, not this log, is the authority). */
 export function readRecords(text: string): CaRecord[] {
-  const out: CaRecord[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      const r = JSON.parse(line) as CaRecord;
-      if (r && (r.event === 'issued' || r.event === 'revoked')) out.push(r);
-    } catch {
-      /* skipped */
-    }
-  }
-  return out;
+  return text.split('\n').filter((l) => l.trim()).map(parseRecordLine).filter((r): r is CaRecord => r !== undefined);
 }
 
 export interface IssuedCert extends IssuedRecord {
@@ -70,9 +72,9 @@ export function certificatesOf(records: CaRecord[], user: string): IssuedCert[] 
     .map((r) => ({ ...r, revoked: revoked.some((x) => x.serial === r.serial || (x.fingerprint !== undefined && x.fingerprint === r.fingerprint)) }));
 }
 
-/** The log lines saying these serials were revoked, and why. */
-export function revokedRecords(serials: string[], reason: string, now: Date): RevokedRecord[] {
-  return serials.map((serial) => ({ event: 'revoked', serial, at: now.toISOString(), reason }));
+/** The log lines saying these serials were revoked under the CA `ca` (its fingerprint), and why. */
+export function revokedRecords(serials: string[], reason: string, now: Date, ca?: string): RevokedRecord[] {
+  return serials.map((serial) => ({ event: 'revoked', serial, at: now.toISOString(), reason, ...(ca ? { ca } : {}) }));
 }
 
 /** The next serial from the counter file's text; undefined when it is not a positive decimal number. */

@@ -16,6 +16,17 @@ export interface KrlListing {
 const CA_HEADER = /^# CA key \S+ (SHA256:[A-Za-z0-9+/]+)$/;
 const SERIAL = /^serial: (\d+)(?:-(\d+))?$/;
 const HASH = /^hash: (SHA256:[A-Za-z0-9+/]+)(?: #.*)?$/;
+const HEX_SHA256 = /^SHA256:([0-9a-f]{64})$/;
+
+/**
+ * ssh-keygen lists a key revoked as a key (`keys revoke KEY`) by its fingerprint, base64 with the key type
+ * after it, but one revoked by a `hash:` line (the KRL rebuilt from the CA's record) as 64 hex digits: both
+ * read back here as the fingerprint `ssh-keygen -l` prints (OpenSSH 9.2 through 10).
+ */
+function fingerprintOfHash(listed: string): string {
+  const hex = HEX_SHA256.exec(listed);
+  return hex ? `SHA256:${Buffer.from(hex[1]!, 'hex').toString('base64').replace(/=+$/, '')}` : listed;
+}
 
 export function parseKrlListing(text: string): KrlListing {
   const out: KrlListing = { serials: new Map(), keys: new Set() };
@@ -44,7 +55,7 @@ export function parseKrlListing(text: string): KrlListing {
     }
     const hash = HASH.exec(line);
     if (hash) {
-      out.keys.add(hash[1]!);
+      out.keys.add(fingerprintOfHash(hash[1]!));
       continue;
     }
     // A key listed explicitly (not by hash): its own public key line.

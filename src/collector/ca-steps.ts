@@ -1,7 +1,7 @@
 /**
  * The certificate authority's own files as Steps (`ca init`, `init --ca`): the root-only CA directory with a
- * user CA and a host CA key, the serial counter and an empty key revocation list made up front (a RevokedKeys
- * file sshd cannot read makes it refuse every public-key login of the accounts that name it), and the
+ * user CA and a host CA key, the serial counter and the key revocation list made up front (a RevokedKeys
+ * file sshd cannot read makes it refuse every public-key login of the accounts that name it; krl-step.ts), and the
  * principals file of an account. Each step looks in check() and changes only in apply(), through the journal.
  */
 import { hostname } from 'node:os';
@@ -11,7 +11,8 @@ import { unifiedDiff } from '../plan/diff.js';
 import type { Step } from '../plan/step.js';
 import type { Directive } from '../sshd/includes.js';
 import { ensureDir, readBytes, readText, removeEmptyDir, statPath, type Journal } from '../system/files.js';
-import { emptyKrl, publicLineOf } from '../system/ssh-keygen.js';
+import { publicLineOf } from '../system/ssh-keygen.js';
+import { krlStep, newKrlTally, type KrlTally } from './krl-step.js';
 import { CA, CA_DIR, PRINCIPALS_DIR, principalsFileFor } from './layout.js';
 
 export const ROOT = { uid: 0, gid: 0 };
@@ -90,8 +91,8 @@ function caKeyStep(kind: 'user' | 'host', journal: Journal): Step {
   };
 }
 
-/** The CA itself: directory, both keys, the serial counter and the empty KRL. Idempotent. */
-export function caMaterialSteps(journal: Journal): Step[] {
+/** The CA itself: directory, both keys, the serial counter and the KRL (rebuilt from the record if lost). Idempotent. */
+export function caMaterialSteps(journal: Journal, krl: KrlTally = newKrlTally()): Step[] {
   return [
     dirStep('sftp-setup-dir', PARENT, 0o755, journal),
     dirStep('ca-dir', CA_DIR, 0o700, journal),
@@ -99,7 +100,7 @@ export function caMaterialSteps(journal: Journal): Step[] {
     caKeyStep('host', journal),
     ownFileStep({ id: 'ca-serial', title: `serial counter ${CA.serial}`, path: CA.serial, mode: 0o600, what: 'the serial counter (next: 1)', create: async () => '1\n' }, journal),
     // Before any Match block names it: a RevokedKeys file that is missing refuses every key of that account.
-    ownFileStep({ id: 'ca-krl', title: `key revocation list ${CA.krl} (empty, before sshd is told to read it)`, path: CA.krl, mode: 0o644, what: 'an empty key revocation list', create: emptyKrl }, journal),
+    krlStep(journal, krl),
   ];
 }
 

@@ -15,12 +15,16 @@ import { CA } from './layout.js';
 
 const ROOT_ONLY = { mode: 0o600, uid: 0, gid: 0 };
 
-export async function revokeInKrl(journal: Journal, what: Revocation, records: RevokedRecord[]): Promise<void> {
-  const krl = await readBytes(CA.krl);
+/**
+ * `base` is the list to merge into, when it is not the one on disk: `ca init` rebuilding a lost KRL passes
+ * an empty one and no records (what it restores is in the record already).
+ */
+export async function revokeInKrl(journal: Journal, what: Revocation, records: RevokedRecord[], base?: Buffer): Promise<void> {
+  const krl = base ?? (await readBytes(CA.krl));
   if (!krl) throw new FailError(`${CA.krl} is missing: sshd refuses every key of the accounts that name it`, 'make it again: sudo sftp-setup ca init');
   const merged = await krlWith(krl, what);
   await journal.writeAtomic(CA.krl, merged, { mode: 0o644, uid: 0, gid: 0 });
-  await journal.writeAtomic(CA.issued, ((await readText(CA.issued)) ?? '') + records.map(recordLine).join(''), ROOT_ONLY);
+  if (records.length) await journal.writeAtomic(CA.issued, ((await readText(CA.issued)) ?? '') + records.map(recordLine).join(''), ROOT_ONLY);
 }
 
 /** The serials issued for `user` that the KRL does not refuse yet; [] when there is no CA or nothing was issued. */
@@ -61,7 +65,8 @@ export function accountCertificatesStep(user: string, journal: Journal, tally: R
     },
     async apply() {
       const serials = tally.pending;
-      await revokeInKrl(journal, { serials: serials.map(BigInt), caPub: `${CA.userKey}.pub` }, revokedRecords(serials, `uninstall ${user}`, new Date()));
+      const ca = fingerprintOfLine(((await readText(`${CA.userKey}.pub`)) ?? '').trim());
+      await revokeInKrl(journal, { serials: serials.map(BigInt), caPub: `${CA.userKey}.pub` }, revokedRecords(serials, `uninstall ${user}`, new Date(), ca));
       // Read back as sshd will: the list on disk must now refuse every one of them.
       const left = await stillAcceptedSerials(user);
       if (left.length) throw new FailError(`${CA.krl} still accepts serial ${left.join(', ')} of ${user} after the change`, 'run: sudo sftp-setup doctor');

@@ -10,6 +10,8 @@ import { FailError, requireRoot, UsageError } from '../errors.js';
 import { BACKUP_ROOT, CA, LOCK_PATH } from '../collector/layout.js';
 import { readSshdState } from '../collector/inspect.js';
 import { caMaterialSteps } from '../collector/ca-steps.js';
+import { krlCaveats, newKrlTally, type KrlTally } from '../collector/krl-step.js';
+import { describeRevocations, revocationCount, revocationsWord } from '../ca/krl-restore.js';
 import { hostCertDropinPath, hostCertSteps, refuseForeignHostCertificates, type HostKeyFile } from '../collector/host-cert-plan.js';
 import { certAuthorityLine, defaultHostNames, type Iface } from '../ca/host-names.js';
 import { parseEffective } from '../sshd/effective.js';
@@ -28,6 +30,19 @@ export interface CaInitOptions {
 
 function machineInterfaces(): Iface[] {
   return Object.values(networkInterfaces()).flatMap((list) => list ?? []);
+}
+
+/** What the KRL step restored, and what it could not: said after the plan, whatever else ca init did. */
+function krlLines(t: KrlTally): string[] {
+  const n = revocationCount(t.restored);
+  const out = n ? [`Restored ${revocationsWord(n)} in ${CA.krl} from ${CA.issued} (${describeRevocations(t.restored)}): sshd refuses them again.`] : [];
+  if (t.rebuild) out.push(...krlCaveats(t).map((c) => chalk.yellow(`Warning: ${c}.`)));
+  return out;
+}
+
+function krlJson(t: KrlTally) {
+  const list = (r: KrlTally['restored']) => ({ serials: r.serials.map(String), keys: r.hashes });
+  return { restored: revocationCount(t.restored), restoredList: list(t.restored), pending: list(t.pending), unusableRecordLines: t.unusable, otherCaSerials: t.otherCa, recordMissing: t.recordMissing };
 }
 
 export async function caInitCommand(o: CaInitOptions): Promise<number> {
@@ -54,19 +69,21 @@ export async function caInitCommand(o: CaInitOptions): Promise<number> {
   if (names.length === 0) throw new UsageError('no name or address found for this collector', 'give the names cameras use with --name (repeatable)');
   const port = Number(eff.get('port')?.[0] ?? 22);
   const journal = new Journal(backupDirFor(BACKUP_ROOT));
+  const krl = newKrlTally();
   const applied = await applyPlan({
     subject: `the certificate authority in ${CA.userKey.replace(/\/[^/]+$/, '')} and host certificates for ${names.join(', ')}`,
     doing: 'Setting up', already: 'set up', done: 'Done.', lockPath: LOCK_PATH, journal,
-    steps: async () => [...caMaterialSteps(journal), ...hostCertSteps({ names, hostKeys, dropin }, sshd, journal)],
+    steps: async () => [...caMaterialSteps(journal, krl), ...hostCertSteps({ names, hostKeys, dropin }, sshd, journal)],
     dryRun: o.dryRun, yes: o.yes, json: o.json, out,
   });
   if (applied.declined) return 1;
   const hostCa = (await readText(`${CA.hostKey}.pub`))?.trim();
   const line = hostCa ? certAuthorityLine(names, port, hostCa) : undefined;
   if (o.json) {
-    printJson({ ok: true, dryRun: o.dryRun, steps: applied.reports, names, port, certAuthority: line ?? null, userCa: (await readText(`${CA.userKey}.pub`))?.trim() ?? null });
+    printJson({ ok: true, dryRun: o.dryRun, steps: applied.reports, names, port, certAuthority: line ?? null, userCa: (await readText(`${CA.userKey}.pub`))?.trim() ?? null, krl: krlJson(krl) });
     return 0;
   }
+  for (const l of krlLines(krl)) out(l);
   if (line) {
     out(`Cameras trust this collector with one known_hosts line (allsky-config --cert --via pins it for them):`);
     out(`  ${chalk.cyan(line)}`);

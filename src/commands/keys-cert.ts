@@ -203,7 +203,11 @@ export async function keysRevokeCommand(o: KeysRevokeOptions): Promise<number> {
     },
     async apply() {
       const record: RevokedRecord = { event: 'revoked', at: new Date().toISOString() };
-      if (target.kind === 'serial' || target.serial !== undefined) record.serial = (target.kind === 'serial' ? target.serial : target.serial!).toString();
+      if (target.kind === 'serial' || target.serial !== undefined) {
+        record.serial = (target.kind === 'serial' ? target.serial : target.serial!).toString();
+        // A serial means something under one CA only: rebuilding the KRL must know which.
+        record.ca = fingerprintOfLine(userCa);
+      }
       if (target.kind === 'key' && target.serial === undefined) record.fingerprint = target.fingerprint;
       await revokeInKrl(journal, target.kind === 'serial' ? { serials: [target.serial], caPub: `${CA.userKey}.pub` } : { keys: [target.line] }, [record]);
     },

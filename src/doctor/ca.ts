@@ -1,13 +1,16 @@
 /**
  * Certificate checks on the collector: the CA is root's alone and outside every chroot, each RevokedKeys
  * file an account names is there and readable (sshd refuses every public-key login of that account when it
- * is not), and each certificate account's principals file lists its own name. Nothing here runs unless the
+ * is not), the CA's KRL refuses everything its record revoked (ca-revocations.ts), and each certificate
+ * account's principals file lists its own name. Nothing here runs unless the
  * CA exists or an account trusts a CA.
  */
 import { CA, CA_DIR } from '../collector/layout.js';
 import { expandTokens } from '../sshd/effective.js';
 import { readText, statPath, type FileInfo } from '../system/files.js';
-import { krlRevokes } from '../system/ssh-keygen.js';
+import { fingerprintOfLine } from '../keys/parse.js';
+import { krlRevokes, listKrl } from '../system/ssh-keygen.js';
+import { revocationsCheck, unreadableRecordCheck } from './ca-revocations.js';
 import { fail, ownerMode, pass, warn, type DoctorCheck } from './check.js';
 import type { UploadAccount } from './collector-context.js';
 
@@ -20,6 +23,18 @@ function rootOnly(path: string, info: FileInfo | null, mode: number): string | u
   if (!info) return `${path}: missing`;
   if (info.uid !== 0 || info.gid !== 0 || (info.mode & 0o077 & ~mode) !== 0 || info.type === 'symlink') return `${path}: ${ownerMode(info)}, not root:root ${mode.toString(8).padStart(4, '0')}`;
   return undefined;
+}
+
+/** ca.revocations: only when the KRL reads as one (ca.krl says what is wrong otherwise). */
+async function recordCheck(caPub: string | undefined): Promise<DoctorCheck[]> {
+  const listing = await listKrl(CA.krl);
+  if (typeof listing !== 'string') return [];
+  try {
+    const [log, counter] = await Promise.all([readText(CA.issued), readText(CA.serial)]);
+    return [revocationsCheck({ log, counter, ca: caPub ? fingerprintOfLine(caPub) : undefined, listing })];
+  } catch (err) {
+    return [unreadableRecordCheck(err instanceof Error ? err.message : String(err))];
+  }
 }
 
 export async function caChecks(accounts: UploadAccount[]): Promise<DoctorCheck[]> {
@@ -67,6 +82,8 @@ export async function caChecks(accounts: UploadAccount[]): Promise<DoctorCheck[]
         : { reason: refused, fix: 'sudo sftp-setup ca init' }));
     } else out.push(pass('ca.krl', title, [`${path}: ${ownerMode(info)}, a key revocation list`]));
   }
+
+  if (dir) out.push(...(await recordCheck(probe)));
 
   for (const a of accounts.filter((x) => one(x, 'trustedusercakeys'))) {
     const file = one(a, 'authorizedprincipalsfile');

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FailError } from '../errors.js';
 import { parseCertListing, type CertInfo } from '../ca/cert-info.js';
+import { krlSpec } from '../ca/krl-spec.js';
 import { run, runOk } from './exec.js';
 
 async function withPrivateDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
@@ -74,6 +75,8 @@ export interface Revocation {
   /** public key lines (plain keys: the key and every certificate of it; certificates: by serial under their CA) */
   keys?: string[];
   serials?: bigint[];
+  /** SHA256 fingerprints of keys to revoke outright, when only the fingerprint is known (the CA's record) */
+  hashes?: string[];
   /** the CA's public key file, needed for serials */
   caPub?: string;
 }
@@ -92,8 +95,10 @@ export async function krlWith(krl: Buffer, what: Revocation): Promise<Buffer> {
       await fs.writeFile(join(dir, 'keys.pub'), what.keys.map((k) => `${k.trim()}\n`).join(''), { mode: 0o600 });
       inputs.push(join(dir, 'keys.pub'));
     }
-    if (what.serials?.length) {
-      await fs.writeFile(join(dir, 'spec'), what.serials.map((s) => `serial: ${s}\n`).join(''), { mode: 0o600 });
+    // Serials and fingerprints go through krlSpec, which refuses anything that is not exactly one of them.
+    const spec = krlSpec({ serials: what.serials, hashes: what.hashes });
+    if (spec) {
+      await fs.writeFile(join(dir, 'spec'), spec, { mode: 0o600 });
       inputs.push(join(dir, 'spec'));
     }
     const ca = what.serials?.length ? ['-s', what.caPub!] : [];

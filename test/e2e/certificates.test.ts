@@ -380,3 +380,149 @@ describe('the CA and the accounts', () => {
     expect(await p.collector.sh(`cat ${principalsFileFor(USER)}`)).toBe(`${USER}\n`);
   });
 });
+
+describe('a lost or replaced KRL', () => {
+  // Revoked above: serial 1 (cam1, keys revoke 1), cam3's key (keys revoke KEY.pub: by fingerprint), cam4's
+  // certificate (keys revoke -cert.pub: its serial). The camera enrolled with allsky-config holds a valid one.
+  const REVOKED = ['/root/cam1', '/root/cam3', '/root/cam4'];
+  const VALID = '/home/pi/.ssh/allsky_upload';
+  type Check = { id: string; status: string; evidence: string[]; reason?: string; fix?: string };
+  const doctor = async (id: string) => {
+    const r = await cli(p.collector, ['doctor', '--json', '--role', 'collector', '--no-probe']);
+    return (JSON.parse(r.stdout) as { checks: Check[] }).checks.filter((c) => c.id === id);
+  };
+  const fingerprint = async (pub: string) => (await p.camera.sh(`ssh-keygen -lf ${pub}`)).split(' ')[1]!;
+  const serialOf = async (cert: string) => /Serial: (\d+)/.exec(await p.camera.sh(`ssh-keygen -L -f ${cert}`))![1]!;
+  /** Which of the revoked keys sshd lets in, and whether the valid camera gets in. */
+  const logins = async () => ({
+    revoked: (await Promise.all(REVOKED.map((k) => login(USER, k)))).map((r) => r.ok),
+    valid: (await login(USER, VALID)).ok,
+  });
+  const REFUSED = { revoked: [false, false, false], valid: true };
+
+  it('the revoked certificates and key are refused before anything is lost', async () => {
+    expect(await logins()).toEqual(REFUSED);
+    expect((await doctor('ca.revocations')).map((c) => c.status)).toEqual(['pass']);
+  });
+
+  it('a KRL replaced by an empty one made by hand lets them in again, and doctor fails naming each', async () => {
+    await p.collector.sh(`rm ${CA.krl} && ssh-keygen -q -k -f ${CA.krl} && chmod 644 ${CA.krl}`);
+    expect(await logins()).toEqual({ revoked: [true, true, true], valid: true });
+    expect((await doctor('ca.krl')).map((c) => c.status)).toEqual(['pass']);
+    const [c] = await doctor('ca.revocations');
+    expect(c).toMatchObject({ status: 'fail', fix: 'sudo sftp-setup ca init' });
+    const evidence = c!.evidence.join('\n');
+    expect(evidence).toMatch(/^serial 1 \(allsky-upload \(id pi@roof "q" \$\(touch \/tmp\/pwned\) `touch \/tmp\/pwned2` \\x1b\]0;owned\\x07\)\): revoked in \/etc\/ssh\/sftp-setup\/ca\/issued\.jsonl, accepted by \/etc\/ssh\/sftp-setup\/ca\/krl$/m);
+    expect(evidence).toContain(`serial ${await serialOf('/root/cam4-cert.pub')} (allsky-upload (id test@camera`);
+    expect(evidence).toContain(`key ${await fingerprint('/root/cam3.pub')} (allsky-upload (id test@camera`);
+    expect(c!.reason).toMatch(/sshd accepts 3 certificates or keys the CA revoked/);
+    // The human report escapes the camera's key id.
+    const human = await cli(p.collector, ['doctor', '--role', 'collector', '--no-probe']);
+    expect(human.stdout).toMatch(/FAIL +the revocation list refuses everything the CA revoked/);
+    expect(human.stdout).not.toMatch(/\x1b\]0;owned/);
+  });
+
+  it('ca init --dry-run says what it would put back and changes nothing', async () => {
+    const before = await snapshot(p.collector, WATCHED);
+    const r = await cli(p.collector, ['ca', 'init', '--dry-run']);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/would +key revocation list .* restore 3 revocations of \/etc\/ssh\/sftp-setup\/ca\/issued\.jsonl it no longer holds \(serial 1, \d+; key SHA256:\S+\)/);
+    expect(await snapshot(p.collector, WATCHED)).toBe(before);
+  });
+
+  it('ca init puts every revocation back: refused again at once, the valid camera still logs in', async () => {
+    const r = await cli(p.collector, ['ca', 'init', '--yes']);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(await logins()).toEqual(REFUSED);
+    expect(r.stdout).toMatch(/Restored 3 revocations in \/etc\/ssh\/sftp-setup\/ca\/krl from \/etc\/ssh\/sftp-setup\/ca\/issued\.jsonl \(serial 1, \d+; key SHA256:\S+\): sshd refuses them again\./);
+    expect((await doctor('ca.revocations')).map((c) => c.status)).toEqual(['pass']);
+    expect((await cli(p.collector, ['ca', 'init', '--yes'])).stdout).toContain('Already set up: nothing changed.');
+  });
+
+  it('a deleted KRL: a dry run changes nothing, and ca init makes it again from the record', async () => {
+    await p.collector.sh(`rm ${CA.krl}`);
+    const before = await snapshot(p.collector, WATCHED);
+    const dry = await cli(p.collector, ['ca', 'init', '--dry-run']);
+    expect(dry.exitCode, dry.stdout + dry.stderr).toBe(0);
+    expect(await snapshot(p.collector, WATCHED)).toBe(before);
+    const r = await cli(p.collector, ['ca', 'init', '--yes', '--json']);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(await logins()).toEqual(REFUSED);
+    expect(dry.stdout).toMatch(/would +key revocation list .* create it, revoking again the 3 revocations of \/etc\/ssh\/sftp-setup\/ca\/issued\.jsonl/);
+    expect(JSON.parse(r.stdout).krl).toMatchObject({ restored: 3, unusableRecordLines: [], recordMissing: false });
+    expect(await p.collector.sh(`stat -c '%U:%G %a' ${CA.krl}`)).toBe('root:root 644\n');
+    // What sshd enforces, asked of ssh-keygen directly: the certificates and the key are revoked.
+    const q = await p.collector.run(['sh', '-c', `ssh-keygen -Q -l -f ${CA.krl}`]);
+    expect(q.stdout).toMatch(/^serial: 1$/m);
+    expect(q.stdout).toMatch(/^hash: SHA256:[0-9a-f]{64}$/m);
+  });
+
+  it('a rebuild that fails later in the run is rolled back with it', async () => {
+    const cert = '/etc/ssh/ssh_host_ed25519_key-cert.pub';
+    // The host certificate must be signed again, with a host CA key that ssh-keygen cannot read: the KRL is
+    // made, then signing fails.
+    await p.collector.sh(`rm ${CA.krl} && mv ${cert} /root/cert.keep && cp -p ${CA.hostKey} /root/host_ca.keep && echo damaged > ${CA.hostKey}`);
+    try {
+      const before = await snapshot(p.collector, WATCHED, { mtime: false });
+      const r = await cli(p.collector, ['ca', 'init', '--yes']);
+      expect(r.exitCode, r.stdout + r.stderr).toBe(1);
+      expect(r.stdout).toMatch(/changed +key revocation list/);
+      expect(r.stdout + r.stderr).toContain('Every change of this run was rolled back.');
+      expect(await snapshot(p.collector, WATCHED, { mtime: false })).toBe(before);
+    } finally {
+      await p.collector.sh(`cp -p /root/host_ca.keep ${CA.hostKey} && mv /root/cert.keep ${cert}`);
+    }
+    expect((await cli(p.collector, ['ca', 'init', '--yes'])).exitCode).toBe(0);
+    expect(await logins()).toEqual(REFUSED);
+  });
+
+  it('without its record the CA says it cannot restore anything, and invents nothing', async () => {
+    try {
+      await p.collector.sh(`mv ${CA.issued} /root/issued.keep && rm ${CA.krl}`);
+      const r = await cli(p.collector, ['ca', 'init', '--yes']);
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/create an empty key revocation list; the CA's record \/etc\/ssh\/sftp-setup\/ca\/issued\.jsonl is missing although certificates were issued/);
+      expect(r.stdout).toMatch(/Warning: the CA's record .* is missing although certificates were issued: no revocation can be restored from it; revoke again what was revoked/);
+      expect(await p.collector.sh(`ssh-keygen -Q -l -f ${CA.krl} | grep -v '^#' | grep . || true`)).toBe('');
+      const [c] = await doctor('ca.revocations');
+      expect(c).toMatchObject({ status: 'warn' });
+      expect(c!.evidence[0]).toMatch(/issued\.jsonl: missing, but .*serial says \d+ certificates were issued/);
+    } finally {
+      await p.collector.sh(`if [ -e /root/issued.keep ]; then mv /root/issued.keep ${CA.issued}; fi`);
+    }
+    // The record back: the KRL that exists now lacks its revocations, and ca init adds them.
+    const r = await cli(p.collector, ['ca', 'init', '--yes']);
+    expect(r.stdout).toContain('Restored 3 revocations');
+    expect(await logins()).toEqual(REFUSED);
+  });
+
+  it('hostile lines in the record add no KRL line, are named by number, and print escaped', async () => {
+    const valid = await fingerprint(`${VALID}.pub`);
+    const hostile = [
+      // A serial and a fingerprint whose line break would add "revoke everything" and the valid camera's key.
+      JSON.stringify({ event: 'revoked', at: 'x', serial: '1\nserial: 1-18446744073709551615' }),
+      JSON.stringify({ event: 'revoked', at: 'x', fingerprint: `SHA256:x\nhash: ${valid}` }),
+      JSON.stringify({ event: 'revoked', at: 'x', serial: '2', ca: `SHA256:x\nhash: ${valid}` }),
+      '\x1b]0;owned\x07 not a record',
+    ];
+    await p.collector.sh(`cp -p ${CA.issued} /root/issued.clean`);
+    await p.collector.run(['sh', '-c', `cat >> ${CA.issued}`], { input: hostile.map((l) => `${l}\n`).join('') });
+    const lines = Number((await p.collector.sh(`wc -l < ${CA.issued}`)).trim());
+    try {
+      await p.collector.sh(`rm ${CA.krl}`);
+      const r = await cli(p.collector, ['ca', 'init', '--yes']);
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toContain('Restored 3 revocations');
+      expect(r.stdout).toContain(`Warning: lines ${lines - 3}, ${lines - 2}, ${lines - 1}, ${lines} of ${CA.issued} cannot be used: what they revoked is not restored.`);
+      expect(r.stdout + r.stderr).not.toMatch(/\x1b\]0;owned/);
+      const listing = await p.collector.sh(`ssh-keygen -Q -l -f ${CA.krl}`);
+      expect(listing).not.toMatch(/serial: 1-/);
+      expect(listing.match(/^(serial|hash|id|key): /gm)).toHaveLength(3);
+      expect(await logins()).toEqual(REFUSED);
+      const [c] = await doctor('ca.revocations');
+      expect(c).toMatchObject({ status: 'warn' });
+    } finally {
+      await p.collector.sh(`cp -p /root/issued.clean ${CA.issued}`);
+    }
+  });
+});
