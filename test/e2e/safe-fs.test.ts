@@ -31,6 +31,17 @@ describe('safe-fs: operations in a tree someone else writes to', () => {
     await h?.destroy();
   });
 
+  it('removeFile on a read-only filesystem: a name that is not there counts as removed (a rollback of a file never made), one that is there fails', async () => {
+    await h.sh('mkdir -p /srv/ro && mount -t tmpfs tmpfs /srv/ro && echo x > /srv/ro/present && mount -o remount,ro /srv/ro');
+    try {
+      expect(await inHost(`return f.removeFile('/srv/ro/never-made');`)).toBeNull();
+      expect((await inHost(`return f.removeFile('/srv/ro/present');`)).error).toMatch(/read-only/);
+      expect(await h.sh('cat /srv/ro/present')).toBe('x\n');
+    } finally {
+      await h.sh('umount /srv/ro && rmdir /srv/ro');
+    }
+  });
+
   it('removeTree removes links, never their targets, and leaves mount points below the tree', async () => {
     const before = await victims();
     await h.sh(`mkdir -p /srv/t/a/b /srv/t/m && echo x > /srv/t/a/b/f && ln -s /etc/victim-dir /srv/t/a/dirlink && ln -s /etc/victim /srv/t/a/b/filelink` +
