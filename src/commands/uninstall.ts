@@ -27,6 +27,7 @@ import { devLogOffStep } from '../collector/devlog-step.js';
 import { uninstallSteps as watchUninstallSteps } from '../watch/service-plan.js';
 import { isRunning, reload, reloadIfRunning, testConfig } from '../system/sshd.js';
 import { removeStaleRunScratch } from '../system/run-scratch.js';
+import { endProcesses, processesOfUid } from '../system/proc.js';
 import { validateUserName } from '../validate.js';
 import { leftUploadsLine } from '../collector/uids.js';
 import { readRetired, recordRetired } from '../system/upload-uids.js';
@@ -99,6 +100,7 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
   if (applied.declined) return EXIT.failed;
   // init made these directories for the keys files; the last account's uninstall takes them away.
   if (!o.dryRun) await removeKeyDirsIfEmpty();
+  const sessions = account ? await endOpenSessions(user, account.uid, o.dryRun, out) : 0;
   if (!o.purge && chroot && !o.dryRun) out(leftUploadsLine(printable(chroot), account?.uid ?? (await readRetired()).filter((r) => r.user === user && r.root === chroot).pop()?.uid));
   if (o.purge && !chroot && account) {
     out(chalk.yellow(`No sftp-setup Match block names ${user}'s chroot any more: nothing was purged; check ${account.home} by hand.`));
@@ -107,8 +109,27 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
     out(chalk.yellow(`Left on other filesystems (mount points are never entered): ${purged.skipped.map((x) => printable(x)).join(', ')}`));
   }
   sayCertificates(user, tally, o.dryRun, out);
-  if (o.json) printJson({ ok: true, dryRun: o.dryRun, steps: applied.reports, certificatesRevoked: tally.revoked.length });
+  if (o.json) printJson({ ok: true, dryRun: o.dryRun, steps: applied.reports, certificatesRevoked: tally.revoked.length, sessionsEnded: sessions });
   return EXIT.ok;
+}
+
+/**
+ * A camera that connected before the uninstall keeps its SFTP session: sshd runs it as the account's uid in
+ * the chroot, and userdel does not see it (shadow skips processes with another root). End those processes,
+ * so that removing an account ends its access at once. Only when no account has that uid any more.
+ */
+async function endOpenSessions(user: string, uid: number, dryRun: boolean, out: (s: string) => void): Promise<number> {
+  if (uid === 0 || (await listAccounts()).some((a) => a.uid === uid && a.name !== user)) return 0;
+  const pids = await processesOfUid(uid);
+  if (pids.length === 0) return 0;
+  const what = (n: number) => `${n} process${n === 1 ? '' : 'es'} of ${user}'s open upload sessions (uid ${uid})`;
+  if (dryRun) {
+    out(`Would end ${what(pids.length)}.`);
+    return pids.length;
+  }
+  const ended = await endProcesses(pids);
+  if (ended.length) out(`Ended ${what(ended.length)}: a camera connected before the uninstall can upload no more.`);
+  return ended.length;
 }
 
 /** How many certificates of the account went into the KRL (or would, in a dry run). */

@@ -20,3 +20,34 @@ export function processAlive(pid: number): boolean {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/** The pids whose real uid is `uid` (the Uid: line of /proc/PID/status), read now; gone ones are skipped. */
+export async function processesOfUid(uid: number): Promise<number[]> {
+  const pids: number[] = [];
+  for (const name of await fs.readdir('/proc').catch(() => [] as string[])) {
+    if (!/^[1-9][0-9]*$/.test(name)) continue;
+    const status = await fs.readFile(`/proc/${name}/status`, 'utf8').catch(() => '');
+    const real = /^Uid:\s+(\d+)/m.exec(status)?.[1];
+    if (real !== undefined && Number(real) === uid) pids.push(Number(name));
+  }
+  return pids;
+}
+
+/**
+ * End these processes: SIGTERM, then SIGKILL for what is still there after `graceMs`. Returns the pids that
+ * were running when asked (a pid already gone is not counted).
+ */
+export async function endProcesses(pids: number[], graceMs = 2000): Promise<number[]> {
+  const signal = (pid: number, sig: NodeJS.Signals) => {
+    try {
+      process.kill(pid, sig);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const ended = pids.filter((pid) => signal(pid, 'SIGTERM'));
+  for (const until = Date.now() + graceMs; ended.some(processAlive) && Date.now() < until;) await new Promise((r) => setTimeout(r, 50));
+  for (const pid of ended.filter(processAlive)) signal(pid, 'SIGKILL');
+  return ended;
+}
