@@ -53,8 +53,17 @@ export interface RunBackups {
  */
 export function prunePlan(runs: RunBackups[], keep: number, spare: (name: string) => boolean): { copies: Array<{ run: string; file: string }>; dirs: string[] } {
   const ours = runs.filter((r) => RUN_DIR.test(r.name));
-  // Newest first: the name starts with the UTC time; in the same second the order does not matter much.
-  ours.sort((a, b) => (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
+  // Newest first: by the UTC time in the name, then, within one second, by the pid as a number (pids grow
+  // until they wrap; as text, run 100 would sort before run 99 and be pruned as the older one).
+  const key = (name: string): [string, number] => {
+    const m = RUN_DIR.exec(name)!;
+    return [m[1]!, Number(m[2])];
+  };
+  ours.sort((a, b) => {
+    const [ta, pa] = key(a.name);
+    const [tb, pb] = key(b.name);
+    return ta !== tb ? (ta < tb ? 1 : -1) : pb - pa;
+  });
   const seen = new Map<string, number>();
   const copies: Array<{ run: string; file: string }> = [];
   const dirs: string[] = [];

@@ -49,6 +49,12 @@ describe('prunePlan', () => {
     expect(prunePlan(runs, 2, none)).toEqual({ copies: [], dirs: [run(1, []).name] });
   });
 
+  it('within one second the later run is the one with the higher pid, as a number (100 after 99, not before)', () => {
+    const same = (pid: number) => ({ name: `20260101T000000Z-${pid}`, files: ['a'] });
+    const runs = [same(98), same(99), same(100), same(1001)];
+    expect(prunePlan(runs, 2, none)).toEqual({ copies: [], dirs: [same(99).name, same(98).name] });
+  });
+
   it('an empty run directory (a run killed before its first copy) goes', () => {
     expect(prunePlan([run(1, []), run(2, ['a'])], 10, none)).toEqual({ copies: [], dirs: [run(1, []).name] });
   });
