@@ -19,7 +19,7 @@ import {
   createUploadAccount, deleteAccount, fixUploadAccount, missingAccountPieces, repairAccount, restoreAccount, getAccount, groupsOf, listAccounts, NOLOGIN, passwordField, type Account,
 } from '../system/accounts.js';
 import {
-  ensureDir, fileInfoOf, listDir, readText, removeEmptyDir, removeFile, resolveLinks, statPath, writeFileAtomic, type Journal,
+  ensureDir, fileInfoOf, listDir, readText, removeEmptyDir, removeFile, resolveLinks, statPath, type Journal,
 } from '../system/files.js';
 import { isPlainDir } from './dirs.js';
 import { shownPath } from '../text/printable.js';

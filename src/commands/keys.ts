@@ -4,11 +4,9 @@
  * --via`, `keys rotate`), with the key on stdin, so its output is short and its exit codes exact:
  * 0 added, updated or already present; 1 the host is not in a state to use it; 2 bad input.
  */
-import chalk from 'chalk';
 import { FailError, requireRoot, UsageError } from '../errors.js';
-import { BACKUP_ROOT, CA, LOCK_PATH, keysFileFor } from '../collector/layout.js';
-import { certificatesOf, readRecords } from '../ca/issued.js';
-import { findManagedBlock, requireManaged } from '../collector/managed.js';
+import { BACKUP_ROOT, LOCK_PATH } from '../collector/layout.js';
+import { requireManaged } from '../collector/managed.js';
 import { planAdd } from '../collector/keys-edit.js';
 import { listKeys, removeKey, type KeyInfo } from '../keys/authorized-keys.js';
 import { unifiedDiff } from '../plan/diff.js';

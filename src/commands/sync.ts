@@ -6,7 +6,7 @@
  * `--install` / `--uninstall`: the systemd timer that runs it (through the one apply path).
  */
 import chalk from 'chalk';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FailError, UsageError, requireRoot } from '../errors.js';
 import { EXIT } from '../exit-codes.js';

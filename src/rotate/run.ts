@@ -18,7 +18,7 @@ import { readCamera, type Camera } from './camera.js';
 import { collectorLine } from '../camera/handoff.js';
 import { viewConnect } from '../lftp/rc.js';
 import { editEnvJson, editFtpSettings, editRc } from './connect.js';
-import { fingerprintOf, removeFiles, switchKeys, unswitchKeys, writeNewCert, writeNewKey } from './keyfiles.js';
+import { removeFiles, switchKeys, unswitchKeys, writeNewCert, writeNewKey } from './keyfiles.js';
 import { certifyOverVia, type ViaCollector } from '../camera/cert-enroll.js';
 import { showValidity } from '../ca/cert-info.js';
 import { readCertificate } from '../system/ssh-keygen.js';

@@ -11,7 +11,6 @@
 import { constants as C, lstatSync, promises as fs, type Dirent, type Stats } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { mapBounded } from '../bounded.js';
-import { run } from './exec.js';
 
 type Handle = fs.FileHandle;
 
