@@ -76,15 +76,20 @@ export interface ProbeKey {
  */
 export async function probeKey(): Promise<ProbeKey & { dispose(): Promise<void> }> {
   const dir = await makeRunScratch('probe');
-  const path = join(dir, 'key');
   const dispose = () => fs.rm(dir, { recursive: true, force: true });
-  // Node's crypto makes the key in about a millisecond; ssh-keygen would be a process.
-  const made = generateEd25519('sftp-setup-probe');
-  await fs.writeFile(path, made.privateKey, { mode: 0o600 }).catch(async (err) => {
+  const key = await writeProbeKey(dir).catch(async (err) => {
     await dispose();
     throw err;
   });
-  return { path, publicLine: made.publicLine, dispose };
+  return { ...key, dispose };
+}
+
+/** A new probe key in `dir` (a run's scratch directory). Node's crypto makes it in about a millisecond. */
+async function writeProbeKey(dir: string): Promise<ProbeKey> {
+  const made = generateEd25519('sftp-setup-probe');
+  const path = join(dir, 'key');
+  await fs.writeFile(path, made.privateKey, { mode: 0o600 });
+  return { path, publicLine: made.publicLine };
 }
 
 /** Remove what this probe run (`tag`) may have left in the upload directories, through their descriptors. */
@@ -130,11 +135,9 @@ export async function probeAccount(
   const results: ProbeResult[] = [];
   const started = Date.now();
   try {
-    const made = opts.key ? undefined : generateEd25519('sftp-setup-probe');
-    const key: ProbeKey = opts.key ?? { path: join(tmp, 'key'), publicLine: made!.publicLine };
+    const key = opts.key ?? (await writeProbeKey(tmp));
     const from = [...new Set(['127.0.0.1', '::1', t.addr])].join(',');
     await Promise.all([
-      made ? fs.writeFile(key.path, made.privateKey, { mode: 0o600 }) : undefined,
       fs.writeFile(join(tmp, 'known_hosts'), t.hostKeys.map((k) => `sftp-setup-probe ${k}\n`).join('')),
       fs.writeFile(join(tmp, 'payload'), PAYLOAD),
       ensureDir('/run/sftp-setup', 0o755, 0, 0)
