@@ -75,7 +75,14 @@ export function parseGroup(text: string): GroupEntry[] {
   return entries(text, 4, [2]).map((f) => ({ name: f[0]!, gid: Number(f[2]), members: f[3]!.split(',').map((m) => m.trim()).filter(Boolean) }));
 }
 
+/** The password field of each name in a shadow file (the first entry of a name, as glibc finds it). */
+export function shadowPasswords(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const f of entries(text, 2, [])) if (!out.has(f[0]!)) out.set(f[0]!, f[1]!);
+  return out;
+}
+
 /** The password field of `name` in a shadow file, or undefined when the file has no entry for it. */
 export function shadowPassword(text: string, name: string): string | undefined {
-  return entries(text, 2, []).find((f) => f[0] === name)?.[1];
+  return shadowPasswords(text).get(name);
 }

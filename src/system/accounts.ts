@@ -8,7 +8,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { FailError } from '../errors.js';
-import { filesFirst, filesOnly, nssSources, parseGroup, parsePasswd, shadowPassword, type NssDatabase } from '../nss.js';
+import { filesFirst, filesOnly, nssSources, parseGroup, parsePasswd, shadowPassword, shadowPasswords, type NssDatabase } from '../nss.js';
 import { run, runOk } from './exec.js';
 
 export interface Account {
@@ -59,18 +59,18 @@ async function lookupAccount(name: string): Promise<Account | null> {
   return { name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5]!, shell: f[6]! };
 }
 
+/** A whole database as NSS lists it: its file when the files alone answer, else `getent DB` (same format). */
+async function listing(db: NssDatabase): Promise<string> {
+  const text = await nssFile(db, true);
+  if (text !== null) return text;
+  const r = await run('getent', [db]);
+  if (r.exitCode !== 0) throw new FailError(`getent ${db} failed: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
+  return r.stdout;
+}
+
 /** Every account NSS lists (getent passwd), for rules that must know every home directory. */
 export function listAccounts(): Promise<Account[]> {
-  return cached('passwd:*', async () => {
-    const text = await nssFile('passwd', true);
-    if (text !== null) return parsePasswd(text);
-    const r = await run('getent', ['passwd']);
-    if (r.exitCode !== 0) throw new FailError(`getent passwd failed: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
-    return r.stdout.split('\n').filter((l) => l.includes(':')).map((l) => {
-      const f = l.split(':');
-      return { name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '', shell: f[6] ?? '' };
-    });
-  });
+  return cached('passwd:*', async () => parsePasswd(await listing('passwd')));
 }
 
 /** The password field from /etc/shadow: '!' and '*' both lock, but only '*' passes `UsePAM no`. */
@@ -103,11 +103,7 @@ export function groupsOf(name: string): Promise<string[]> {
 
 /** Every gid NSS lists (getent group). */
 export async function listGroupIds(): Promise<number[]> {
-  const text = await nssFile('group', true);
-  if (text !== null) return parseGroup(text).map((g) => g.gid);
-  const r = await run('getent', ['group']);
-  if (r.exitCode !== 0) throw new FailError(`getent group failed: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
-  return r.stdout.split('\n').map((l) => Number(l.split(':')[2])).filter((n) => Number.isInteger(n));
+  return parseGroup(await listing('group')).map((g) => g.gid);
 }
 
 export interface AccountTables {
@@ -118,14 +114,6 @@ export interface AccountTables {
   groups: Map<string, string[]>;
 }
 
-/** A whole database as NSS lists it: its file when the files alone answer, else `getent DB` (same format). */
-async function listing(db: NssDatabase): Promise<string> {
-  const text = await nssFile(db, true);
-  if (text !== null) return text;
-  const r = await run('getent', [db]);
-  return r.exitCode === 0 ? r.stdout : '';
-}
-
 /**
  * passwd, shadow and group memberships of every account at once instead of a look-up per account: doctor
  * reads a hundred upload accounts at once. Sources NSS does not enumerate are missing here; a caller looks a
@@ -133,13 +121,12 @@ async function listing(db: NssDatabase): Promise<string> {
  */
 export function accountTables(): Promise<AccountTables> {
   return cached('tables', async () => {
-    const [accounts, shadowText, groupText] = await Promise.all([listAccounts(), listing('shadow'), listing('group')]);
+    // What cannot be listed is looked up per name by the caller.
+    const [accounts, shadowText, groupText] = await Promise.all([
+      listAccounts(), listing('shadow').catch(() => ''), listing('group').catch(() => ''),
+    ]);
     const passwd = new Map(accounts.map((a) => [a.name, a]));
-    const shadow = new Map<string, string>();
-    for (const l of shadowText.split('\n')) {
-      const f = l.split(':');
-      if (f.length > 1 && !shadow.has(f[0]!)) shadow.set(f[0]!, f[1]!);
-    }
+    const shadow = shadowPasswords(shadowText);
     const byGid = new Map<number, string>();
     const members = new Map<string, string[]>();
     for (const g of parseGroup(groupText)) {
