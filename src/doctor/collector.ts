@@ -163,16 +163,14 @@ async function checkAccounts(
         times: opts.times, key: opts.key,
       };
       if (probeSkipped(a, liveOpts)) return { a, want, fileChecks, live: await liveChecks(a, want, liveOpts) };
-      if (opts.sample) {
-        const by = await standIn(i, groups, stands);
-        if (by !== undefined) return { a, want, fileChecks, live: [sampledOut(a.user, ctx.accounts[by]!.user)] };
-      }
+      // A sample stands for its group only while it passes: when it fails, the next account of the group is
+      // probed itself.
+      const mine = opts.sample ? await groups[i]!.promise : undefined;
+      const by = mine === undefined ? undefined : await firstEarlier(i, async (j) => (await groups[j]!.promise) === mine, stands);
+      if (by !== undefined) return { a, want, fileChecks, live: [sampledOut(a.user, ctx.accounts[by]!.user)] };
       if (sameChrootBefore[i]! >= 0) await probed[sameChrootBefore[i]!]!.promise;
-      let testedBy: string | undefined;
-      for (let j = 0; j < i && settings[i] !== undefined && !testedBy; j++) {
-        if (settings[j] === settings[i] && (await tested[j]!.promise)) testedBy = ctx.accounts[j]!.user;
-      }
-      const live = await probes(() => liveChecks(a, want, { ...liveOpts, refusalsTestedBy: testedBy }));
+      const testedBy = settings[i] === undefined ? undefined : await firstEarlier(i, (j) => settings[j] === settings[i], tested);
+      const live = await probes(() => liveChecks(a, want, { ...liveOpts, refusalsTestedBy: testedBy === undefined ? undefined : ctx.accounts[testedBy]!.user }));
       tested[i]!.resolve(!testedBy && live.some((c) => REFUSAL_IDS.includes(c.id)));
       stands[i]!.resolve(live.length > 0 && live.every((c) => c.status === 'pass' || c.id === 'probe.refusals'));
       return { a, want, fileChecks, live };
@@ -186,18 +184,13 @@ async function checkAccounts(
 }
 
 /**
- * The earlier account in the same probe group whose live probe passed, if any: it stands in for account
- * `i`. Only earlier accounts are asked, so nothing waits in a circle; when one of them fails, the next one
- * of the group is probed itself (a sample stands for its group only while it passes).
+ * The first account before `i` that is `alike` it and whose `done` resolved true, if any. Only earlier
+ * accounts are asked, so nothing waits in a circle.
  */
-async function standIn(
-  i: number, groups: Array<{ promise: Promise<string | undefined> }>, stands: Array<{ promise: Promise<boolean> }>,
+async function firstEarlier(
+  i: number, alike: (j: number) => boolean | Promise<boolean>, done: Array<{ promise: Promise<boolean> }>,
 ): Promise<number | undefined> {
-  const mine = await groups[i]!.promise;
-  if (mine === undefined) return undefined;
-  for (let j = 0; j < i; j++) {
-    if ((await groups[j]!.promise) === mine && (await stands[j]!.promise)) return j;
-  }
+  for (let j = 0; j < i; j++) if ((await alike(j)) && (await done[j]!.promise)) return j;
   return undefined;
 }
 
