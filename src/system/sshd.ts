@@ -158,12 +158,14 @@ export async function reloadIfRunning(): Promise<void> {
 /**
  * Reload, never restart: established sessions (the admin's own) survive a reload. With systemd this is
  * `systemctl reload ssh` (which runs sshd -t itself); otherwise SIGHUP to the pid in the PidFile. sshd
- * re-executes itself on SIGHUP and opens new listening sockets; we wait until it has, so that the next step
- * can connect.
+ * re-executes itself on SIGHUP and opens new listening sockets; we wait until all of them listen, so that
+ * the next step (or the admin) can connect. A new socket alone is not enough: sshd makes it, binds it and
+ * only then listens, and a connect in between is refused.
  */
 export async function reload(pidFile = '/run/sshd.pid'): Promise<void> {
   const pid = await runningPid(pidFile);
   const before = pid ? socketInodes(pid) : new Set<string>();
+  const listenersBefore = pid ? listeningInodes(pid, before).size : 0;
   if (systemdRuns()) {
     const r = await run('systemctl', ['reload', 'ssh']);
     if (r.exitCode !== 0) throw new FailError(`systemctl reload ssh failed: ${r.stderr.trim()}`, 'journalctl -u ssh -n 50');
@@ -176,9 +178,31 @@ export async function reload(pidFile = '/run/sshd.pid'): Promise<void> {
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 10));
     const now = await runningPid(pidFile);
-    if (now && [...socketInodes(now)].some((i) => !before.has(i))) return;
+    if (!now) continue;
+    const fresh = new Set([...socketInodes(now)].filter((i) => !before.has(i)));
+    if (fresh.size > 0 && listeningInodes(now, fresh).size >= Math.max(1, listenersBefore)) return;
   }
   throw new FailError('sshd did not come back after the reload', `look at its log, then: ${startHint()}`);
+}
+
+/** Of these socket inodes, the ones in LISTEN state in the TCP tables of the process's network namespace. */
+function listeningInodes(pid: number, inodes: Set<string>): Set<string> {
+  const found = new Set<string>();
+  for (const table of ['tcp', 'tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/net/${table}`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // sl local rem st tx:rx tr:when retrnsmt uid timeout inode; state 0A is LISTEN
+      const inode = `socket:[${f[9]}]`;
+      if (f[3] === '0A' && inodes.has(inode)) found.add(inode);
+    }
+  }
+  return found;
 }
 
 function socketInodes(pid: number): Set<string> {
