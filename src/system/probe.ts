@@ -94,19 +94,19 @@ async function writeProbeKey(dir: string): Promise<ProbeKey> {
 
 /** Remove what this probe run (`tag`) may have left in the upload directories, through their descriptors. */
 async function removeOwnProbeFiles(chroot: string, dirs: string[], tag: string): Promise<void> {
-  const own = new Set([tag, `${tag}.tmp`, `${tag}.read`]);
-  for (const d of dirs.filter((x) => x === '' || isPlainDir(x))) {
-    await withDir(chroot, d, async (dir) => {
-      for (const name of own) await unlinkAt(dir, name).catch(() => {});
-    }).catch(() => {});
-  }
+  const own = [tag, `${tag}.tmp`, `${tag}.read`];
+  // Directory by directory at once: each is a few system calls, and a self-test waits for all of them.
+  await Promise.all(dirs.filter((x) => x === '' || isPlainDir(x)).map((d) =>
+    withDir(chroot, d, (dir) => Promise.all(own.map((name) => unlinkAt(dir, name).catch(() => {})))).catch(() => {})));
 }
 
 /**
- * One SSH connection (a ControlMaster) carries every check: one SFTP session runs them all, refused ones
- * first with sftp's `-` prefix (an error does not end the batch; the outcome is read from what the session
- * printed or left behind), then Allsky's upload sequence in each directory; a shell command and a port
- * forward go over the same connection meanwhile.
+ * One SSH connection carries every check: the SFTP session's own ssh is the ControlMaster, and its batch
+ * runs them all, refused ones first with sftp's `-` prefix (an error does not end the batch; the outcome is
+ * read from what the session printed or left behind), then Allsky's upload sequence in each directory. A
+ * shell command and a port forward go over the same connection meanwhile, and the batch's end is held back
+ * until they are done. With no ControlPersist the connection closes with the session: no separate master
+ * to start, and none to stop.
  *
  * `refusals: false` leaves out what the account must be refused (a shell, forwarding, /etc, writes to /,
  * reads): those follow from sshd's settings alone, and doctor tests them once for each set of settings a
@@ -135,9 +135,20 @@ export async function probeAccount(
   const results: ProbeResult[] = [];
   const started = Date.now();
   try {
+    // A file as an upload leaves it (the account's, mode 0644), made directly so that the read-back and
+    // remove checks need not wait for the uploads. Without it (a full disk) those checks cannot say
+    // anything: they fail, and the directory checks name the cause. Made by root inside the directory it
+    // holds open, under this run's own name, O_EXCL|O_NOFOLLOW: a link or file planted at that name makes
+    // it fail, never write through it.
+    const readName = refusals && t.dirs[0] ? `${tag}.read` : undefined;
+    const madeRead = readName
+      ? getAccount(t.user).then((acc) => withDir(t.chroot, t.dirs[0]!, (dir) =>
+        createFileAt(dir, readName, PAYLOAD, { mode: 0o644, ...(acc ? { uid: acc.uid, gid: acc.gid } : {}) }))).then(() => true, () => false)
+      : Promise.resolve(false);
     const key = opts.key ?? (await writeProbeKey(tmp));
     const from = [...new Set(['127.0.0.1', '::1', t.addr])].join(',');
     await Promise.all([
+      madeRead,
       fs.writeFile(join(tmp, 'known_hosts'), t.hostKeys.map((k) => `sftp-setup-probe ${k}\n`).join('')),
       fs.writeFile(join(tmp, 'payload'), PAYLOAD),
       ensureDir('/run/sftp-setup', 0o755, 0, 0)
@@ -158,16 +169,21 @@ export async function probeAccount(
     const sshOpts = [...common, '-p', String(t.port)];
     const dest = `${t.user}@${t.addr.includes(':') ? `[${t.addr}]` : t.addr}`;
     const loginTitle = `key login as ${t.user} on port ${t.port}`;
-    const sftp = (batch: string) =>
-      run('sftp', [...common, '-P', String(t.port), '-o', 'ControlMaster=no', '-b', '-', dest], {
-        input: batch + '\n', cwd: tmp, timeoutMs: 15000,
+    const sftp = (batch: string, opts: { master?: boolean; hold?: Promise<unknown> } = {}) =>
+      run('sftp', [...common, '-P', String(t.port), '-o', `ControlMaster=${opts.master ? 'yes' : 'no'}`, '-b', '-', dest], {
+        input: batch + '\n', cwd: tmp, timeoutMs: 15000, ...(opts.hold ? { holdInputUntil: opts.hold } : {}),
       });
     // Each listing is followed by a no-op holding this run's tag (a local directory that cannot exist), so
     // that no name can forge where the listing ends. The no-ops' own complaints are no evidence: left out
     // of what is shown.
     const mark = (n: string) => `-lcd ${tmp}/${tag}.${n}`;
-    const runBatch = (batch: string[]) =>
-      sftp(batch.join('\n')).then((x) => ({ ...x, stderr: x.stderr.split('\n').filter((l) => !l.includes(`${tmp}/${tag}.`)).join('\n') }));
+    const runBatch = (batch: string[], opts: { master?: boolean; hold?: Promise<unknown> } = {}) =>
+      sftp(batch.join('\n'), opts).then((x) => ({ ...x, stderr: x.stderr.split('\n').filter((l) => !l.includes(`${tmp}/${tag}.`)).join('\n') }));
+    // sftp echoes each batch command once the session is up; before that, only ssh speaks (stderr).
+    const loginResult = (r: RunResult): ProbeResult => {
+      const began = /^sftp> /m.test(r.stdout);
+      return { id: 'login', title: loginTitle, ok: began, detail: began ? 'accepted' : explainLoginFailure(r) };
+    };
     const listRoot = t.profile === 'allsky' ? ['-ls -1a /', mark('root')] : [];
     const uploads = t.dirs.flatMap((d) => dirBatch(d, tag, t.profile));
     const judged = async (r: RunResult) => [
@@ -179,32 +195,12 @@ export async function probeAccount(
       // One sftp process on a connection of its own: no shared connection to open and close (each program
       // started costs a fleet's doctor its moment).
       const r = await runBatch(['-pwd', ...listRoot, ...uploads]);
-      // sftp echoes each batch command once the session is up; before that, only ssh speaks (stderr).
-      const began = /^sftp> /m.test(r.stdout);
-      results.push({ id: 'login', title: loginTitle, ok: began, detail: began ? 'accepted' : explainLoginFailure(r) });
-      if (began) results.push(...(await judged(r)));
+      results.push(loginResult(r));
+      if (results[0]!.ok) results.push(...(await judged(r)));
       return results;
     }
 
-    const master = await run('ssh', [...sshOpts, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=30', '-N', '-f', dest], { timeoutMs: 15000 });
-    results.push({ id: 'login', title: loginTitle, ok: master.exitCode === 0, detail: master.exitCode === 0 ? 'accepted' : explainLoginFailure(master) });
-    if (master.exitCode !== 0) return results;
-    const ssh = (args: string[]) => run('ssh', [...sshOpts, '-o', 'ControlMaster=no', ...args], { timeoutMs: 15000 });
-
-    // A file as an upload leaves it (the account's, mode 0644), made directly so that the read-back and
-    // remove checks need not wait for the uploads. Without it (a full disk) those checks cannot say
-    // anything: they fail, and the directory checks name the cause.
-    const readName = t.dirs[0] ? `${tag}.read` : undefined;
-    let readFile: string | undefined;
-    if (readName) {
-      // Made by root inside the directory it holds open, under this run's own name, O_EXCL|O_NOFOLLOW:
-      // a link or file planted at that name makes it fail, never write through it.
-      const acc = await getAccount(t.user);
-      const madeRead = await withDir(t.chroot, t.dirs[0]!, (dir) =>
-        createFileAt(dir, readName, PAYLOAD, { mode: 0o644, ...(acc ? { uid: acc.uid, gid: acc.gid } : {}) }),
-      ).then(() => true, () => false);
-      if (madeRead) readFile = `/${t.dirs[0]}/${readName}`;
-    }
+    const readFile = (await madeRead) ? `/${t.dirs[0]}/${readName}` : undefined;
 
     // The batch: `-` commands never end it, and `done` shows that every check before it ran with the
     // session still up.
@@ -214,7 +210,21 @@ export async function probeAccount(
     if (readFile && t.profile === 'dropbox') batch.push(`-rm ${readFile}`);
     batch.push(done, ...uploads);
 
-    const [r, noShell, noForward] = await Promise.all([runBatch(batch), ssh([dest, 'id']), ssh(['-W', `127.0.0.1:${t.port}`, dest])]);
+    // The session opens the connection; once its control socket is there (ssh makes it after the login),
+    // the shell command and the forward ride on it, and the batch's input ends when they are done.
+    const ssh = (args: string[]) => run('ssh', [...sshOpts, '-o', 'ControlMaster=no', ...args], { timeoutMs: 15000 });
+    let release = () => {};
+    const hold = new Promise<void>((resolve) => (release = resolve));
+    let sessionOver = false;
+    const session = runBatch(batch, { master: true, hold }).finally(() => {
+      sessionOver = true;
+    });
+    const shared = await controlSocketUp(ctl, () => sessionOver);
+    const [noShell, noForward] = shared ? await Promise.all([ssh([dest, 'id']), ssh(['-W', `127.0.0.1:${t.port}`, dest])]) : [null, null];
+    release();
+    const r = await session;
+    results.push(loginResult(r));
+    if (!results[0]!.ok) return results;
     const checked = r.stdout.split('\n').includes(`sftp> ${done}`);
     const verdict = (id: string, title: string, allowed: boolean, what: string): ProbeResult =>
       checked
@@ -227,9 +237,15 @@ export async function probeAccount(
     results.push(verdict('no-etc', "the host's /etc is not reachable", etc === null || etc.length > 0, 'listing /etc'));
     const rootWrite = await withDir(t.chroot, '', (dir) => lstatAt(dir, tag)).catch(() => null);
     results.push(verdict('root-readonly', 'the chroot root is not writable', rootWrite !== null, 'writing to /'));
-    const shellOk = noShell.exitCode !== 0 && !/uid=/.test(noShell.stdout);
-    results.push({ id: 'no-shell', title: 'shell commands are refused', ok: shellOk, detail: shellOk ? ((noShell.stdout + noShell.stderr).trim().split('\n')[0] || 'refused') : noShell.stdout.trim() });
-    results.push({ id: 'no-forward', title: 'port forwarding is refused', ok: noForward.exitCode !== 0, detail: noForward.exitCode !== 0 ? 'refused' : 'forward opened' });
+    // The session began, so its connection was there to share: a socket that never came is a failure.
+    const unshared = 'not checked: the session never offered its connection (no control socket)';
+    const shellOk = noShell !== null && noShell.exitCode !== 0 && !/uid=/.test(noShell.stdout);
+    results.push({
+      id: 'no-shell', title: 'shell commands are refused', ok: shellOk,
+      detail: !noShell ? unshared : shellOk ? ((noShell.stdout + noShell.stderr).trim().split('\n')[0] || 'refused') : noShell.stdout.trim(),
+    });
+    const forwardOk = noForward !== null && noForward.exitCode !== 0;
+    results.push({ id: 'no-forward', title: 'port forwarding is refused', ok: forwardOk, detail: !noForward ? unshared : forwardOk ? 'refused' : 'forward opened' });
     if (readName) {
       const noRead = 'uploaded files cannot be read back';
       // A refused read still leaves sftp's local file, empty: only the whole content proves a read.
@@ -243,21 +259,26 @@ export async function probeAccount(
     }
     return results;
   } finally {
-    // Closing the shared connection (its socket is in tmp) and putting the tree back are independent: do
-    // both at once, and remove tmp only after the connection is closed.
-    await Promise.all([
-      refusals ? run('ssh', ['-F', '/dev/null', '-o', `ControlPath=${ctl}`, '-O', 'exit', 'sftp-setup-probe'], { timeoutMs: 5000 }).catch(() => {}) : undefined,
-      (async () => {
-        await fs.rm(keysFile, { force: true }).catch(() => {});
-        // Only this run's own names: doctor probes accounts side by side, and holds no lock (a sweep of
-        // every probe's leftovers is cleanStaleProbe's, for callers that hold the lock).
-        await removeOwnProbeFiles(t.chroot, ['', ...t.dirs], tag).catch(() => {});
-        if (opts.times) opts.times.push(...stamps);
-        else await restoreDirTimes(stamps).catch(() => {});
-      })(),
-    ]);
+    // Only this run's own names: doctor probes accounts side by side, and holds no lock (a sweep of
+    // every probe's leftovers is cleanStaleProbe's, for callers that hold the lock).
+    await Promise.all([fs.rm(keysFile, { force: true }).catch(() => {}), removeOwnProbeFiles(t.chroot, ['', ...t.dirs], tag).catch(() => {})]);
+    if (opts.times) opts.times.push(...stamps);
+    else await restoreDirTimes(stamps).catch(() => {});
     await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
   }
+}
+
+/**
+ * Wait until ssh's control socket is at `path` (ssh links it into place once it listens, after the login),
+ * or the session that would make it is over. Polled: it comes a key exchange after the start.
+ */
+async function controlSocketUp(path: string, over: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + 15000;
+  while (!over() && Date.now() < deadline) {
+    if ((await fs.lstat(path).catch(() => null))?.isSocket()) return true;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  return false;
 }
 
 /**
@@ -393,10 +414,6 @@ export interface DirStamp {
 
 /** Modification times of directories, read through descriptors (no link followed), to put back afterwards. */
 async function saveTimes(dirs: Array<{ root: string; rel: string }>): Promise<DirStamp[]> {
-  const out = [];
-  for (const d of dirs) {
-    const mtimeNs = await dirTimeNs(d.root, d.rel).catch(() => null);
-    if (mtimeNs !== null) out.push({ ...d, mtimeNs });
-  }
-  return out;
+  const times = await Promise.all(dirs.map((d) => dirTimeNs(d.root, d.rel).catch(() => null)));
+  return dirs.flatMap((d, i) => (times[i] === null ? [] : [{ ...d, mtimeNs: times[i]! }]));
 }
