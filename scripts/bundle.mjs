@@ -8,7 +8,11 @@
  *   dist/cli-*.cjs       chunks: each command's code, loaded when that command runs, and code shared between
  *                        them; Node's built-in modules stay requires
  *   dist/cli-sshpk.cjs   sshpk and its dependencies, required only when a key needs it (src/keys/sshpk.ts)
- *   dist/bundle.json     the file list and the npm packages built in
+ *   dist/cli-load.cjs    the loader (scripts/cli-load.cjs): bin/sftp-setup loads the entry with it, the entry
+ *                        each of the files above
+ *   dist/*.cjs.v8        V8's code cache of each of those files, made by this Node, which the loader uses
+ *                        when it still matches its file (compiling is most of a start beyond Node's own)
+ *   dist/bundle.json     the file list, the caches and the npm packages built in
  *
  * CommonJS, not ES modules: Node's ES module loader (asynchronous reads, a module record per file) cost
  * about a third of `--help` and `keys list` on top of Node's own start. esbuild splits only ES modules into
@@ -22,6 +26,7 @@
  * to its module (../templates, ../bin/sftp-setup; see src/launcher.ts) resolve the same from every file; the
  * build checks that those are the only ones. The version is written in (cli.js reads ../package.json).
  */
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { basename, join, relative } from 'node:path';
@@ -33,6 +38,9 @@ const dist = join(repo, 'dist');
 const ENTRY = 'cli.cjs';
 const CHUNK = /^cli-.+\.cjs$/;
 const SSHPK = 'cli-sshpk.cjs';
+// The loader (scripts/cli-load.cjs, copied as it is): loads the entry and the packs with their code caches.
+const LOADER = 'cli-load.cjs';
+const CACHE = /^cli.*\.cjs\.v8$/;
 const MANIFEST = join(dist, 'bundle.json');
 const pkgVersion = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).version;
 
@@ -112,7 +120,7 @@ export function isCurrent() {
       return -1;
     }
   };
-  return mtime(ENTRY) >= 0 && mtime(ENTRY) >= mtime('cli.js') && mtime('bundle.json') >= 0;
+  return mtime(ENTRY) >= 0 && mtime(ENTRY) >= mtime('cli.js') && mtime('bundle.json') >= 0 && mtime(LOADER) >= 0;
 }
 
 /**
@@ -173,6 +181,8 @@ function writePacks(chunks, pack, sources) {
 // sftp-setup bundle (scripts/bundle.mjs). Every chunk is a function, evaluated on its first require; this table
 // names the file that holds each one.
 ${URL_CONST}
+const __sftpLoad = require(${JSON.stringify(`./${LOADER}`)}).load;
+const __sftpJoin = require("node:path").join;
 const __sftpPacks = ${JSON.stringify(table, null, 1)};
 const __sftpDefs = Object.create(null);
 const __sftpModules = Object.create(null);
@@ -181,8 +191,11 @@ function __sftpRequire(id) {
   if (done) return done.exports;
   if (!(id in __sftpDefs)) {
     const pack = __sftpPacks[id];
-    if (pack === undefined) return require(id);
-    Object.assign(__sftpDefs, require(pack));
+    // Node's modules by Node; the bundle's own files (the packs, cli-sshpk.cjs) by the loader, with their caches.
+    if (pack === undefined && !id.startsWith("./")) return require(id);
+    const exports = __sftpLoad(__sftpJoin(__dirname, pack ?? id));
+    if (pack === undefined) return exports;
+    Object.assign(__sftpDefs, exports);
   }
   const module = { exports: {} };
   __sftpModules[id] = module;
@@ -243,14 +256,35 @@ export async function bundle() {
   audit(esm, [...chunks, { name: SSHPK, text: sshpk.outputFiles[0].text }]);
   const { pack, sources } = packOf(split.metafile);
   const files = [...writePacks(chunks, pack, sources), ...sshpk.outputFiles.map((f) => ({ name: basename(f.path), text: f.text }))];
+  if (files.some((f) => f.name === LOADER)) throw new Error(`a pack is named ${LOADER}, the loader's name: update scripts/bundle.mjs`);
+  files.push({ name: LOADER, text: readFileSync(join(repo, 'scripts', LOADER), 'utf8') });
   // The inputs as paths relative to the repository (node_modules may be a link elsewhere).
   const inputs = [split, sshpk].flatMap((r) => Object.keys(r.metafile.inputs)).map((i) => relative(repo, join(repo, i)));
   // The packs first, then the entry, then the old packs go: a run that starts meanwhile finds a whole bundle.
   for (const f of files.sort((a, b) => Number(a.name === ENTRY) - Number(b.name === ENTRY))) writeFileSync(join(dist, f.name), f.text);
   for (const old of readdirSync(dist).filter((n) => CHUNK.test(n) && !files.some((f) => f.name === n))) rmSync(join(dist, old));
-  const manifest = { files: files.map((f) => f.name).sort(), inputs: [...new Set(inputs)].sort() };
+  // The caches last: one a run finds before its source is rewritten no longer matches it and is not used.
+  const caches = writeCaches(files.map((f) => f.name).filter((n) => n !== LOADER));
+  for (const old of readdirSync(dist).filter((n) => CACHE.test(n) && !caches.includes(n))) rmSync(join(dist, old));
+  const manifest = { files: files.map((f) => f.name).sort(), caches: caches.sort(), inputs: [...new Set(inputs)].sort() };
   writeFileSync(MANIFEST, JSON.stringify(manifest, null, 2) + '\n');
   return manifest;
+}
+
+/**
+ * V8 code caches of the bundle's files (dist/<file>.v8, see scripts/cli-load.cjs), made by the Node that runs
+ * the build, in a process of its own without NODE_OPTIONS: a cache is accepted only by a Node of the same
+ * version with the same V8 flags, as a plain `sftp-setup` run has. Returns their names.
+ */
+function writeCaches(names) {
+  const make = 'require(process.argv[1]).writeCaches(process.argv.slice(2))';
+  const r = spawnSync(process.execPath, ['-e', make, join(dist, LOADER), ...names.map((n) => join(dist, n))], {
+    env: { ...process.env, NODE_OPTIONS: undefined },
+    stdio: ['ignore', 'inherit', 'pipe'],
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`writing the code caches failed: ${r.stderr.trim() || r.error?.message || `exit ${r.status}`}`);
+  return names.map((n) => `${n}.v8`);
 }
 
 /** The current bundle's manifest, bundling first when there is none or tsc wrote dist/cli.js since. */

@@ -4,7 +4,8 @@
  *
  *   /usr/lib/sftp-setup/dist/cli.cjs      the bundle `npm run build` made (scripts/bundle.mjs): the CLI and its
  *   /usr/lib/sftp-setup/dist/cli-*.cjs      dependencies, each command's code in a file loaded when it runs
- *   /usr/lib/sftp-setup/bin/sftp-setup    the repository's launcher, which requires ../dist/cli.cjs
+ *   /usr/lib/sftp-setup/dist/cli-load.cjs   the bundle's loader (scripts/cli-load.cjs)
+ *   /usr/lib/sftp-setup/bin/sftp-setup    the repository's launcher, which loads ../dist/cli.cjs
  *   /usr/lib/sftp-setup/bin/package.json  makes the launcher CommonJS, as in the repository
  *   /usr/lib/sftp-setup/templates/…       read at run time, relative to the bundle (as in a clone)
  *   /usr/lib/sftp-setup/package.json      name and version (tsc's dist/cli.js reads it; the bundle has it written in)
@@ -18,11 +19,15 @@
  * ones. There is one build: the package holds the very files the clone runs (when there is no bundle, or tsc
  * wrote dist/ after it, this script bundles first, as npm run build does). The launcher stays a separate file,
  * as in an npm install.
+ * The bundle's V8 code caches (dist/*.v8) are not shipped: V8 accepts a cache only from the same Node version, and
+ * the build's Node need not be the user's. The postinst makes them with /usr/bin/node (the launcher's), as root;
+ * a trigger on /usr/bin/node makes them again when nodejs is upgraded; the prerm removes them, so that dpkg can
+ * remove the directory. A failure there costs start-up time only: without a cache the loader compiles.
  * Writes only pkg/ in the repository (or the directory given with --out DIR) and a temporary staging
  * directory, which it removes.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -187,6 +192,29 @@ ${fill(`${pkg.description}.`, 74).map((l) => ` ${l}`).join('\n')}
 `;
 }
 
+// The code caches, made and removed on the user's machine (see the top of this file): one for each file of the
+// bundle but the loader. The rm also takes a half-written one (the loader writes <file>.v8.<pid>, then renames).
+const cached = bundleFiles.filter((f) => f !== 'cli-load.cjs');
+const removeCaches = `rm -f /${LIB}/dist/*.v8 /${LIB}/dist/*.v8.*`;
+const postinst = `#!/bin/sh
+# sftp-setup: V8 code caches of the bundle for /usr/bin/node (scripts/cli-load.cjs), when the package is
+# configured and when nodejs changes (the trigger). Without them it only starts slower, so a failure is no error.
+set -e
+case "$1" in
+  configure | triggered)
+    ${removeCaches}
+    env -u NODE_OPTIONS /usr/bin/node -e 'require(process.argv[1]).writeCaches(process.argv.slice(2))' /${LIB}/dist/cli-load.cjs \\
+      ${cached.map((f) => `/${LIB}/dist/${f}`).join(' \\\n      ')} ||
+      echo "sftp-setup: no code caches made; it works, but starts slower" >&2
+    ;;
+esac
+`;
+const prerm = `#!/bin/sh
+# sftp-setup: the code caches the postinst made, which dpkg does not know of.
+set -e
+${removeCaches}
+`;
+
 // ---- staging and dpkg-deb ---------------------------------------------------------------------------------
 
 function put(root, path, content, mode = 0o644) {
@@ -237,8 +265,13 @@ try {
   put(stage, 'usr/share/bash-completion/completions/sftp-setup', bashCompletion(program));
   put(stage, 'usr/share/doc/sftp-setup/copyright', copyright(bundledPackages(inputs)));
   put(stage, 'usr/share/doc/sftp-setup/changelog.gz', gzipSync(changelog(date), { level: 9 }));
-  const kib = finishTree(stage);
+  // With the caches the postinst makes, about as large as the build's.
+  const cacheKiB = cached.reduce((n, f) => n + (existsSync(join(repo, 'dist', `${f}.v8`)) ? Math.ceil(lstatSync(join(repo, 'dist', `${f}.v8`)).size / 1024) : 0), 0);
+  const kib = finishTree(stage) + cacheKiB;
   put(stage, 'DEBIAN/control', control(kib));
+  put(stage, 'DEBIAN/postinst', postinst, 0o755);
+  put(stage, 'DEBIAN/prerm', prerm, 0o755);
+  put(stage, 'DEBIAN/triggers', 'interest-noawait /usr/bin/node\n');
   chmodSync(join(stage, 'DEBIAN'), 0o755);
 
   mkdirSync(outDir, { recursive: true });

@@ -20,7 +20,7 @@
  * Node start here 2.5 times as long), a Pi does not, and they would inflate the floor.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -107,6 +107,12 @@ if ((await run('sh', ['-c', 'command -v dpkg-deb'])).exitCode === 0) {
   const deb = built.status === 0 ? built.stdout.trim().split(':')[0] : undefined;
   if (deb && spawnSync('dpkg-deb', ['-x', deb.startsWith('/') ? deb : join(repo, deb), join(debDir, 'root')]).status === 0) debCli = join(debDir, 'root/usr/bin/sftp-setup');
   else note(`the Debian package could not be built: ${(built.stderr ?? '').trim()}`);
+}
+if (debCli) {
+  // The code caches its postinst makes on an install (scripts/package-deb.mjs), made the same way here.
+  const lib = join(debDir, 'root/usr/lib/sftp-setup/dist');
+  const packs = readdirSync(lib).filter((f) => f.endsWith('.cjs') && f !== 'cli-load.cjs').map((f) => join(lib, f));
+  spawnSync(process.execPath, ['-e', 'require(process.argv[1]).writeCaches(process.argv.slice(2))', join(lib, 'cli-load.cjs'), ...packs], { env: { ...process.env, ...CLEAN } });
 }
 
 note(`a converged collector: ${STARTUP_RUNS} runs of the start-up measures, ${RUNS} of the others, side by side`);
