@@ -14,6 +14,7 @@ import { EXIT } from '../exit-codes.js';
 import { formatCheck, printJson } from '../report.js';
 import { backupDirFor, Journal } from '../system/files.js';
 import { readKeyArg } from '../system/key-input.js';
+import { listAccounts } from '../system/accounts.js';
 import { cleanStaleProbe, probeAccount, type ProbeResult } from '../system/probe.js';
 import { enableAndStart, isRunning, startHint, systemdRuns } from '../system/sshd.js';
 import { parseCidrList, validateAbsPath, validatePort, validateUserName } from '../validate.js';
@@ -90,6 +91,8 @@ export async function initCommand(o: InitOptions): Promise<number> {
     lockPath: LOCK_PATH, journal, dryRun: o.dryRun, yes: o.yes, json: o.json, out,
     steps: async () => {
       // Read under the lock: a run that waited sees the accounts the run before it added (the limits count them).
+      // The account listing the plan needs (getent where NSS has more than the files) starts beside sshd's checks.
+      listAccounts().catch(() => {});
       const sshd = await readSshdState();
       mainPath = sshd.mainPath;
       // The plan refuses a bad --root before anything is touched, the stale-probe clean-up included.
