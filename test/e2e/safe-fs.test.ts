@@ -130,6 +130,31 @@ describe('safe-fs: operations in a tree someone else writes to', () => {
     expect(await h.sh('ls -d /etc/victim-dir/empty /srv/b/a/d/e; ls /srv/b/a/d/e | wc -l')).toBe('/etc/victim-dir/empty\n/srv/b/a/d/e\n0\n');
   });
 
+  it('a link or a mount point in the middle of a path stops the walk down, as at its end (openDirBeneath, openDirTrusted)', async () => {
+    await h.sh('mkdir -p /srv/w/a/b /srv/w/m /etc/victim-dir/sub && ln -s /etc/victim-dir /srv/w/l && mount -t tmpfs tmpfs /srv/w/m && mkdir /srv/w/m/sub' +
+      ' && useradd -m eve && su -s /bin/sh eve -c "ln -s /etc /home/eve/etc-mid"' +
+      ' && ln -sfn /etc /srv/w/rootlink');
+    const before = await victims();
+    try {
+      const r = await inHost(
+        `const code = (p) => p.then(() => 'entered', (e) => (e.message.includes('symbolic link owned by uid') ? 'refused-link' : e.code));` +
+          ` return [` +
+          ` await code(s.withDir('/srv/w', 'l/sub', async () => {})),` +
+          ` await code(s.lstatBeneath('/srv/w', 'l/sub/x')),` +
+          ` await code(s.withDir('/srv/w', 'm/sub', async () => {})),` +
+          ` await code(s.withDir('/srv/w', 'm', async () => {})),` +
+          ` await code(s.withDir('/srv/w', 'a/b', async () => {})),` +
+          ` await code(f.readText('/home/eve/etc-mid/victim-dir/keep')),` +
+          ` await f.readText('/srv/w/rootlink/victim-dir/keep'),` +
+          ` ];`,
+      );
+      expect(r).toEqual(['ENOTDIR', 'ENOTDIR', 'EXDEV', 'EXDEV', 'entered', 'refused-link', 'keep\n']);
+      expect(await victims()).toBe(before);
+    } finally {
+      await h.sh('umount /srv/w/m');
+    }
+  });
+
   it('files.ts reads, writes, removes and makes directories through root\'s links only, never a user\'s', async () => {
     const before = await victims();
     await h.sh('useradd -m mallory && mkdir -p /srv/home && ln -s /etc /srv/home/rootlink' +
