@@ -63,18 +63,21 @@ function cacheFor(file, st) {
   }
 }
 
+/** A file's text and the stats of the very file read (one descriptor for both). */
+function readWithStats(file) {
+  const fd = openSync(file, 'r');
+  try {
+    return { st: fstatSync(fd), source: readFileSync(fd, 'utf8') };
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** require(file) for a CommonJS file of the bundle, compiled with its cache when that may be used. */
 function load(file) {
   const done = loaded.get(file);
   if (done) return done.exports;
-  const fd = openSync(file, 'r');
-  let source, st;
-  try {
-    st = fstatSync(fd);
-    source = readFileSync(fd, 'utf8');
-  } finally {
-    closeSync(fd);
-  }
+  const { st, source } = readWithStats(file);
   const cachedData = cacheFor(file, st);
   const usable = typeof cachedData !== 'string';
   // The file name keeps stack traces pointing at the file; Module.wrap adds no line, so line numbers hold.
@@ -96,14 +99,7 @@ function load(file) {
 function writeCaches(files) {
   const v8 = require('node:v8');
   for (const file of files) {
-    const fd = openSync(file, 'r');
-    let source, st;
-    try {
-      st = fstatSync(fd);
-      source = readFileSync(fd, 'utf8');
-    } finally {
-      closeSync(fd);
-    }
+    const { st, source } = readWithStats(file);
     v8.setFlagsFromString('--no-lazy');
     let script;
     try {
