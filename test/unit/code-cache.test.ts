@@ -47,7 +47,13 @@ async function editKeepingTimes(file: string, text: string) {
 const writeCaches = (loader: string, files: string[]) => node(loader, 'require(process.argv[1]).writeCaches(process.argv.slice(2))', files);
 
 describe('the loader', () => {
-  const loader = join(repo, 'scripts/cli-load.cjs');
+  // A copy in the temporary directory: another user's run must be able to read it, and a clone's directory
+  // may be its owner's alone (0700, as adduser makes a home).
+  let loader = '';
+  beforeAll(() => {
+    loader = join(tmp, 'cli-load.cjs');
+    cpSync(join(repo, 'scripts/cli-load.cjs'), loader);
+  });
   const LOAD = "const l = require(process.argv[1]); let v; try { v = l.load(process.argv[2]); } catch (e) { v = e.stack.split('\\n').slice(0, 2).join(' | '); } console.log(JSON.stringify({ value: v, outcome: l.outcome[process.argv[2]] }));";
   const load = async (file: string, uid?: number) => {
     const r = await node(loader, LOAD, [file], uid);
