@@ -31,8 +31,6 @@ export interface RunOptions {
   fds?: number[];
   /** stdout as it comes (a long sftp session's progress), besides the collected result */
   onStdout?: (chunk: string) => void;
-  /** with `input`: keep stdin open after it until this settles (an sftp batch whose session others share) */
-  holdInputUntil?: Promise<unknown>;
 }
 
 /** Run a program and return its exit code and output; never throws for a non-zero exit. */
@@ -74,11 +72,7 @@ export async function run(cmd: string, args: string[], opts: RunOptions = {}): P
     });
     if (opts.input !== undefined) {
       child.stdin!.on('error', () => {}); // the program may exit without reading all of it
-      if (opts.holdInputUntil) {
-        child.stdin!.write(opts.input);
-        const end = () => child.stdin!.end();
-        opts.holdInputUntil.then(end, end);
-      } else child.stdin!.end(opts.input);
+      child.stdin!.end(opts.input);
     }
   });
   if (TRACE) process.stderr.write(`[trace] ${(performance.now() - started).toFixed(0)}ms ${cmd} ${args.join(' ')} -> ${r.exitCode}\n`);

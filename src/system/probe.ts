@@ -101,12 +101,10 @@ async function removeOwnProbeFiles(chroot: string, dirs: string[], tag: string):
 }
 
 /**
- * One SSH connection carries every check: the SFTP session's own ssh is the ControlMaster, and its batch
- * runs them all, refused ones first with sftp's `-` prefix (an error does not end the batch; the outcome is
- * read from what the session printed or left behind), then Allsky's upload sequence in each directory. A
- * shell command and a port forward go over the same connection meanwhile, and the batch's end is held back
- * until they are done. With no ControlPersist the connection closes with the session: no separate master
- * to start, and none to stop.
+ * One SSH connection (a ControlMaster) carries every check: one SFTP session runs them all, refused ones
+ * first with sftp's `-` prefix (an error does not end the batch; the outcome is read from what the session
+ * printed or left behind), then Allsky's upload sequence in each directory; a shell command and a port
+ * forward go over the same connection meanwhile.
  *
  * `refusals: false` leaves out what the account must be refused (a shell, forwarding, /etc, writes to /,
  * reads): those follow from sshd's settings alone, and doctor tests them once for each set of settings a
@@ -169,21 +167,16 @@ export async function probeAccount(
     const sshOpts = [...common, '-p', String(t.port)];
     const dest = `${t.user}@${t.addr.includes(':') ? `[${t.addr}]` : t.addr}`;
     const loginTitle = `key login as ${t.user} on port ${t.port}`;
-    const sftp = (batch: string, opts: { master?: boolean; hold?: Promise<unknown> } = {}) =>
-      run('sftp', [...common, '-P', String(t.port), '-o', `ControlMaster=${opts.master ? 'yes' : 'no'}`, '-b', '-', dest], {
-        input: batch + '\n', cwd: tmp, timeoutMs: 15000, ...(opts.hold ? { holdInputUntil: opts.hold } : {}),
+    const sftp = (batch: string) =>
+      run('sftp', [...common, '-P', String(t.port), '-o', 'ControlMaster=no', '-b', '-', dest], {
+        input: batch + '\n', cwd: tmp, timeoutMs: 15000,
       });
     // Each listing is followed by a no-op holding this run's tag (a local directory that cannot exist), so
     // that no name can forge where the listing ends. The no-ops' own complaints are no evidence: left out
     // of what is shown.
     const mark = (n: string) => `-lcd ${tmp}/${tag}.${n}`;
-    const runBatch = (batch: string[], opts: { master?: boolean; hold?: Promise<unknown> } = {}) =>
-      sftp(batch.join('\n'), opts).then((x) => ({ ...x, stderr: x.stderr.split('\n').filter((l) => !l.includes(`${tmp}/${tag}.`)).join('\n') }));
-    // sftp echoes each batch command once the session is up; before that, only ssh speaks (stderr).
-    const loginResult = (r: RunResult): ProbeResult => {
-      const began = /^sftp> /m.test(r.stdout);
-      return { id: 'login', title: loginTitle, ok: began, detail: began ? 'accepted' : explainLoginFailure(r) };
-    };
+    const runBatch = (batch: string[]) =>
+      sftp(batch.join('\n')).then((x) => ({ ...x, stderr: x.stderr.split('\n').filter((l) => !l.includes(`${tmp}/${tag}.`)).join('\n') }));
     const listRoot = t.profile === 'allsky' ? ['-ls -1a /', mark('root')] : [];
     const uploads = t.dirs.flatMap((d) => dirBatch(d, tag, t.profile));
     const judged = async (r: RunResult) => [
@@ -195,10 +188,19 @@ export async function probeAccount(
       // One sftp process on a connection of its own: no shared connection to open and close (each program
       // started costs a fleet's doctor its moment).
       const r = await runBatch(['-pwd', ...listRoot, ...uploads]);
-      results.push(loginResult(r));
-      if (results[0]!.ok) results.push(...(await judged(r)));
+      // sftp echoes each batch command once the session is up; before that, only ssh speaks (stderr).
+      const began = /^sftp> /m.test(r.stdout);
+      results.push({ id: 'login', title: loginTitle, ok: began, detail: began ? 'accepted' : explainLoginFailure(r) });
+      if (began) results.push(...(await judged(r)));
       return results;
     }
+
+    // The connection every check shares: a master of its own. (The SFTP session's own ssh cannot be the
+    // master: sftp of OpenSSH 10 opens no control socket.)
+    const master = await run('ssh', [...sshOpts, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=30', '-N', '-f', dest], { timeoutMs: 15000 });
+    results.push({ id: 'login', title: loginTitle, ok: master.exitCode === 0, detail: master.exitCode === 0 ? 'accepted' : explainLoginFailure(master) });
+    if (master.exitCode !== 0) return results;
+    const ssh = (args: string[]) => run('ssh', [...sshOpts, '-o', 'ControlMaster=no', ...args], { timeoutMs: 15000 });
 
     const readFile = (await madeRead) ? `/${t.dirs[0]}/${readName}` : undefined;
 
@@ -210,21 +212,7 @@ export async function probeAccount(
     if (readFile && t.profile === 'dropbox') batch.push(`-rm ${readFile}`);
     batch.push(done, ...uploads);
 
-    // The session opens the connection; once its control socket is there (ssh makes it after the login),
-    // the shell command and the forward ride on it, and the batch's input ends when they are done.
-    const ssh = (args: string[]) => run('ssh', [...sshOpts, '-o', 'ControlMaster=no', ...args], { timeoutMs: 15000 });
-    let release = () => {};
-    const hold = new Promise<void>((resolve) => (release = resolve));
-    let sessionOver = false;
-    const session = runBatch(batch, { master: true, hold }).finally(() => {
-      sessionOver = true;
-    });
-    const shared = await controlSocketUp(ctl, () => sessionOver);
-    const [noShell, noForward] = shared ? await Promise.all([ssh([dest, 'id']), ssh(['-W', `127.0.0.1:${t.port}`, dest])]) : [null, null];
-    release();
-    const r = await session;
-    results.push(loginResult(r));
-    if (!results[0]!.ok) return results;
+    const [r, noShell, noForward] = await Promise.all([runBatch(batch), ssh([dest, 'id']), ssh(['-W', `127.0.0.1:${t.port}`, dest])]);
     const checked = r.stdout.split('\n').includes(`sftp> ${done}`);
     const verdict = (id: string, title: string, allowed: boolean, what: string): ProbeResult =>
       checked
@@ -237,15 +225,9 @@ export async function probeAccount(
     results.push(verdict('no-etc', "the host's /etc is not reachable", etc === null || etc.length > 0, 'listing /etc'));
     const rootWrite = await withDir(t.chroot, '', (dir) => lstatAt(dir, tag)).catch(() => null);
     results.push(verdict('root-readonly', 'the chroot root is not writable', rootWrite !== null, 'writing to /'));
-    // The session began, so its connection was there to share: a socket that never came is a failure.
-    const unshared = 'not checked: the session never offered its connection (no control socket)';
-    const shellOk = noShell !== null && noShell.exitCode !== 0 && !/uid=/.test(noShell.stdout);
-    results.push({
-      id: 'no-shell', title: 'shell commands are refused', ok: shellOk,
-      detail: !noShell ? unshared : shellOk ? ((noShell.stdout + noShell.stderr).trim().split('\n')[0] || 'refused') : noShell.stdout.trim(),
-    });
-    const forwardOk = noForward !== null && noForward.exitCode !== 0;
-    results.push({ id: 'no-forward', title: 'port forwarding is refused', ok: forwardOk, detail: !noForward ? unshared : forwardOk ? 'refused' : 'forward opened' });
+    const shellOk = noShell.exitCode !== 0 && !/uid=/.test(noShell.stdout);
+    results.push({ id: 'no-shell', title: 'shell commands are refused', ok: shellOk, detail: shellOk ? ((noShell.stdout + noShell.stderr).trim().split('\n')[0] || 'refused') : noShell.stdout.trim() });
+    results.push({ id: 'no-forward', title: 'port forwarding is refused', ok: noForward.exitCode !== 0, detail: noForward.exitCode !== 0 ? 'refused' : 'forward opened' });
     if (readName) {
       const noRead = 'uploaded files cannot be read back';
       // A refused read still leaves sftp's local file, empty: only the whole content proves a read.
@@ -259,26 +241,20 @@ export async function probeAccount(
     }
     return results;
   } finally {
-    // Only this run's own names: doctor probes accounts side by side, and holds no lock (a sweep of
-    // every probe's leftovers is cleanStaleProbe's, for callers that hold the lock).
-    await Promise.all([fs.rm(keysFile, { force: true }).catch(() => {}), removeOwnProbeFiles(t.chroot, ['', ...t.dirs], tag).catch(() => {})]);
-    if (opts.times) opts.times.push(...stamps);
-    else await restoreDirTimes(stamps).catch(() => {});
+    // Closing the shared connection (its socket is in tmp) and putting the tree back are independent: do
+    // both at once, and remove tmp only after the connection is closed.
+    await Promise.all([
+      refusals ? run('ssh', ['-F', '/dev/null', '-o', `ControlPath=${ctl}`, '-O', 'exit', 'sftp-setup-probe'], { timeoutMs: 5000 }).catch(() => {}) : undefined,
+      (async () => {
+        // Only this run's own names: doctor probes accounts side by side, and holds no lock (a sweep of
+        // every probe's leftovers is cleanStaleProbe's, for callers that hold the lock).
+        await Promise.all([fs.rm(keysFile, { force: true }).catch(() => {}), removeOwnProbeFiles(t.chroot, ['', ...t.dirs], tag).catch(() => {})]);
+        if (opts.times) opts.times.push(...stamps);
+        else await restoreDirTimes(stamps).catch(() => {});
+      })(),
+    ]);
     await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
   }
-}
-
-/**
- * Wait until ssh's control socket is at `path` (ssh links it into place once it listens, after the login),
- * or the session that would make it is over. Polled: it comes a key exchange after the start.
- */
-async function controlSocketUp(path: string, over: () => boolean): Promise<boolean> {
-  const deadline = Date.now() + 15000;
-  while (!over() && Date.now() < deadline) {
-    if ((await fs.lstat(path).catch(() => null))?.isSocket()) return true;
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  return false;
 }
 
 /**
