@@ -2,20 +2,14 @@
  * Network checks on the collector: sshd listens on the port it is configured for (read from the kernel's
  * socket table, no extra process), and ufw, when installed and active, lets that port in.
  */
+import { listeningSockets } from '../socket-table.js';
 import { readProcText } from '../system/proc.js';
 import { run } from '../system/exec.js';
 import { fail, pass, skip, type DoctorCheck } from './check.js';
 
 /** Ports in LISTEN state (st 0A) in /proc/net/tcp and tcp6 of this network namespace. */
 export function listeningPorts(tables: string[]): Set<number> {
-  const out = new Set<number>();
-  for (const t of tables) {
-    for (const line of t.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f[3] === '0A' && f[1]) out.add(parseInt(f[1].split(':').pop()!, 16));
-    }
-  }
-  return out;
+  return new Set(listeningSockets(tables).map((s) => s.port));
 }
 
 export async function listeningCheck(ports: number[], running: boolean): Promise<DoctorCheck> {

@@ -6,6 +6,7 @@ import { existsSync, promises as fs, readdirSync, readFileSync, readlinkSync } f
 import { join } from 'node:path';
 import { FailError } from '../errors.js';
 import { globMatch } from '../sshd/placement.js';
+import { listeningSockets } from '../socket-table.js';
 import { run, runOk } from './exec.js';
 import { readText } from './files.js';
 import { makeRunScratch } from './run-scratch.js';
@@ -187,22 +188,14 @@ export async function reload(pidFile = '/run/sshd.pid'): Promise<void> {
 
 /** Of these socket inodes, the ones in LISTEN state in the TCP tables of the process's network namespace. */
 function listeningInodes(pid: number, inodes: Set<string>): Set<string> {
-  const found = new Set<string>();
-  for (const table of ['tcp', 'tcp6']) {
-    let text: string;
+  const tables = ['tcp', 'tcp6'].map((t) => {
     try {
-      text = readFileSync(`/proc/${pid}/net/${table}`, 'utf8');
+      return readFileSync(`/proc/${pid}/net/${t}`, 'utf8');
     } catch {
-      continue;
+      return '';
     }
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      // sl local rem st tx:rx tr:when retrnsmt uid timeout inode; state 0A is LISTEN
-      const inode = `socket:[${f[9]}]`;
-      if (f[3] === '0A' && inodes.has(inode)) found.add(inode);
-    }
-  }
-  return found;
+  });
+  return new Set(listeningSockets(tables).map((s) => `socket:[${s.inode}]`).filter((i) => inodes.has(i)));
 }
 
 function socketInodes(pid: number): Set<string> {
