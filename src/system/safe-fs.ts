@@ -126,13 +126,21 @@ export async function openTrustedAt(dir: { fd: number }, name: string, flags: nu
   try {
     return await fs.open(at(dir, name), flags | C.O_NOFOLLOW, mode);
   } catch (err) {
-    // A link at `name` fails with ELOOP, or ENOTDIR when a directory was asked for.
-    if (!['ELOOP', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
-    const s = await fs.lstat(at(dir, name));
-    if (!s.isSymbolicLink()) throw err;
-    if (!trustedLinkOwner(s.uid)) throw foreignLink(name, s.uid);
+    if (!refusedAsLink(err)) throw err;
+    requireTrustedLink(err, await fs.lstat(at(dir, name)), name);
     return fs.open(at(dir, name), flags, mode);
   }
+}
+
+/** An open with O_NOFOLLOW met a link: ELOOP, or ENOTDIR when a directory was asked for. */
+function refusedAsLink(err: unknown): boolean {
+  return ['ELOOP', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '');
+}
+
+/** Returns when `s` (the lstat of `name`) is a link root may follow; else throws `err` or a foreign-link error. */
+function requireTrustedLink(err: unknown, s: Stats, name: string): void {
+  if (!s.isSymbolicLink()) throw err;
+  if (!trustedLinkOwner(s.uid)) throw foreignLink(name, s.uid);
 }
 
 /**
@@ -174,10 +182,8 @@ function openTrustedDirSync(dirFd: number, name: string): number {
   try {
     return openSync(path, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
   } catch (err) {
-    if (!['ELOOP', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
-    const s = lstatSync(path);
-    if (!s.isSymbolicLink()) throw err;
-    if (!trustedLinkOwner(s.uid)) throw foreignLink(name, s.uid);
+    if (!refusedAsLink(err)) throw err;
+    requireTrustedLink(err, lstatSync(path), name);
     return openSync(path, C.O_RDONLY | C.O_DIRECTORY);
   }
 }
