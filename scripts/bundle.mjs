@@ -272,13 +272,14 @@ export async function bundle() {
 }
 
 /**
- * V8 code caches of the bundle's files (dist/<file>.v8, see scripts/cli-load.cjs), made by the Node that runs
- * the build, in a process of its own without NODE_OPTIONS: a cache is accepted only by a Node of the same
- * version with the same V8 flags, as a plain `sftp-setup` run has. Returns their names.
+ * V8 code caches of the bundle's files (<dir>/<file>.v8, see scripts/cli-load.cjs; dir holds the bundle and
+ * its loader: dist/, or an extracted Debian package's), made by the Node that runs this, in a process of its
+ * own without NODE_OPTIONS: a cache is accepted only by a Node of the same version with the same V8 flags, as
+ * a plain `sftp-setup` run has. Returns their names.
  */
-function writeCaches(names) {
+export function writeCaches(names, dir = dist) {
   const make = 'require(process.argv[1]).writeCaches(process.argv.slice(2))';
-  const r = spawnSync(process.execPath, ['-e', make, join(dist, LOADER), ...names.map((n) => join(dist, n))], {
+  const r = spawnSync(process.execPath, ['-e', make, join(dir, LOADER), ...names.map((n) => join(dir, n))], {
     env: { ...process.env, NODE_OPTIONS: undefined },
     stdio: ['ignore', 'inherit', 'pipe'],
     encoding: 'utf8',

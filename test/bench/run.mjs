@@ -28,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const { startHost } = await import(`${repo}/dist/system/hosts.js`);
 const { run } = await import(`${repo}/dist/system/exec.js`);
+const { writeCaches } = await import(`${repo}/scripts/bundle.mjs`);
 
 const CLI = `${repo}/bin/sftp-setup`;
 const TIMER = `${repo}/test/bench/timer.mjs`;
@@ -111,8 +112,7 @@ if ((await run('sh', ['-c', 'command -v dpkg-deb'])).exitCode === 0) {
 if (debCli) {
   // The code caches its postinst makes on an install (scripts/package-deb.mjs), made the same way here.
   const lib = join(debDir, 'root/usr/lib/sftp-setup/dist');
-  const packs = readdirSync(lib).filter((f) => f.endsWith('.cjs') && f !== 'cli-load.cjs').map((f) => join(lib, f));
-  spawnSync(process.execPath, ['-e', 'require(process.argv[1]).writeCaches(process.argv.slice(2))', join(lib, 'cli-load.cjs'), ...packs], { env: { ...process.env, ...CLEAN } });
+  writeCaches(readdirSync(lib).filter((f) => f.endsWith('.cjs') && f !== 'cli-load.cjs'), lib);
 }
 
 note(`a converged collector: ${STARTUP_RUNS} runs of the start-up measures, ${RUNS} of the others, side by side`);
