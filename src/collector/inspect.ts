@@ -7,22 +7,29 @@ import { FailError, UsageError } from '../errors.js';
 import { loadConfigDetailed, type Directive } from '../sshd/includes.js';
 import { parseSshdVersion } from '../sshd/effective.js';
 import { statPath, type FileInfo } from '../system/files.js';
-import { globPathsSync, readConfigText, SSHD_CONFIG, sshdVersionText, testConfig } from '../system/sshd.js';
+import { globalSettings, globPathsSync, readConfigText, SSHD_CONFIG, sshdVersionText } from '../system/sshd.js';
 
 export interface SshdState {
   mainPath: string;
   mainText: string;
   directives: Directive[];
   version: { major: number; minor: number; raw: string };
+  /** `sshd -T` without -C when it was read: the global settings, no Match block applied */
+  globalSettings: string;
 }
 
 export function configIO() {
   return { read: readConfigText, glob: globPathsSync };
 }
 
-/** Load sshd's configuration and refuse to touch one that sshd itself already rejects. */
+/**
+ * Load sshd's configuration and refuse to touch one that sshd itself already rejects. `sshd -T` checks
+ * everything `sshd -t` does, with the same words and exit code (OpenSSH 9.2 and 10.0: unknown and misplaced
+ * directives, Match conditions, host keys and their modes, the privilege separation directory), and prints
+ * the settings the limits step needs too: one sshd run instead of two.
+ */
 export async function readSshdState(mainPath = SSHD_CONFIG): Promise<SshdState> {
-  const [versionText, check] = await Promise.all([sshdVersionText(), testConfig(mainPath)]);
+  const [versionText, check] = await Promise.all([sshdVersionText(), globalSettings(mainPath)]);
   const v = parseSshdVersion(versionText);
   if (!v) throw new FailError(`cannot tell the OpenSSH version from "${versionText}"`);
   if (!check.ok) {
@@ -35,7 +42,9 @@ export async function readSshdState(mainPath = SSHD_CONFIG): Promise<SshdState> 
   const mainText = io.read(mainPath);
   if (mainText === null) throw new FailError(`cannot read ${mainPath}`, 'run as root');
   const loaded = loadConfigDetailed(mainPath, io);
-  return { mainPath, mainText, directives: loaded.directives, version: { major: v.major, minor: v.minor, raw: versionText } };
+  return {
+    mainPath, mainText, directives: loaded.directives, version: { major: v.major, minor: v.minor, raw: versionText }, globalSettings: check.settings,
+  };
 }
 
 export interface ChrootProblem {

@@ -61,7 +61,7 @@ export async function buildLimitsStep(opts: {
   const ownText = await readText(path);
   const plan = planLimits({
     accounts,
-    effective: parseEffective(await globalConfig(sshd.mainPath)),
+    effective: parseEffective(sshd.globalSettings),
     directives: sshd.directives,
     ownPath: path,
     ownText,

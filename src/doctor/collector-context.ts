@@ -8,7 +8,7 @@ import { configIO } from '../collector/inspect.js';
 import { loadConfigDetailed, type Directive, type LoadResult } from '../sshd/includes.js';
 import { expandTokens, parseEffective, parseSshdVersion, type ParsedVersion } from '../sshd/effective.js';
 import { accountTables, getAccount, groupsOf, passwordField, type Account } from '../system/accounts.js';
-import { effectiveConfig, effectiveConfigs, isRunning, SSHD_CONFIG, sshdInstalled, sshdVersionText, testConfig, type SshdCheck } from '../system/sshd.js';
+import { effectiveConfig, effectiveConfigs, effectiveSettings, isRunning, SSHD_CONFIG, sshdInstalled, sshdVersionText, testConfig, type SshdCheck } from '../system/sshd.js';
 
 export interface MatchBlock {
   file: string;
@@ -40,7 +40,8 @@ export interface CollectorContext {
   installed: boolean;
   versionText?: string;
   version?: ParsedVersion | null;
-  valid?: SshdCheck;
+  /** by: the sshd options that checked it when not -t */
+  valid?: SshdCheck & { by?: string };
   running: boolean;
   config?: LoadResult;
   configError?: string;
@@ -103,10 +104,21 @@ export function profileOf(forceCommand: string | undefined): UploadAccount['prof
   return 'other';
 }
 
+/**
+ * Is sshd's configuration valid, and for one account (the usual collector) its settings: that account's
+ * sshd -T -C is the check, since it parses and checks all that sshd -t does before it applies the Match
+ * blocks. Only when it fails does sshd -t run, for sshd -t's own verdict and words.
+ */
+async function checkConfig(single?: string): Promise<{ valid: SshdCheck & { by?: string }; eff?: string | Error }> {
+  if (single === undefined) return { valid: await testConfig(SSHD_CONFIG) };
+  const r = await effectiveSettings({ user: single });
+  if (r.ok) return { valid: { ok: true, message: '', by: `-T -C user=${single}` }, eff: r.settings };
+  return { valid: await testConfig(SSHD_CONFIG), eff: new Error(`sshd -T failed: ${r.message}`) };
+}
+
 export async function readCollector(only?: string): Promise<CollectorContext> {
   const installed = sshdInstalled();
   if (!installed) return { installed, running: false, accounts: [] };
-  const [versionText, valid, running] = await Promise.all([sshdVersionText(), testConfig(SSHD_CONFIG), isRunning()]);
   const io = configIO();
   let config: LoadResult | undefined;
   let configError: string | undefined;
@@ -117,6 +129,9 @@ export async function readCollector(only?: string): Promise<CollectorContext> {
   }
   const found = config ? uploadBlocks(matchBlocks(config.directives, io.read)) : [];
   const wanted = only ? [{ user: only, block: found.find((f) => f.user === only)?.block }] : found;
+  const single = wanted.length === 1 ? wanted[0]!.user : undefined;
+  const [versionText, checked, running] = await Promise.all([sshdVersionText(), checkConfig(single), isRunning()]);
+  const { valid } = checked;
   // For a fleet, passwd, shadow and groups come from one enumeration each (a name not in them is looked up
   // on its own), and sshd -T runs for every account from a few shells (effectiveConfigs).
   const fleet = wanted.length > 1;
@@ -132,7 +147,7 @@ export async function readCollector(only?: string): Promise<CollectorContext> {
         listed ?? getAccount(user),
         listed && tables!.shadow.has(user) ? tables!.shadow.get(user) : passwordField(user),
         listed ? tables!.groups.get(user) ?? [] : groupsOf(user),
-        !valid.ok ? new Error(valid.message) : effs?.get(user) ?? effectiveConfig({ user }).catch((e: Error) => e),
+        !valid.ok ? new Error(valid.message) : effs?.get(user) ?? checked.eff ?? effectiveConfig({ user }).catch((e: Error) => e),
       ]);
       const eff = typeof effText === 'string' ? parseEffective(effText) : undefined;
       const rawChroot = one(eff, 'chrootdirectory');

@@ -26,7 +26,7 @@ export function sshdChecks(ctx: CollectorContext): DoctorCheck[] {
       : warn('sshd.version', 'OpenSSH ≥ 8.4 (Match blocks in drop-in files)', ev));
   } else out.push(pass('sshd.version', 'OpenSSH ≥ 8.4 (Match blocks in drop-in files)', [v.raw]));
 
-  if (ctx.valid?.ok) out.push(pass('sshd.config-valid', 'sshd -t accepts the configuration', [`${SSHD} -t: no errors`]));
+  if (ctx.valid?.ok) out.push(pass('sshd.config-valid', 'sshd -t accepts the configuration', [`${SSHD} ${ctx.valid.by ?? '-t'}: no errors`]));
   else {
     out.push(fail('sshd.config-valid', 'sshd -t accepts the configuration', (ctx.valid?.message ?? '').split('\n').slice(0, 5), {
       fix: `fix the file and line named above, then check with: sudo ${SSHD} -t`,

@@ -40,23 +40,40 @@ export async function effectiveConfig(
   conn: { user: string; host?: string; addr?: string; laddr?: string; lport?: number },
   configPath = SSHD_CONFIG,
 ): Promise<string> {
+  const r = await effectiveSettings(conn, configPath);
+  if (!r.ok) throw new FailError(`sshd -T failed: ${r.message}`, `run: sudo ${SSHD} -t`);
+  return r.settings;
+}
+
+/**
+ * effectiveConfig as a check. sshd -T -C parses, loads and checks everything sshd -t does before it applies
+ * the Match blocks to the connection, so when it passes, so would sshd -t.
+ */
+export async function effectiveSettings(
+  conn: { user: string; host?: string; addr?: string; laddr?: string; lport?: number },
+  configPath = SSHD_CONFIG,
+): Promise<SshdCheck & { settings: string }> {
   const spec = [`user=${conn.user}`, `host=${conn.host ?? 'localhost'}`, `addr=${conn.addr ?? '127.0.0.1'}`];
   if (conn.laddr) spec.push(`laddr=${conn.laddr}`);
   if (conn.lport) spec.push(`lport=${conn.lport}`);
-  const r = await run(SSHD, ['-T', '-f', configPath, '-C', spec.join(',')]);
-  if (r.exitCode !== 0) {
-    throw new FailError(`sshd -T failed: ${(r.stderr || r.stdout).trim()}`, `run: sudo ${SSHD} -t`);
-  }
-  return r.stdout;
+  return settingsOf(await run(SSHD, ['-T', '-f', configPath, '-C', spec.join(',')]));
 }
 
 /** `sshd -T` without -C: the global settings (connection limits and the like), no Match block applied. */
 export async function globalConfig(configPath = SSHD_CONFIG): Promise<string> {
-  const r = await run(SSHD, ['-T', '-f', configPath]);
-  if (r.exitCode !== 0) {
-    throw new FailError(`sshd -T failed: ${(r.stderr || r.stdout).trim()}`, `run: sudo ${SSHD} -t`);
-  }
-  return r.stdout;
+  const r = await globalSettings(configPath);
+  if (!r.ok) throw new FailError(`sshd -T failed: ${r.message}`, `run: sudo ${SSHD} -t`);
+  return r.settings;
+}
+
+/** `sshd -T` without -C as a check: it fails exactly where `sshd -t` does, and prints the settings when it passes. */
+export async function globalSettings(configPath = SSHD_CONFIG): Promise<SshdCheck & { settings: string }> {
+  return settingsOf(await run(SSHD, ['-T', '-f', configPath]));
+}
+
+function settingsOf(r: { exitCode: number | null; stdout: string; stderr: string }): SshdCheck & { settings: string } {
+  const ok = r.exitCode === 0;
+  return { ok, message: ok ? '' : (r.stderr || r.stdout).trim(), settings: ok ? r.stdout : '' };
 }
 
 /**

@@ -163,6 +163,22 @@ describe('doctor on the collector', () => {
     await healthy(['--no-probe']);
   });
 
+  it('an invalid configuration: sshd -t\'s own words, though a valid one is checked by the account\'s sshd -T -C', async () => {
+    // doctor checks validity with the account's sshd -T -C; only a failure of it runs sshd -t.
+    const ok = await healthy(['--no-probe']);
+    expect(ok.report.checks.find((c) => c.id === 'sshd.config-valid')?.evidence).toEqual([`/usr/sbin/sshd -T -C user=${USER}: no errors`]);
+    await p.collector.sh(`printf 'Match User ${USER}\\n    PrintMotd no\\n' > /etc/ssh/sshd_config.d/40-bad.conf`);
+    try {
+      const c = await failedCheck('sshd.config-valid');
+      expect(c.evidence[0]).toMatch(/40-bad.conf line 2: Directive 'PrintMotd' is not allowed within a Match block/);
+      const sshdT = (await p.collector.run(['/usr/sbin/sshd', '-t'])).stderr.trim().split('\n');
+      expect(c.evidence).toEqual(sshdT.slice(0, 5));
+    } finally {
+      await p.collector.sh('rm /etc/ssh/sshd_config.d/40-bad.conf');
+    }
+    await healthy(['--no-probe']);
+  });
+
   it('MaxStartups of the user\'s: reported while sftp-setup\'s file overrides it; once init leaves it out, too low: the fix names the line', async () => {
     const check = async () => (await doctor(['--no-probe'])).report.checks.find((x) => x.id === 'sshd.max-startups')!;
     const LIMITS = '/etc/ssh/sshd_config.d/00-sftp-setup-limits.conf';
