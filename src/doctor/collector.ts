@@ -14,7 +14,7 @@
  * own files do not show.
  */
 import { limiter } from '../bounded.js';
-import { PROBE_KEYS_DIR, probeKey, type DirStamp, type ProbeKey } from '../system/probe.js';
+import { PROBE_KEYS_DIR, probeKey, type DirStamp, type ProbeKey, type StartedProbe } from '../system/probe.js';
 import { dirTimeNs, restoreDirTimes } from '../system/safe-fs.js';
 import { readSshdLog } from '../system/sshd-log.js';
 import { accountChecks } from './account.js';
@@ -26,7 +26,7 @@ import { skip, type DoctorCheck } from './check.js';
 import { readCollector, type CollectorContext, type UploadAccount } from './collector-context.js';
 import { dropChecks } from './drops.js';
 import { keysChecks, readKeyFiles } from './keys.js';
-import { liveChecks, probeGroup, probeSkipped, REFUSAL_IDS, settingsKey } from './live.js';
+import { liveChecks, probeGroup, probeSkipped, REFUSAL_IDS, settingsKey, startLiveProbe } from './live.js';
 import { logChecks, sharedLines } from './logs.js';
 import { maxStartupsCheck } from './max-startups.js';
 import { firewallCheck, listeningCheck } from './network.js';
@@ -62,28 +62,35 @@ export async function collectorDoctor(opts: { user?: string; probe: boolean; pro
   const checks = sshdChecks(ctx);
   const dirs = new Map<string, string[]>();
   if (!ctx.installed) return { ctx, checks, dirs };
-  const ports = [...new Set(ctx.accounts.flatMap((a) => (a.eff?.get('port') ?? []).map(Number)))];
-  const port = ports[0] ?? 22;
-  const [listen, fw] = await Promise.all([listeningCheck(ports.length ? ports : [22], ctx.running), firewallCheck(port)]);
-  checks.push(listen, fw);
-  checks.push(maxStartupsCheck(ctx));
-  if (ctx.accounts.length === 0) {
-    checks.push(skip('account.exists', 'upload accounts', 'no Match block with ChrootDirectory and ForceCommand internal-sftp found; create one with: sudo sftp-setup init'));
-    return { ctx, checks, dirs };
-  }
-  const probing = opts.probe && ctx.running;
+  const probing = opts.probe && ctx.running && ctx.accounts.length > 0;
   // The directory times the probes change are put back once they are all done, in one go: the probe keys'
   // directory (which every probe writes to) and each tree's (the first time saved for a directory is the
   // one from before any probe).
   const keysDirTime = probing ? await dirTimeNs(PROBE_KEYS_DIR, '').catch(() => null) : null;
   const times: DirStamp[] = keysDirTime === null ? [] : [{ root: PROBE_KEYS_DIR, rel: '', mtimeNs: keysDirTime }];
-  // And one temporary key serves them all.
-  const key = probing && ctx.accounts.length > 1 ? await probeKey().catch(() => undefined) : undefined;
+  // One account (the usual collector): its probe's connection opens while the checks below read its files.
+  let early = probing && ctx.accounts.length === 1 ? startLiveProbe(ctx.accounts[0]!, { probe: opts.probe, running: ctx.running, times }) : undefined;
   let perAccount: AccountResult[];
+  let key: (ProbeKey & { dispose(): Promise<void> }) | undefined;
   try {
+    const ports = [...new Set(ctx.accounts.flatMap((a) => (a.eff?.get('port') ?? []).map(Number)))];
+    const port = ports[0] ?? 22;
+    const [listen, fw] = await Promise.all([listeningCheck(ports.length ? ports : [22], ctx.running), firewallCheck(port)]);
+    checks.push(listen, fw);
+    checks.push(maxStartupsCheck(ctx));
+    if (ctx.accounts.length === 0) {
+      checks.push(skip('account.exists', 'upload accounts', 'no Match block with ChrootDirectory and ForceCommand internal-sftp found; create one with: sudo sftp-setup init'));
+      return { ctx, checks, dirs };
+    }
+    // And one temporary key serves them all.
+    key = probing && ctx.accounts.length > 1 ? await probeKey().catch(() => undefined) : undefined;
     const sample = !opts.probeAll && ctx.accounts.length > PROBE_ALL_UP_TO;
-    perAccount = await checkAccounts(ctx, { probe: opts.probe, sample, key, times });
+    // checkAccounts finishes or cancels the early probe.
+    const handed = early;
+    early = undefined;
+    perAccount = await checkAccounts(ctx, { probe: opts.probe, sample, key, times, early: handed });
   } finally {
+    if (early) await early.then((p) => p.cancel(), () => {});
     await key?.dispose().catch(() => {});
     const first = new Map<string, DirStamp>();
     for (const t of times) if (!first.has(`${t.root}\0${t.rel}`)) first.set(`${t.root}\0${t.rel}`, t);
@@ -135,7 +142,7 @@ function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
  * earlier in the order, so nothing waits in a circle.
  */
 async function checkAccounts(
-  ctx: CollectorContext, opts: { probe: boolean; sample: boolean; key?: ProbeKey; times: DirStamp[] },
+  ctx: CollectorContext, opts: { probe: boolean; sample: boolean; key?: ProbeKey; times: DirStamp[]; early?: Promise<StartedProbe> },
 ): Promise<AccountResult[]> {
   const files = limiter(FILE_WORK);
   const probes = limiter(probesAtOnce(ctx.accounts.find((a) => a.eff)?.eff?.get('maxstartups')?.[0]));
@@ -152,6 +159,9 @@ async function checkAccounts(
     return -1;
   });
   return Promise.all(ctx.accounts.map(async (a, i): Promise<AccountResult> => {
+    // The probe started ahead for the only account (collectorDoctor).
+    const early = i === 0 ? opts.early : undefined;
+    let finished = false;
     try {
       const { fileChecks, want, group } = await files(() => accountFileChecks(ctx, a));
       // An account whose files fail a check is always probed: the live session shows what that does.
@@ -170,11 +180,15 @@ async function checkAccounts(
       if (by !== undefined) return { a, want, fileChecks, live: [sampledOut(a.user, ctx.accounts[by]!.user)] };
       if (sameChrootBefore[i]! >= 0) await probed[sameChrootBefore[i]!]!.promise;
       const testedBy = settings[i] === undefined ? undefined : await firstEarlier(i, (j) => settings[j] === settings[i], tested);
-      const live = await probes(() => liveChecks(a, want, { ...liveOpts, refusalsTestedBy: testedBy === undefined ? undefined : ctx.accounts[testedBy]!.user }));
+      finished = early !== undefined && testedBy === undefined;
+      const live = await probes(() => liveChecks(a, want, {
+        ...liveOpts, refusalsTestedBy: testedBy === undefined ? undefined : ctx.accounts[testedBy]!.user, started: finished ? early : undefined,
+      }));
       tested[i]!.resolve(!testedBy && live.some((c) => REFUSAL_IDS.includes(c.id)));
       stands[i]!.resolve(live.length > 0 && live.every((c) => c.status === 'pass' || c.id === 'probe.refusals'));
       return { a, want, fileChecks, live };
     } finally {
+      if (early && !finished) await early.then((p) => p.cancel(), () => {});
       groups[i]!.resolve(undefined);
       tested[i]!.resolve(false);
       stands[i]!.resolve(false);

@@ -4,7 +4,7 @@
  */
 import { probeTargetFromEffective } from '../collector/probe-target.js';
 import { PROBE_KEYS_PATTERN } from '../collector/layout.js';
-import { probeAccount, type DirStamp, type ProbeKey } from '../system/probe.js';
+import { probeAccount, startProbe, type DirStamp, type ProbeKey, type StartedProbe } from '../system/probe.js';
 import { fail, pass, skip, type DoctorCheck } from './check.js';
 import type { UploadAccount } from './collector-context.js';
 import type { UploadTree } from './tree.js';
@@ -58,22 +58,39 @@ export function probeSkipped(a: UploadAccount, opts: { probe: boolean; running: 
   return undefined;
 }
 
+const targetOf = (a: UploadAccount, dirs: string[]) =>
+  probeTargetFromEffective({ user: a.user, root: a.chroot!, dirs, profile: a.profile === 'dropbox' ? 'dropbox' : 'allsky' }, a.eff!);
+
+/**
+ * The account's full probe (refusals included) started ahead of its file checks, so that its connection
+ * opens while they run; undefined when the probe would be skipped anyway. Nothing in the upload tree is
+ * touched until liveChecks finishes it; the caller cancels it when the file checks say not to probe.
+ */
+export function startLiveProbe(
+  a: UploadAccount, opts: { probe: boolean; running: boolean; times?: DirStamp[] },
+): Promise<StartedProbe> | undefined {
+  if (probeSkipped(a, opts)) return undefined;
+  const started = targetOf(a, []).then((t) => startProbe(t, { times: opts.times }));
+  started.catch(() => {}); // reported where it is awaited
+  return started;
+}
+
 /**
  * `refusalsTestedBy`: another account with the same sshd settings whose probe tested the refusals; this
  * one's probe then tests its login, chroot and upload directories only.
+ * `started`: this account's probe from startLiveProbe (refusals included), finished here.
  */
 export async function liveChecks(
   a: UploadAccount, dirs: string[],
-  opts: { probe: boolean; running: boolean; blocked?: string; refusalsTestedBy?: string; times?: DirStamp[]; key?: ProbeKey },
+  opts: { probe: boolean; running: boolean; blocked?: string; refusalsTestedBy?: string; times?: DirStamp[]; key?: ProbeKey; started?: Promise<StartedProbe> },
 ): Promise<DoctorCheck[]> {
   const { user } = a;
   const title = `live SFTP session as ${user}`;
   const why = probeSkipped(a, opts);
   if (why) return [skip('probe.login', title, why, { user })];
-  const results = await probeAccount(
-    await probeTargetFromEffective({ user: a.user, root: a.chroot!, dirs, profile: a.profile === 'dropbox' ? 'dropbox' : 'allsky' }, a.eff!),
-    { refusals: !opts.refusalsTestedBy, times: opts.times, key: opts.key },
-  );
+  const results = opts.started && !opts.refusalsTestedBy
+    ? await (await opts.started).finish(dirs)
+    : await probeAccount(await targetOf(a, dirs), { refusals: !opts.refusalsTestedBy, times: opts.times, key: opts.key });
   const out: DoctorCheck[] = [];
   const chrootFailed = results.some((r) => r.id === 'chroot' && !r.ok);
   for (const r of results) {

@@ -100,6 +100,12 @@ async function removeOwnProbeFiles(chroot: string, dirs: string[], tag: string):
     withDir(chroot, d, (dir) => Promise.all(own.map((name) => unlinkAt(dir, name).catch(() => {})))).catch(() => {})));
 }
 
+export interface ProbeOptions {
+  refusals?: boolean;
+  times?: DirStamp[];
+  key?: ProbeKey;
+}
+
 /**
  * One SSH connection (a ControlMaster) carries every check: one SFTP session runs them all, refused ones
  * first with sftp's `-` prefix (an error does not end the batch; the outcome is read from what the session
@@ -115,146 +121,214 @@ async function removeOwnProbeFiles(chroot: string, dirs: string[], tag: string):
  * every probe is done.
  * `key`: a temporary key the caller made (probeKey) for all its probes, instead of one key per probe.
  */
-export async function probeAccount(
-  target: ProbeTarget, opts: { refusals?: boolean; times?: DirStamp[]; key?: ProbeKey } = {},
-): Promise<ProbeResult[]> {
+export async function probeAccount(target: ProbeTarget, opts: ProbeOptions = {}): Promise<ProbeResult[]> {
+  return startProbe(target, opts).finish(target.dirs);
+}
+
+/** A probe whose connection opens ahead of its checks (doctor opens it while it reads the account's files). */
+export interface StartedProbe {
+  /** The checks, on these upload directories (the target's own are not used): what probeAccount returns. */
+  finish(dirs: string[]): Promise<ProbeResult[]>;
+  /** The checks are not to run after all: the connection is closed and the key removed. */
+  cancel(): Promise<void>;
+}
+
+/** What connect() has made so far: what putting back must undo, even when it failed half-way. */
+interface Made {
+  tmp?: string;
+  stamps: DirStamp[];
+}
+
+interface Connection {
+  tmp: string;
+  /** ssh and sftp options both take (sftp's -P and ssh's -p for the port are added by each) */
+  common: string[];
+  dest: string;
+  /** the shared connection's ssh -N -f, when the refusals are tested */
+  master?: RunResult;
+}
+
+/**
+ * The temporary key authorized and, when the refusals are tested, the shared connection opened, while the
+ * caller goes on. Nothing in the upload tree is touched, nor its times saved, before finish.
+ */
+export function startProbe(target: Omit<ProbeTarget, 'dirs'>, opts: ProbeOptions = {}): StartedProbe {
   const refusals = opts.refusals ?? true;
-  // Defence in depth: callers pass only plain names; anything else never reaches a batch or a path.
-  const t: ProbeTarget = { ...target, dirs: target.dirs.filter(isPlainDir) };
   // This run's own names: nothing planted beforehand can sit at them.
   const tag = `${PROBE_NAME}-${randomBytes(6).toString('hex')}`;
-  const tmp = await makeRunScratch('probe');
-  const ctl = join(tmp, 'cm');
-  const keysFile = join(PROBE_KEYS_DIR, t.user);
-  const stamps = await saveTimes([
-    { root: t.chroot, rel: '' }, ...t.dirs.map((d) => ({ root: t.chroot, rel: d })),
-    ...(opts.times ? [] : [{ root: PROBE_KEYS_DIR, rel: '' }]),
-  ]);
-  const results: ProbeResult[] = [];
+  const keysFile = join(PROBE_KEYS_DIR, target.user);
   const started = Date.now();
-  try {
-    // A file as an upload leaves it (the account's, mode 0644), made directly so that the read-back and
-    // remove checks need not wait for the uploads. Without it (a full disk) those checks cannot say
-    // anything: they fail, and the directory checks name the cause. Made by root inside the directory it
-    // holds open, under this run's own name, O_EXCL|O_NOFOLLOW: a link or file planted at that name makes
-    // it fail, never write through it.
-    const readName = refusals && t.dirs[0] ? `${tag}.read` : undefined;
-    const madeRead = readName
-      ? getAccount(t.user).then((acc) => withDir(t.chroot, t.dirs[0]!, (dir) =>
-        createFileAt(dir, readName, PAYLOAD, { mode: 0o644, ...(acc ? { uid: acc.uid, gid: acc.gid } : {}) }))).then(() => true, () => false)
-      : Promise.resolve(false);
-    const key = opts.key ?? (await writeProbeKey(tmp));
-    const from = [...new Set(['127.0.0.1', '::1', t.addr])].join(',');
+  const made: Made = { stamps: [] };
+  const connection = connect(target, { refusals, key: opts.key, saveKeysDirTime: !opts.times, keysFile, made });
+  connection.catch(() => {}); // finish or cancel reports it
+  let settled = false;
+
+  // Closing the shared connection (its socket is in tmp) and putting the tree back are independent: both
+  // at once, and tmp removed only after the connection is closed.
+  const putBack = async (dirs: string[] | null, treeStamps: DirStamp[]) => {
+    await connection.catch(() => {});
+    const { tmp } = made;
     await Promise.all([
-      madeRead,
-      fs.writeFile(join(tmp, 'known_hosts'), t.hostKeys.map((k) => `sftp-setup-probe ${k}\n`).join('')),
-      fs.writeFile(join(tmp, 'payload'), PAYLOAD),
-      ensureDir('/run/sftp-setup', 0o755, 0, 0)
-        .then(() => ensureDir(PROBE_KEYS_DIR, 0o755, 0, 0))
-        .then(() => writeFileAtomic(keysFile, `restrict,from="${from}" ${key.publicLine}\n`, { mode: 0o644, uid: 0, gid: 0 })),
-    ]);
-
-    // Shared by ssh (-p PORT) and sftp (-P PORT).
-    const common = [
-      '-F', '/dev/null', '-i', key.path,
-      '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'HostKeyAlias=sftp-setup-probe',
-      '-o', `UserKnownHostsFile=${join(tmp, 'known_hosts')}`, '-o', 'GlobalKnownHostsFile=/dev/null',
-      '-o', 'StrictHostKeyChecking=yes', '-o', 'ConnectTimeout=5', '-o', `ControlPath=${ctl}`,
-      // Prefer the cheapest key exchange the server offers: the probe tests the account, not the crypto,
-      // and the post-quantum default costs a small Pi a noticeable part of the self-test.
-      '-o', 'KexAlgorithms=^curve25519-sha256,curve25519-sha256@libssh.org',
-    ];
-    const sshOpts = [...common, '-p', String(t.port)];
-    const dest = `${t.user}@${t.addr.includes(':') ? `[${t.addr}]` : t.addr}`;
-    const loginTitle = `key login as ${t.user} on port ${t.port}`;
-    const sftp = (batch: string) =>
-      run('sftp', [...common, '-P', String(t.port), '-o', 'ControlMaster=no', '-b', '-', dest], {
-        input: batch + '\n', cwd: tmp, timeoutMs: 15000,
-      });
-    // Each listing is followed by a no-op holding this run's tag (a local directory that cannot exist), so
-    // that no name can forge where the listing ends. The no-ops' own complaints are no evidence: left out
-    // of what is shown.
-    const mark = (n: string) => `-lcd ${tmp}/${tag}.${n}`;
-    const runBatch = (batch: string[]) =>
-      sftp(batch.join('\n')).then((x) => ({ ...x, stderr: x.stderr.split('\n').filter((l) => !l.includes(`${tmp}/${tag}.`)).join('\n') }));
-    const listRoot = t.profile === 'allsky' ? ['-ls -1a /', mark('root')] : [];
-    const uploads = t.dirs.flatMap((d) => dirBatch(d, tag, t.profile));
-    const judged = async (r: RunResult) => [
-      ...(await judgeUploads(t, r, mark('root'), tag, sftp)),
-      ...(t.logging && t.dirs[0] ? [await logLineCheck(t.logging.socket, t.chroot, tag, started)] : []),
-    ];
-
-    if (!refusals) {
-      // One sftp process on a connection of its own: no shared connection to open and close (each program
-      // started costs a fleet's doctor its moment).
-      const r = await runBatch(['-pwd', ...listRoot, ...uploads]);
-      // sftp echoes each batch command once the session is up; before that, only ssh speaks (stderr).
-      const began = /^sftp> /m.test(r.stdout);
-      results.push({ id: 'login', title: loginTitle, ok: began, detail: began ? 'accepted' : explainLoginFailure(r) });
-      if (began) results.push(...(await judged(r)));
-      return results;
-    }
-
-    // The connection every check shares: a master of its own. (The SFTP session's own ssh cannot be the
-    // master: sftp of OpenSSH 10 opens no control socket.)
-    const master = await run('ssh', [...sshOpts, '-o', 'ControlMaster=yes', '-o', 'ControlPersist=30', '-N', '-f', dest], { timeoutMs: 15000 });
-    results.push({ id: 'login', title: loginTitle, ok: master.exitCode === 0, detail: master.exitCode === 0 ? 'accepted' : explainLoginFailure(master) });
-    if (master.exitCode !== 0) return results;
-    const ssh = (args: string[]) => run('ssh', [...sshOpts, '-o', 'ControlMaster=no', ...args], { timeoutMs: 15000 });
-
-    const readFile = (await madeRead) ? `/${t.dirs[0]}/${readName}` : undefined;
-
-    // The batch: `-` commands never end it, and `done` shows that every check before it ran with the
-    // session still up.
-    const done = mark('done');
-    const batch = ['-pwd', ...listRoot, '-ls -1a /etc', mark('etc'), `-put payload /${tag}`];
-    if (readFile) batch.push(`-get ${readFile} readback`);
-    if (readFile && t.profile === 'dropbox') batch.push(`-rm ${readFile}`);
-    batch.push(done, ...uploads);
-
-    const [r, noShell, noForward] = await Promise.all([runBatch(batch), ssh([dest, 'id']), ssh(['-W', `127.0.0.1:${t.port}`, dest])]);
-    const checked = r.stdout.split('\n').includes(`sftp> ${done}`);
-    const verdict = (id: string, title: string, allowed: boolean, what: string): ProbeResult =>
-      checked
-        ? { id, title, ok: !allowed, detail: allowed ? `${what} was allowed` : 'refused' }
-        : { id, title, ok: false, detail: `the session ended before this was checked: ${oneLine(r)}` };
-
-    results.push(...(await judged(r)));
-    // /etc: anything listed between the command and the tagged no-op after it (a refusal prints nothing there).
-    const etc = outputOf(r.stdout, '-ls -1a /etc', mark('etc'));
-    results.push(verdict('no-etc', "the host's /etc is not reachable", etc === null || etc.length > 0, 'listing /etc'));
-    const rootWrite = await withDir(t.chroot, '', (dir) => lstatAt(dir, tag)).catch(() => null);
-    results.push(verdict('root-readonly', 'the chroot root is not writable', rootWrite !== null, 'writing to /'));
-    const shellOk = noShell.exitCode !== 0 && !/uid=/.test(noShell.stdout);
-    results.push({ id: 'no-shell', title: 'shell commands are refused', ok: shellOk, detail: shellOk ? ((noShell.stdout + noShell.stderr).trim().split('\n')[0] || 'refused') : noShell.stdout.trim() });
-    results.push({ id: 'no-forward', title: 'port forwarding is refused', ok: noForward.exitCode !== 0, detail: noForward.exitCode !== 0 ? 'refused' : 'forward opened' });
-    if (readName) {
-      const noRead = 'uploaded files cannot be read back';
-      // A refused read still leaves sftp's local file, empty: only the whole content proves a read.
-      const back = readFile ? await fs.readFile(join(tmp, 'readback'), 'utf8').catch(() => '') : '';
-      results.push(readFile ? verdict('no-read', noRead, back === PAYLOAD, 'reading a file') : cannotCheck('no-read', noRead, t.dirs[0]!));
-      if (t.profile === 'dropbox') {
-        const noRemove = 'uploaded files cannot be removed (drop box)';
-        const kept = readFile ? await withDir(t.chroot, t.dirs[0]!, (dir) => lstatAt(dir, readName)).catch(() => null) : null;
-        results.push(readFile ? verdict('no-remove', noRemove, kept === null, 'removing a file') : cannotCheck('no-remove', noRemove, t.dirs[0]!));
-      }
-    }
-    return results;
-  } finally {
-    // Closing the shared connection (its socket is in tmp) and putting the tree back are independent: do
-    // both at once, and remove tmp only after the connection is closed.
-    await Promise.all([
-      refusals ? run('ssh', ['-F', '/dev/null', '-o', `ControlPath=${ctl}`, '-O', 'exit', 'sftp-setup-probe'], { timeoutMs: 5000 }).catch(() => {}) : undefined,
+      refusals && tmp ? run('ssh', ['-F', '/dev/null', '-o', `ControlPath=${join(tmp, 'cm')}`, '-O', 'exit', 'sftp-setup-probe'], { timeoutMs: 5000 }).catch(() => {}) : undefined,
       (async () => {
         // Only this run's own names: doctor probes accounts side by side, and holds no lock (a sweep of
         // every probe's leftovers is cleanStaleProbe's, for callers that hold the lock).
-        await Promise.all([fs.rm(keysFile, { force: true }).catch(() => {}), removeOwnProbeFiles(t.chroot, ['', ...t.dirs], tag).catch(() => {})]);
+        await Promise.all([
+          fs.rm(keysFile, { force: true }).catch(() => {}),
+          dirs ? removeOwnProbeFiles(target.chroot, ['', ...dirs], tag).catch(() => {}) : undefined,
+        ]);
+        const stamps = [...treeStamps, ...made.stamps];
         if (opts.times) opts.times.push(...stamps);
         else await restoreDirTimes(stamps).catch(() => {});
       })(),
     ]);
-    await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
+    if (tmp) await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
+  };
+
+  return {
+    async cancel() {
+      if (settled) return;
+      settled = true;
+      await putBack(null, []);
+    },
+    async finish(dirs) {
+      if (settled) throw new Error('this probe already ran or was cancelled');
+      settled = true;
+      // Defence in depth: callers pass only plain names; anything else never reaches a batch or a path.
+      const t: ProbeTarget = { ...target, dirs: dirs.filter(isPlainDir) };
+      let treeStamps: DirStamp[] = [];
+      try {
+        treeStamps = await saveTimes([{ root: t.chroot, rel: '' }, ...t.dirs.map((d) => ({ root: t.chroot, rel: d }))]);
+        return await runChecks(t, { refusals, tag, started, connection });
+      } finally {
+        await putBack(t.dirs, treeStamps);
+      }
+    },
+  };
+}
+
+async function connect(
+  t: Omit<ProbeTarget, 'dirs'>,
+  o: { refusals: boolean; key?: ProbeKey; saveKeysDirTime: boolean; keysFile: string; made: Made },
+): Promise<Connection> {
+  const tmp = await makeRunScratch('probe');
+  o.made.tmp = tmp;
+  if (o.saveKeysDirTime) o.made.stamps.push(...(await saveTimes([{ root: PROBE_KEYS_DIR, rel: '' }])));
+  const key = o.key ?? (await writeProbeKey(tmp));
+  const from = [...new Set(['127.0.0.1', '::1', t.addr])].join(',');
+  await Promise.all([
+    fs.writeFile(join(tmp, 'known_hosts'), t.hostKeys.map((k) => `sftp-setup-probe ${k}\n`).join('')),
+    fs.writeFile(join(tmp, 'payload'), PAYLOAD),
+    ensureDir('/run/sftp-setup', 0o755, 0, 0)
+      .then(() => ensureDir(PROBE_KEYS_DIR, 0o755, 0, 0))
+      .then(() => writeFileAtomic(o.keysFile, `restrict,from="${from}" ${key.publicLine}\n`, { mode: 0o644, uid: 0, gid: 0 })),
+  ]);
+  const common = [
+    '-F', '/dev/null', '-i', key.path,
+    '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'HostKeyAlias=sftp-setup-probe',
+    '-o', `UserKnownHostsFile=${join(tmp, 'known_hosts')}`, '-o', 'GlobalKnownHostsFile=/dev/null',
+    '-o', 'StrictHostKeyChecking=yes', '-o', 'ConnectTimeout=5', '-o', `ControlPath=${join(tmp, 'cm')}`,
+    // Prefer the cheapest key exchange the server offers: the probe tests the account, not the crypto,
+    // and the post-quantum default costs a small Pi a noticeable part of the self-test.
+    '-o', 'KexAlgorithms=^curve25519-sha256,curve25519-sha256@libssh.org',
+  ];
+  const dest = `${t.user}@${t.addr.includes(':') ? `[${t.addr}]` : t.addr}`;
+  // The connection every check shares: a master of its own. (The SFTP session's own ssh cannot be the
+  // master: sftp of OpenSSH 10 opens no control socket.)
+  const master = o.refusals
+    ? await run('ssh', [...common, '-p', String(t.port), '-o', 'ControlMaster=yes', '-o', 'ControlPersist=30', '-N', '-f', dest], { timeoutMs: 15000 })
+    : undefined;
+  return { tmp, common, dest, master };
+}
+
+async function runChecks(
+  t: ProbeTarget, o: { refusals: boolean; tag: string; started: number; connection: Promise<Connection> },
+): Promise<ProbeResult[]> {
+  const { refusals, tag, started } = o;
+  const results: ProbeResult[] = [];
+  // A file as an upload leaves it (the account's, mode 0644), made directly so that the read-back and
+  // remove checks need not wait for the uploads. Without it (a full disk) those checks cannot say
+  // anything: they fail, and the directory checks name the cause. Made by root inside the directory it
+  // holds open, under this run's own name, O_EXCL|O_NOFOLLOW: a link or file planted at that name makes
+  // it fail, never write through it.
+  const readName = refusals && t.dirs[0] ? `${tag}.read` : undefined;
+  const madeRead = readName
+    ? getAccount(t.user).then((acc) => withDir(t.chroot, t.dirs[0]!, (dir) =>
+      createFileAt(dir, readName, PAYLOAD, { mode: 0o644, ...(acc ? { uid: acc.uid, gid: acc.gid } : {}) }))).then(() => true, () => false)
+    : Promise.resolve(false);
+  const [{ tmp, common, dest, master }] = await Promise.all([o.connection, madeRead]);
+  const sshOpts = [...common, '-p', String(t.port)];
+  const loginTitle = `key login as ${t.user} on port ${t.port}`;
+  const sftp = (batch: string) =>
+    run('sftp', [...common, '-P', String(t.port), '-o', 'ControlMaster=no', '-b', '-', dest], {
+      input: batch + '\n', cwd: tmp, timeoutMs: 15000,
+    });
+  // Each listing is followed by a no-op holding this run's tag (a local directory that cannot exist), so
+  // that no name can forge where the listing ends. The no-ops' own complaints are no evidence: left out
+  // of what is shown.
+  const mark = (n: string) => `-lcd ${tmp}/${tag}.${n}`;
+  const runBatch = (batch: string[]) =>
+    sftp(batch.join('\n')).then((x) => ({ ...x, stderr: x.stderr.split('\n').filter((l) => !l.includes(`${tmp}/${tag}.`)).join('\n') }));
+  const listRoot = t.profile === 'allsky' ? ['-ls -1a /', mark('root')] : [];
+  const uploads = t.dirs.flatMap((d) => dirBatch(d, tag, t.profile));
+  const judged = async (r: RunResult) => [
+    ...(await judgeUploads(t, r, mark('root'), tag, sftp)),
+    ...(t.logging && t.dirs[0] ? [await logLineCheck(t.logging.socket, t.chroot, tag, started)] : []),
+  ];
+
+  if (!master) {
+    // One sftp process on a connection of its own: no shared connection to open and close (each program
+    // started costs a fleet's doctor its moment).
+    const r = await runBatch(['-pwd', ...listRoot, ...uploads]);
+    // sftp echoes each batch command once the session is up; before that, only ssh speaks (stderr).
+    const began = /^sftp> /m.test(r.stdout);
+    results.push({ id: 'login', title: loginTitle, ok: began, detail: began ? 'accepted' : explainLoginFailure(r) });
+    if (began) results.push(...(await judged(r)));
+    return results;
   }
+
+  results.push({ id: 'login', title: loginTitle, ok: master.exitCode === 0, detail: master.exitCode === 0 ? 'accepted' : explainLoginFailure(master) });
+  if (master.exitCode !== 0) return results;
+  const ssh = (args: string[]) => run('ssh', [...sshOpts, '-o', 'ControlMaster=no', ...args], { timeoutMs: 15000 });
+
+  const readFile = (await madeRead) ? `/${t.dirs[0]}/${readName}` : undefined;
+
+  // The batch: `-` commands never end it, and `done` shows that every check before it ran with the
+  // session still up.
+  const done = mark('done');
+  const batch = ['-pwd', ...listRoot, '-ls -1a /etc', mark('etc'), `-put payload /${tag}`];
+  if (readFile) batch.push(`-get ${readFile} readback`);
+  if (readFile && t.profile === 'dropbox') batch.push(`-rm ${readFile}`);
+  batch.push(done, ...uploads);
+
+  const [r, noShell, noForward] = await Promise.all([runBatch(batch), ssh([dest, 'id']), ssh(['-W', `127.0.0.1:${t.port}`, dest])]);
+  const checked = r.stdout.split('\n').includes(`sftp> ${done}`);
+  const verdict = (id: string, title: string, allowed: boolean, what: string): ProbeResult =>
+    checked
+      ? { id, title, ok: !allowed, detail: allowed ? `${what} was allowed` : 'refused' }
+      : { id, title, ok: false, detail: `the session ended before this was checked: ${oneLine(r)}` };
+
+  results.push(...(await judged(r)));
+  // /etc: anything listed between the command and the tagged no-op after it (a refusal prints nothing there).
+  const etc = outputOf(r.stdout, '-ls -1a /etc', mark('etc'));
+  results.push(verdict('no-etc', "the host's /etc is not reachable", etc === null || etc.length > 0, 'listing /etc'));
+  const rootWrite = await withDir(t.chroot, '', (dir) => lstatAt(dir, tag)).catch(() => null);
+  results.push(verdict('root-readonly', 'the chroot root is not writable', rootWrite !== null, 'writing to /'));
+  const shellOk = noShell.exitCode !== 0 && !/uid=/.test(noShell.stdout);
+  results.push({ id: 'no-shell', title: 'shell commands are refused', ok: shellOk, detail: shellOk ? ((noShell.stdout + noShell.stderr).trim().split('\n')[0] || 'refused') : noShell.stdout.trim() });
+  results.push({ id: 'no-forward', title: 'port forwarding is refused', ok: noForward.exitCode !== 0, detail: noForward.exitCode !== 0 ? 'refused' : 'forward opened' });
+  if (readName) {
+    const noRead = 'uploaded files cannot be read back';
+    // A refused read still leaves sftp's local file, empty: only the whole content proves a read.
+    const back = readFile ? await fs.readFile(join(tmp, 'readback'), 'utf8').catch(() => '') : '';
+    results.push(readFile ? verdict('no-read', noRead, back === PAYLOAD, 'reading a file') : cannotCheck('no-read', noRead, t.dirs[0]!));
+    if (t.profile === 'dropbox') {
+      const noRemove = 'uploaded files cannot be removed (drop box)';
+      const kept = readFile ? await withDir(t.chroot, t.dirs[0]!, (dir) => lstatAt(dir, readName)).catch(() => null) : null;
+      results.push(readFile ? verdict('no-remove', noRemove, kept === null, 'removing a file') : cannotCheck('no-remove', noRemove, t.dirs[0]!));
+    }
+  }
+  return results;
 }
 
 /**
