@@ -74,8 +74,13 @@ describe('doctor on the collector', () => {
 
   it('chroot root owned by the upload user: names it, chown fixes it', async () => {
     await p.collector.sh(`chown ${USER} ${ROOT}`);
+    // The probe's connection opens while the files are checked; a refused chroot then cancels it.
+    const before = await snapshot(p.collector, ['/run/sftp-setup']);
     const c = await failedCheck('chroot.components', []);
     expect(c.evidence[0]).toMatch(new RegExp(`^${ROOT} is owned by uid \\d+, not root`));
+    expect(await snapshot(p.collector, ['/run/sftp-setup'])).toBe(before);
+    expect((await p.collector.sh(`ls /run | grep -c '^sftp-setup-probe' || true`)).trim()).toBe('0');
+    expect((await p.collector.sh(`pgrep -fc 'ControlMaste[r]=yes' || true`)).trim()).toBe('0');
     await runFix(c.fix);
     await healthy();
   });
