@@ -70,6 +70,8 @@ export async function collectorDoctor(opts: { user?: string; probe: boolean; pro
   const times: DirStamp[] = keysDirTime === null ? [] : [{ root: PROBE_KEYS_DIR, rel: '', mtimeNs: keysDirTime }];
   // One account (the usual collector): its probe's connection opens while the checks below read its files.
   let early = probing && ctx.accounts.length === 1 ? startLiveProbe(ctx.accounts[0]!, { probe: opts.probe, running: ctx.running, times }) : undefined;
+  // Its few steps first, so that they do not queue behind the checks' file reads.
+  await early?.then((p) => p.connecting, () => {});
   let perAccount: AccountResult[];
   let key: (ProbeKey & { dispose(): Promise<void> }) | undefined;
   try {

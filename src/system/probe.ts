@@ -131,6 +131,8 @@ export interface StartedProbe {
   finish(dirs: string[]): Promise<ProbeResult[]>;
   /** The checks are not to run after all: the connection is closed and the key removed. */
   cancel(): Promise<void>;
+  /** Settles once the connection's ssh has started (or starting it failed): what a caller may wait for. */
+  connecting: Promise<void>;
 }
 
 /** What connect() has made so far: what putting back must undo, even when it failed half-way. */
@@ -159,8 +161,10 @@ export function startProbe(target: Omit<ProbeTarget, 'dirs'>, opts: ProbeOptions
   const keysFile = join(PROBE_KEYS_DIR, target.user);
   const started = Date.now();
   const made: Made = { stamps: [] };
-  const connection = connect(target, { refusals, key: opts.key, saveKeysDirTime: !opts.times, keysFile, made });
-  connection.catch(() => {}); // finish or cancel reports it
+  let spawned!: () => void;
+  const connecting = new Promise<void>((resolve) => (spawned = resolve));
+  const connection = connect(target, { refusals, key: opts.key, saveKeysDirTime: !opts.times, keysFile, made, spawned });
+  connection.catch(() => {}).finally(spawned); // finish or cancel reports a failure
   let settled = false;
 
   // Closing the shared connection (its socket is in tmp) and putting the tree back are independent: both
@@ -186,6 +190,7 @@ export function startProbe(target: Omit<ProbeTarget, 'dirs'>, opts: ProbeOptions
   };
 
   return {
+    connecting,
     async cancel() {
       if (settled) return;
       settled = true;
@@ -209,7 +214,7 @@ export function startProbe(target: Omit<ProbeTarget, 'dirs'>, opts: ProbeOptions
 
 async function connect(
   t: Omit<ProbeTarget, 'dirs'>,
-  o: { refusals: boolean; key?: ProbeKey; saveKeysDirTime: boolean; keysFile: string; made: Made },
+  o: { refusals: boolean; key?: ProbeKey; saveKeysDirTime: boolean; keysFile: string; made: Made; spawned: () => void },
 ): Promise<Connection> {
   const tmp = await makeRunScratch('probe');
   o.made.tmp = tmp;
@@ -236,9 +241,10 @@ async function connect(
   // The connection every check shares: a master of its own. (The SFTP session's own ssh cannot be the
   // master: sftp of OpenSSH 10 opens no control socket.)
   const master = o.refusals
-    ? await run('ssh', [...common, '-p', String(t.port), '-o', 'ControlMaster=yes', '-o', 'ControlPersist=30', '-N', '-f', dest], { timeoutMs: 15000 })
+    ? run('ssh', [...common, '-p', String(t.port), '-o', 'ControlMaster=yes', '-o', 'ControlPersist=30', '-N', '-f', dest], { timeoutMs: 15000 })
     : undefined;
-  return { tmp, common, dest, master };
+  o.spawned();
+  return { tmp, common, dest, master: await master };
 }
 
 async function runChecks(
