@@ -14,8 +14,8 @@ import { EXIT } from '../exit-codes.js';
 import { formatCheck, printJson } from '../report.js';
 import { backupDirFor, Journal } from '../system/files.js';
 import { readKeyArg } from '../system/key-input.js';
-import { listAccounts } from '../system/accounts.js';
-import { cleanStaleProbe, probeAccount, type ProbeResult } from '../system/probe.js';
+import { getAccount, listAccounts } from '../system/accounts.js';
+import { cleanStaleProbe, probeAccount, type ProbeResult, type ProbeTarget } from '../system/probe.js';
 import { enableAndStart, isRunning, startHint, systemdRuns } from '../system/sshd.js';
 import { parseCidrList, validateAbsPath, validatePort, validateUserName } from '../validate.js';
 import { probeTargetFor } from '../collector/probe-target.js';
@@ -86,6 +86,7 @@ export async function initCommand(o: InitOptions): Promise<number> {
   let plan: CollectorPlan | undefined;
   let mainPath = '';
   let probe: ProbeResult[] | undefined;
+  let earlyTarget: Promise<ProbeTarget> | undefined;
   const applied = await applyPlan({
     subject: `upload account ${spec.user} in ${spec.root}`, doing: 'Setting up', already: 'set up', done: 'Done.',
     lockPath: LOCK_PATH, journal, dryRun: o.dryRun, yes: o.yes, json: o.json, out,
@@ -99,6 +100,12 @@ export async function initCommand(o: InitOptions): Promise<number> {
       plan = await buildCollectorPlan(spec, sshd, journal);
       // Holding the lock, anything a crashed probe left behind is stale.
       if (!o.dryRun) await cleanStaleProbe(spec.user, spec.root, spec.dirs);
+      // A re-run usually changes nothing: the self-test's sshd -T -C runs now, beside the checks, and is
+      // used when no step changed anything (else it runs again on the new configuration).
+      if (!o.dryRun && o.verify && (await getAccount(spec.user))) {
+        earlyTarget = probeTargetFor(spec, mainPath);
+        earlyTarget.catch(() => {});
+      }
       // Once the tree exists: what the SFTP allow-list cannot bound (modes carried by OPEN and MKDIR).
       const steps = [...plan.steps];
       // The log socket's mount sits inside the tree: off while --protect-mount binds the tree onto itself
@@ -109,12 +116,13 @@ export async function initCommand(o: InitOptions): Promise<number> {
       return steps;
     },
     // Still under the lock, and rolled back if it throws: the self-test needs a running sshd.
-    after: async () => {
+    after: async (reports) => {
       if (o.dryRun) return;
       await offerToStartSshd(o);
       if (!(await isRunning())) return;
       if (o.verify) {
-        const target = await probeTargetFor(spec, mainPath);
+        const unchanged = earlyTarget && !reports.some((r) => r.status === 'changed');
+        const target = unchanged ? await earlyTarget! : await probeTargetFor(spec, mainPath);
         out(chalk.bold(`Self-test: a real SFTP session as ${spec.user} on port ${target.port}`));
         probe = await probeAccount(target);
         for (const p of probe) out(formatCheck(p));
