@@ -64,6 +64,8 @@ export interface CollectorPlan {
   placement: Placement;
   block: string;
   hostKeyFingerprints: string[];
+  /** once the reload step ran: its sshd -T -C user=… of the reloaded files (the self-test's target reads it) */
+  reloaded: { effective?: string };
 }
 
 const SHELLS_THAT_DENY = new Set([NOLOGIN, '/sbin/nologin', '/bin/false', '/usr/bin/false']);
@@ -179,7 +181,8 @@ export async function buildCollectorPlan(
     },
   });
   steps.push(limits.step);
-  steps.push(reloadStep(spec, block, touched, limits.plan));
+  const reloaded: CollectorPlan['reloaded'] = {};
+  steps.push(reloadStep(spec, block, touched, limits.plan, reloaded));
   if (spec.collectorEnv) steps.push(collectorEnvStep(spec.collectorEnv, spec.root, journal));
 
   const hostKeyFingerprints: string[] = [];
@@ -188,7 +191,7 @@ export async function buildCollectorPlan(
     const fp = pub ? fingerprintOfLine(pub.trim()) : undefined;
     if (fp) hostKeyFingerprints.push(`${fp} (${t.toUpperCase()})`);
   }
-  return { steps, placement, block, hostKeyFingerprints };
+  return { steps, placement, block, hostKeyFingerprints, reloaded };
 }
 
 /**
@@ -542,7 +545,7 @@ function sshdConfigStep(
         { kind: placement.kind, target, realPath, after },
         {
           mainPath: sshd.mainPath, mainText: sshd.mainText, journal, note: spec.user,
-          confirm: (candidateMain) => confirmEffective(spec.user, block, candidateMain),
+          confirm: async (candidateMain) => void (await confirmEffective(spec.user, block, candidateMain)),
           touched: () => {
             touched.value = true;
           },
@@ -553,9 +556,13 @@ function sshdConfigStep(
   return { step, touched };
 }
 
-/** sshd -T -C user=… must show our values: the authority on what applies, whatever the files say. */
-export async function confirmEffective(user: string, block: string, configPath?: string): Promise<void> {
-  const eff = parseEffective(await effectiveConfig({ user }, configPath));
+/**
+ * sshd -T -C user=… must show our values: the authority on what applies, whatever the files say. Returns
+ * what sshd -T printed.
+ */
+export async function confirmEffective(user: string, block: string, configPath?: string): Promise<string> {
+  const text = await effectiveConfig({ user }, configPath);
+  const eff = parseEffective(text);
   const wrong = compareEffective(eff, expectedEffective(block));
   if (wrong.length > 0) {
     const w = wrong[0]!;
@@ -564,9 +571,12 @@ export async function confirmEffective(user: string, block: string, configPath?:
       `see which file sets it: sudo sshd -T -C user=${user} | grep -i ${w.keyword}; then run sudo sftp-setup doctor`,
     );
   }
+  return text;
 }
 
-function reloadStep(spec: CollectorSpec, block: string, touched: { value: boolean }, limits: LimitsPlan | null): Step {
+function reloadStep(
+  spec: CollectorSpec, block: string, touched: { value: boolean }, limits: LimitsPlan | null, reloaded: CollectorPlan['reloaded'],
+): Step {
   return {
     id: 'reload',
     title: 'sshd reloaded and applying the block (sshd -T)',
@@ -581,6 +591,7 @@ function reloadStep(spec: CollectorSpec, block: string, touched: { value: boolea
       // Two sshd -T of the reloaded files, side by side; the block's verdict first.
       const checks = await Promise.allSettled([confirmEffective(spec.user, block), limits?.text ? confirmLimits(limits) : undefined]);
       for (const c of checks) if (c.status === 'rejected') throw c.reason;
+      if (checks[0].status === 'fulfilled') reloaded.effective = checks[0].value;
       await removeFile(RELOAD_PENDING);
       if (!(await runningPid())) throw new FailError('sshd is not running after the reload');
     },

@@ -10,6 +10,8 @@ import { parseDirList } from '../collector/dirs.js';
 import { buildCollectorPlan, type CollectorPlan, type CollectorSpec } from '../collector/plan.js';
 import { readSshdState } from '../collector/inspect.js';
 import { applyPlan } from '../plan/apply.js';
+import type { StepReport } from '../plan/step.js';
+import { parseEffective } from '../sshd/effective.js';
 import { EXIT } from '../exit-codes.js';
 import { formatCheck, printJson } from '../report.js';
 import { backupDirFor, Journal } from '../system/files.js';
@@ -18,7 +20,7 @@ import { getAccount, listAccounts } from '../system/accounts.js';
 import { cleanStaleProbe, probeAccount, type ProbeResult, type ProbeTarget } from '../system/probe.js';
 import { enableAndStart, isRunning, startHint, systemdRuns } from '../system/sshd.js';
 import { parseCidrList, validateAbsPath, validatePort, validateUserName } from '../validate.js';
-import { probeTargetFor } from '../collector/probe-target.js';
+import { probeTargetFor, probeTargetFromEffective } from '../collector/probe-target.js';
 import { systemDirProblem } from '../collector/root-rules.js';
 import { envPathProblem, refuseBadCollectorEnv } from '../collector/env-file.js';
 import { protectMountStep } from '../collector/mount-step.js';
@@ -87,6 +89,14 @@ export async function initCommand(o: InitOptions): Promise<number> {
   let mainPath = '';
   let probe: ProbeResult[] | undefined;
   let earlyTarget: Promise<ProbeTarget> | undefined;
+  // Where the self-test connects, from an sshd -T -C of the configuration as it now is: the one started
+  // beside the checks when nothing changed, the reload step's own when it reloaded, else a new one.
+  const selfTestTarget = (reports: StepReport[]): Promise<ProbeTarget> => {
+    const changed = reports.some((r) => r.status === 'changed');
+    if (!changed && earlyTarget) return earlyTarget;
+    const reloaded = reports.some((r) => r.id === 'reload' && r.status === 'changed') ? plan?.reloaded.effective : undefined;
+    return reloaded !== undefined ? probeTargetFromEffective(spec, parseEffective(reloaded)) : probeTargetFor(spec, mainPath);
+  };
   const applied = await applyPlan({
     subject: `upload account ${spec.user} in ${spec.root}`, doing: 'Setting up', already: 'set up', done: 'Done.',
     lockPath: LOCK_PATH, journal, dryRun: o.dryRun, yes: o.yes, json: o.json, out,
@@ -121,8 +131,7 @@ export async function initCommand(o: InitOptions): Promise<number> {
       await offerToStartSshd(o);
       if (!(await isRunning())) return;
       if (o.verify) {
-        const unchanged = earlyTarget && !reports.some((r) => r.status === 'changed');
-        const target = unchanged ? await earlyTarget! : await probeTargetFor(spec, mainPath);
+        const target = await selfTestTarget(reports);
         out(chalk.bold(`Self-test: a real SFTP session as ${spec.user} on port ${target.port}`));
         probe = await probeAccount(target);
         for (const p of probe) out(formatCheck(p));
