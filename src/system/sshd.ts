@@ -2,8 +2,8 @@
  * The running OpenSSH server: its binary, version, validation, effective configuration and reload.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, promises as fs, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, promises as fs, readdirSync, readFileSync, readlinkSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { FailError } from '../errors.js';
 import { globMatch } from '../sshd/placement.js';
 import { listeningSockets } from '../socket-table.js';
@@ -184,23 +184,67 @@ export async function reload(pidFile = '/run/sshd.pid'): Promise<void> {
   const pid = await runningPid(pidFile);
   const before = pid ? socketInodes(pid) : new Set<string>();
   const listenersBefore = pid ? listeningInodes(pid, before).size : 0;
-  if (systemdRuns()) {
-    const r = await run('systemctl', ['reload', 'ssh']);
-    if (r.exitCode !== 0) throw new FailError(`systemctl reload ssh failed: ${r.stderr.trim()}`, 'journalctl -u ssh -n 50');
-  } else {
-    if (!pid) throw new FailError('sshd is not running, so it cannot be reloaded', startHint());
-    process.kill(pid, 'SIGHUP');
+  // sshd writes its pid file once its new sockets listen: that write is when to look (the socket tables
+  // cost milliseconds to read where the kernel's TCP hash is large); a slow timer covers a missed event.
+  const written = pid ? watchEntry(pidFile) : undefined;
+  try {
+    if (systemdRuns()) {
+      const r = await run('systemctl', ['reload', 'ssh']);
+      if (r.exitCode !== 0) throw new FailError(`systemctl reload ssh failed: ${r.stderr.trim()}`, 'journalctl -u ssh -n 50');
+    } else {
+      if (!pid) throw new FailError('sshd is not running, so it cannot be reloaded', startHint());
+      process.kill(pid, 'SIGHUP');
+    }
+    if (!pid) return;
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline) {
+      await written!.next(50);
+      const now = await runningPid(pidFile);
+      if (!now) continue;
+      const fresh = new Set([...socketInodes(now)].filter((i) => !before.has(i)));
+      if (fresh.size > 0 && listeningInodes(now, fresh).size >= Math.max(1, listenersBefore)) return;
+    }
+    throw new FailError('sshd did not come back after the reload', `look at its log, then: ${startHint()}`);
+  } finally {
+    written?.close();
   }
-  if (!pid) return;
-  const deadline = Date.now() + 5000;
-  while (Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 10));
-    const now = await runningPid(pidFile);
-    if (!now) continue;
-    const fresh = new Set([...socketInodes(now)].filter((i) => !before.has(i)));
-    if (fresh.size > 0 && listeningInodes(now, fresh).size >= Math.max(1, listenersBefore)) return;
+}
+
+/**
+ * Changes to one directory entry (made, removed, renamed over or written): next(ms) settles at the first
+ * change since the last call, or after ms. Without inotify (its limit reached) it is a timer alone.
+ */
+function watchEntry(path: string): { next(ms: number): Promise<void>; close(): void } {
+  const name = basename(path);
+  let changed = false;
+  let wake: (() => void) | undefined;
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(dirname(path), { persistent: false }, (_event, file) => {
+      if (file !== null && file.toString() !== name) return;
+      changed = true;
+      wake?.();
+    });
+    watcher.on('error', () => {});
+  } catch {
+    watcher = undefined;
   }
-  throw new FailError('sshd did not come back after the reload', `look at its log, then: ${startHint()}`);
+  return {
+    async next(ms) {
+      if (!changed) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      changed = false;
+      wake = undefined;
+    },
+    close: () => watcher?.close(),
+  };
 }
 
 /** Of these socket inodes, the ones in LISTEN state in the TCP tables of the process's network namespace. */
