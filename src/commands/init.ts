@@ -104,7 +104,7 @@ export async function initCommand(o: InitOptions): Promise<number> {
       // Read under the lock: a run that waited sees the accounts the run before it added (the limits count them).
       // The account listing the plan needs (getent where NSS has more than the files) starts beside sshd's checks.
       listAccounts().catch(() => {});
-      const sshd = await readSshdState();
+      const sshd = await readSshdState(undefined, { rememberVersion: !o.dryRun });
       mainPath = sshd.mainPath;
       // The plan refuses a bad --root before anything is touched, the stale-probe clean-up included.
       plan = await buildCollectorPlan(spec, sshd, journal);

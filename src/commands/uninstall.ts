@@ -83,7 +83,7 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
     steps: async () => {
       if (!o.dryRun) await removeStaleRunScratch(['candidate']); // a killed run's, now that we hold the lock
       // Read again under the lock: a run that waited sees what the runs before it changed (blocks, limits).
-      const now = o.dryRun ? sshd : await readSshdState();
+      const now = o.dryRun ? sshd : await readSshdState(undefined, { rememberVersion: true });
       const ours = managedBlocksFrom(now.mainPath, now.mainText, now.directives);
       const t = {
         user, sshd: now, chroot,

@@ -10,6 +10,7 @@ import { listeningSockets } from '../socket-table.js';
 import { run, runOk } from './exec.js';
 import { readText } from './files.js';
 import { makeRunScratch } from './run-scratch.js';
+import { binaryIdentity, rememberedVersion, rememberVersion } from './sshd-version.js';
 
 export const SSHD = '/usr/sbin/sshd';
 export const SSHD_CONFIG = '/etc/ssh/sshd_config';
@@ -20,13 +21,22 @@ export interface SshdCheck {
   message: string;
 }
 
-/** `sshd -V` prints e.g. "OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15 3 Sep 2024" on stderr. */
-export async function sshdVersionText(): Promise<string> {
+/**
+ * `sshd -V` prints e.g. "OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15 3 Sep 2024" on stderr. Read once per
+ * binary (system/sshd-version.ts); `remember`: keep what it printed for the next runs (commands that change
+ * the host, under their lock; a read-only one leaves /run as it was).
+ */
+export async function sshdVersionText(opts: { remember?: boolean } = {}): Promise<string> {
   if (!existsSync(SSHD)) {
     throw new FailError(`${SSHD} not found: the OpenSSH server is not installed`, 'sudo apt-get install -y openssh-server');
   }
+  const identity = binaryIdentity(SSHD);
+  const known = identity === null ? undefined : rememberedVersion(identity);
+  if (known !== undefined) return known;
   const r = await run(SSHD, ['-V']);
-  return (r.stderr || r.stdout).trim();
+  const text = (r.stderr || r.stdout).trim();
+  if (opts.remember && identity !== null) await rememberVersion(identity, text).catch(() => {});
+  return text;
 }
 
 /** `sshd -t`: is this configuration (main file and everything it includes) valid? */

@@ -184,6 +184,36 @@ describe('doctor on the collector', () => {
     await healthy(['--no-probe']);
   });
 
+  it('the OpenSSH version is read once per sshd binary, and remembered only in a file of root\'s', async () => {
+    const REMEMBERED = '/run/sftp-setup/sshd-version';
+    const version = async () => (await doctor(['--no-probe'])).report.checks.find((c) => c.id === 'sshd.version')!.evidence[0];
+    const real = (await p.collector.run(['/usr/sbin/sshd', '-V'])).stderr.trim();
+    // init wrote it: this binary's identity, then what sshd -V printed.
+    const [identity, text] = (await p.collector.sh(`cat ${REMEMBERED}`)).split('\n');
+    expect(text).toBe(real);
+    expect(identity).toMatch(/^\d+:\d+:\d+:\d+:\d+$/);
+    const plant = (id: string, mode: string) => p.collector.sh(`printf '%s\\nOpenSSH_8.1p1 planted\\n' '${id}' > ${REMEMBERED} && chmod ${mode} ${REMEMBERED}`);
+    try {
+      await plant(identity!, '0644');
+      expect(await version()).toBe('OpenSSH_8.1p1 planted'); // root's file for this binary: used
+      await plant(identity!, '0666');
+      expect(await version()).toBe(real); // writable by others: not read
+      await plant(`${identity}0`, '0644');
+      expect(await version()).toBe(real); // another binary's
+      await p.collector.sh(`printf '%s\\nOpenSSH_8.1p1 planted\\n' '${identity}' > /root/v && rm ${REMEMBERED} && ln -s /root/v ${REMEMBERED}`);
+      expect(await version()).toBe(real); // a link: not followed
+      await p.collector.sh(`rm ${REMEMBERED}`);
+      expect(await version()).toBe(real);
+      // doctor only reads: the next init remembers it again.
+      expect((await p.collector.run(['test', '-e', REMEMBERED])).exitCode).toBe(1);
+    } finally {
+      await p.collector.sh(`rm -f ${REMEMBERED} /root/v`);
+      const r = await cli(p.collector, ['init', '--yes', '--no-verify', '--key', '-'], { input: pub });
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    }
+    expect((await p.collector.sh(`cat ${REMEMBERED}`)).split('\n')).toEqual([identity, real, '']);
+  });
+
   it('MaxStartups of the user\'s: reported while sftp-setup\'s file overrides it; once init leaves it out, too low: the fix names the line', async () => {
     const check = async () => (await doctor(['--no-probe'])).report.checks.find((x) => x.id === 'sshd.max-startups')!;
     const LIMITS = '/etc/ssh/sshd_config.d/00-sftp-setup-limits.conf';
