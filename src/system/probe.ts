@@ -262,7 +262,9 @@ async function runChecks(
     ? getAccount(t.user).then((acc) => withDir(t.chroot, t.dirs[0]!, (dir) =>
       createFileAt(dir, readName, PAYLOAD, { mode: 0o644, ...(acc ? { uid: acc.uid, gid: acc.gid } : {}) }))).then(() => true, () => false)
     : Promise.resolve(false);
-  const [{ tmp, common, dest, master }] = await Promise.all([o.connection, madeRead]);
+  // Both are under way: the file first, so that a failed connection never leaves it to a clean-up that ran early.
+  const readMade = await madeRead;
+  const { tmp, common, dest, master } = await o.connection;
   const sshOpts = [...common, '-p', String(t.port)];
   const loginTitle = `key login as ${t.user} on port ${t.port}`;
   const sftp = (batch: string) =>
@@ -297,7 +299,7 @@ async function runChecks(
   if (master.exitCode !== 0) return results;
   const ssh = (args: string[]) => run('ssh', [...sshOpts, '-o', 'ControlMaster=no', ...args], { timeoutMs: 15000 });
 
-  const readFile = (await madeRead) ? `/${t.dirs[0]}/${readName}` : undefined;
+  const readFile = readMade ? `/${t.dirs[0]}/${readName}` : undefined;
 
   // The batch: `-` commands never end it, and `done` shows that every check before it ran with the
   // session still up.
