@@ -26,11 +26,10 @@ export function configIO() {
  * Load sshd's configuration and refuse to touch one that sshd itself already rejects. `sshd -T` checks
  * everything `sshd -t` does, with the same words and exit code (OpenSSH 9.2 and 10.0: unknown and misplaced
  * directives, Match conditions, host keys and their modes, the privilege separation directory), and prints
- * the settings the limits step needs too: one sshd run instead of two. `rememberVersion`: for a run that
- * changes the host, under its lock (see sshdVersionText).
+ * the settings the limits step needs too: one sshd run instead of two.
  */
-export async function readSshdState(mainPath = SSHD_CONFIG, opts: { rememberVersion?: boolean } = {}): Promise<SshdState> {
-  const [versionText, check] = await Promise.all([sshdVersionText({ remember: opts.rememberVersion }), globalSettings(mainPath)]);
+export async function readSshdState(mainPath = SSHD_CONFIG): Promise<SshdState> {
+  const [versionText, check] = await Promise.all([sshdVersionText(), globalSettings(mainPath)]);
   const v = parseSshdVersion(versionText);
   if (!v) throw new FailError(`cannot tell the OpenSSH version from "${versionText}"`);
   if (!check.ok) {

@@ -18,7 +18,7 @@ import { backupDirFor, Journal } from '../system/files.js';
 import { readKeyArg } from '../system/key-input.js';
 import { getAccount, listAccounts } from '../system/accounts.js';
 import { cleanStaleProbe, probeAccount, type ProbeResult, type ProbeTarget } from '../system/probe.js';
-import { enableAndStart, isRunning, startHint, systemdRuns } from '../system/sshd.js';
+import { enableAndStart, isRunning, rememberSshdVersion, startHint, systemdRuns } from '../system/sshd.js';
 import { parseCidrList, validateAbsPath, validatePort, validateUserName } from '../validate.js';
 import { probeTargetFor, probeTargetFromEffective } from '../collector/probe-target.js';
 import { systemDirProblem } from '../collector/root-rules.js';
@@ -104,7 +104,7 @@ export async function initCommand(o: InitOptions): Promise<number> {
       // Read under the lock: a run that waited sees the accounts the run before it added (the limits count them).
       // The account listing the plan needs (getent where NSS has more than the files) starts beside sshd's checks.
       listAccounts().catch(() => {});
-      const sshd = await readSshdState(undefined, { rememberVersion: !o.dryRun });
+      const sshd = await readSshdState();
       mainPath = sshd.mainPath;
       // The plan refuses a bad --root before anything is touched, the stale-probe clean-up included.
       plan = await buildCollectorPlan(spec, sshd, journal);
@@ -139,6 +139,7 @@ export async function initCommand(o: InitOptions): Promise<number> {
     },
   });
   if (applied.declined) return EXIT.failed;
+  if (!o.dryRun) await rememberSshdVersion();
   if (!o.dryRun && !(await isRunning())) {
     // The files are right, but nobody can log in: that is not success, with or without the self-test.
     const why = `sshd is not running: the account is set up, but no upload can log in until it runs${o.verify ? ' (self-test skipped)' : ''}`;

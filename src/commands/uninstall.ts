@@ -25,7 +25,7 @@ import { unprotectMountStep } from '../collector/mount-step.js';
 import { buildLimitsStep } from '../collector/limits-step.js';
 import { devLogOffStep } from '../collector/devlog-step.js';
 import { uninstallSteps as watchUninstallSteps } from '../watch/service-plan.js';
-import { isRunning, reload, reloadIfRunning, testConfig } from '../system/sshd.js';
+import { isRunning, reload, reloadIfRunning, rememberSshdVersion, testConfig } from '../system/sshd.js';
 import { removeStaleRunScratch } from '../system/run-scratch.js';
 import { endProcesses, processesOfUid } from '../system/proc.js';
 import { validateUserName } from '../validate.js';
@@ -83,7 +83,7 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
     steps: async () => {
       if (!o.dryRun) await removeStaleRunScratch(['candidate']); // a killed run's, now that we hold the lock
       // Read again under the lock: a run that waited sees what the runs before it changed (blocks, limits).
-      const now = o.dryRun ? sshd : await readSshdState(undefined, { rememberVersion: true });
+      const now = o.dryRun ? sshd : await readSshdState();
       const ours = managedBlocksFrom(now.mainPath, now.mainText, now.directives);
       const t = {
         user, sshd: now, chroot,
@@ -98,6 +98,7 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
     },
   });
   if (applied.declined) return EXIT.failed;
+  if (!o.dryRun) await rememberSshdVersion();
   // init made these directories for the keys files; the last account's uninstall takes them away.
   if (!o.dryRun) await removeKeyDirsIfEmpty();
   const sessions = account ? await endOpenSessions(user, account.uid, o.dryRun, out) : 0;

@@ -21,12 +21,14 @@ export interface SshdCheck {
   message: string;
 }
 
+/** What this run read with sshd -V and nothing remembers yet (rememberSshdVersion). */
+let unremembered: { identity: string; text: string } | undefined;
+
 /**
  * `sshd -V` prints e.g. "OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15 3 Sep 2024" on stderr. Read once per
- * binary (system/sshd-version.ts); `remember`: keep what it printed for the next runs (commands that change
- * the host, under their lock; a read-only one leaves /run as it was).
+ * binary (system/sshd-version.ts).
  */
-export async function sshdVersionText(opts: { remember?: boolean } = {}): Promise<string> {
+export async function sshdVersionText(): Promise<string> {
   if (!existsSync(SSHD)) {
     throw new FailError(`${SSHD} not found: the OpenSSH server is not installed`, 'sudo apt-get install -y openssh-server');
   }
@@ -35,8 +37,18 @@ export async function sshdVersionText(opts: { remember?: boolean } = {}): Promis
   if (known !== undefined) return known;
   const r = await run(SSHD, ['-V']);
   const text = (r.stderr || r.stdout).trim();
-  if (opts.remember && identity !== null) await rememberVersion(identity, text).catch(() => {});
+  if (identity !== null) unremembered = { identity, text };
   return text;
+}
+
+/**
+ * Keep the version this run read for the next runs: called by a command that changes the host once it has
+ * (init, uninstall). A dry run, a read-only command or a run that failed leaves /run as it was.
+ */
+export async function rememberSshdVersion(): Promise<void> {
+  if (!unremembered) return;
+  await rememberVersion(unremembered.identity, unremembered.text).catch(() => {});
+  unremembered = undefined;
 }
 
 /** `sshd -t`: is this configuration (main file and everything it includes) valid? */
