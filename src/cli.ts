@@ -315,14 +315,37 @@ Example:
   return program;
 }
 
+/** A reader that went away (`sftp-setup --help | head -1`) ends the run quietly, not with a stack trace. */
+function quietWhenClosed(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
+/**
+ * Run `fn` on process.stderr when something first asks for it. Node makes the stream on first use, and
+ * making it costs a run a few milliseconds (a pipe's loads Node's net module), which a run that writes
+ * nothing there need not pay.
+ */
+function onStderrMade(fn: (s: NodeJS.WriteStream) => void): void {
+  const own = Object.getOwnPropertyDescriptor(process, 'stderr');
+  if (!own?.get || !own.configurable) return fn(process.stderr);
+  Object.defineProperty(process, 'stderr', {
+    configurable: true,
+    enumerable: own.enumerable,
+    get() {
+      Object.defineProperty(process, 'stderr', own);
+      const stream = process.stderr;
+      fn(stream);
+      return stream;
+    },
+  });
+}
+
 export async function main(argv: string[]): Promise<void> {
-  // A reader that went away (`sftp-setup --help | head -1`) ends the run quietly, not with a stack trace.
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EPIPE') throw err;
-      process.exit(process.exitCode ?? 0);
-    });
-  }
+  quietWhenClosed(process.stdout);
+  onStderrMade(quietWhenClosed);
   // Options before the command take no value (-V, -h), so the first word that is not one names it.
   const program = buildProgram(argv.slice(2).find((a) => !a.startsWith('-')));
   // Every level, so that a usage mistake in a sub-subcommand (keys add --frm) also exits 2.

@@ -22,6 +22,14 @@ describe('command-line output', () => {
     expect(init.stdout).toContain('images/videos/thumbnails'); // the default list is shown
   });
 
+  it('a closed stderr ends the run with its own exit code, not a crash', async () => {
+    // stderr's stream is made only when written to (src/cli.ts): its handler must come with it.
+    for (let i = 0; i < 3; i++) {
+      const r = await run('bash', ['-c', 'node "$1" no-such-command 2>&1 >/dev/null | true; exit "${PIPESTATUS[0]}"', 'bash', CLI]);
+      expect(r.exitCode).toBe(2);
+    }
+  });
+
   it('a closed stdout ends the run quietly, with no stack trace', async () => {
     for (let i = 0; i < 3; i++) {
       const r = await run('bash', ['-c', 'set -o pipefail; node "$1" --help | true', 'bash', CLI]);
