@@ -64,7 +64,10 @@ export interface CollectorPlan {
   placement: Placement;
   block: string;
   hostKeyFingerprints: string[];
-  /** once the reload step ran: its sshd -T -C user=… of the reloaded files (the self-test's target reads it) */
+  /**
+   * set by the reload step once it has reloaded and confirmed: its sshd -T -C user=… of the reloaded files
+   * (the self-test's target reads it; no later step changes sshd's files)
+   */
   reloaded: { effective?: string };
 }
 

@@ -94,7 +94,7 @@ export async function initCommand(o: InitOptions): Promise<number> {
   const selfTestTarget = (reports: StepReport[]): Promise<ProbeTarget> => {
     const changed = reports.some((r) => r.status === 'changed');
     if (!changed && earlyTarget) return earlyTarget;
-    const reloaded = reports.some((r) => r.id === 'reload' && r.status === 'changed') ? plan?.reloaded.effective : undefined;
+    const reloaded = plan?.reloaded.effective;
     return reloaded !== undefined ? probeTargetFromEffective(spec, parseEffective(reloaded)) : probeTargetFor(spec, mainPath);
   };
   const applied = await applyPlan({
