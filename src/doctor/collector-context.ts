@@ -8,7 +8,7 @@ import { configIO } from '../collector/inspect.js';
 import { loadConfigDetailed, type Directive, type LoadResult } from '../sshd/includes.js';
 import { expandTokens, parseEffective, parseSshdVersion, type ParsedVersion } from '../sshd/effective.js';
 import { accountTables, getAccount, groupsOf, passwordField, type Account } from '../system/accounts.js';
-import { effectiveConfig, effectiveConfigs, effectiveSettings, isRunning, SSHD_CONFIG, sshdInstalled, sshdVersionText, testConfig, type SshdCheck } from '../system/sshd.js';
+import { effectiveConfig, effectiveConfigs, effectiveSettings, isRunning, settingsFailure, SSHD_CONFIG, sshdInstalled, sshdVersionText, testConfig, type SshdCheck } from '../system/sshd.js';
 
 export interface MatchBlock {
   file: string;
@@ -113,7 +113,7 @@ async function checkConfig(single?: string): Promise<{ valid: SshdCheck & { by?:
   if (single === undefined) return { valid: await testConfig(SSHD_CONFIG) };
   const r = await effectiveSettings({ user: single });
   if (r.ok) return { valid: { ok: true, message: '', by: `-T -C user=${single}` }, eff: r.settings };
-  return { valid: await testConfig(SSHD_CONFIG), eff: new Error(`sshd -T failed: ${r.message}`) };
+  return { valid: await testConfig(SSHD_CONFIG), eff: settingsFailure(r) };
 }
 
 export async function readCollector(only?: string): Promise<CollectorContext> {

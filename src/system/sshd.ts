@@ -63,7 +63,7 @@ export async function effectiveConfig(
   configPath = SSHD_CONFIG,
 ): Promise<string> {
   const r = await effectiveSettings(conn, configPath);
-  if (!r.ok) throw new FailError(`sshd -T failed: ${r.message}`, `run: sudo ${SSHD} -t`);
+  if (!r.ok) throw settingsFailure(r);
   return r.settings;
 }
 
@@ -84,7 +84,7 @@ export async function effectiveSettings(
 /** `sshd -T` without -C: the global settings (connection limits and the like), no Match block applied. */
 export async function globalConfig(configPath = SSHD_CONFIG): Promise<string> {
   const r = await globalSettings(configPath);
-  if (!r.ok) throw new FailError(`sshd -T failed: ${r.message}`, `run: sudo ${SSHD} -t`);
+  if (!r.ok) throw settingsFailure(r);
   return r.settings;
 }
 
@@ -96,6 +96,11 @@ export async function globalSettings(configPath = SSHD_CONFIG): Promise<SshdChec
 function settingsOf(r: { exitCode: number | null; stdout: string; stderr: string }): SshdCheck & { settings: string } {
   const ok = r.exitCode === 0;
   return { ok, message: ok ? '' : (r.stderr || r.stdout).trim(), settings: ok ? r.stdout : '' };
+}
+
+/** The error of an `sshd -T` that failed (effectiveSettings, globalSettings), with where to look. */
+export function settingsFailure(r: SshdCheck): FailError {
+  return new FailError(`sshd -T failed: ${r.message}`, `run: sudo ${SSHD} -t`);
 }
 
 /**
