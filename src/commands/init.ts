@@ -10,14 +10,13 @@ import { parseDirList } from '../collector/dirs.js';
 import { buildCollectorPlan, type CollectorPlan, type CollectorSpec } from '../collector/plan.js';
 import { readSshdState } from '../collector/inspect.js';
 import { applyPlan } from '../plan/apply.js';
-import type { StepReport } from '../plan/step.js';
 import { parseEffective } from '../sshd/effective.js';
 import { EXIT } from '../exit-codes.js';
 import { formatCheck, printJson } from '../report.js';
 import { backupDirFor, Journal } from '../system/files.js';
 import { readKeyArg } from '../system/key-input.js';
 import { getAccount, listAccounts } from '../system/accounts.js';
-import { cleanStaleProbe, probeAccount, type ProbeResult, type ProbeTarget } from '../system/probe.js';
+import { cleanStaleProbe, probeAccount, startProbe, type ProbeResult, type ProbeTarget, type StartedProbe } from '../system/probe.js';
 import { enableAndStart, isRunning, rememberSshdVersion, startHint, systemdRuns } from '../system/sshd.js';
 import { parseCidrList, validateAbsPath, validatePort, validateUserName } from '../validate.js';
 import { probeTargetFor, probeTargetFromEffective } from '../collector/probe-target.js';
@@ -88,14 +87,16 @@ export async function initCommand(o: InitOptions): Promise<number> {
   let plan: CollectorPlan | undefined;
   let mainPath = '';
   let probe: ProbeResult[] | undefined;
-  let earlyTarget: Promise<ProbeTarget> | undefined;
-  // Where the self-test connects, from an sshd -T -C of the configuration as it now is: the one started
-  // beside the checks when nothing changed, the reload step's own when it reloaded, else a new one.
-  const selfTestTarget = (reports: StepReport[]): Promise<ProbeTarget> => {
-    const changed = reports.some((r) => r.status === 'changed');
-    if (!changed && earlyTarget) return earlyTarget;
+  let early: Promise<{ target: ProbeTarget; probe: StartedProbe } | undefined> | undefined;
+  // Where the self-test connects, from an sshd -T -C of the configuration as it now is: the reload step's
+  // own when it reloaded, else a new one. (A run that changed nothing uses the early self-test instead.)
+  const selfTestTarget = (): Promise<ProbeTarget> => {
     const reloaded = plan?.reloaded.effective;
     return reloaded !== undefined ? probeTargetFromEffective(spec, parseEffective(reloaded)) : probeTargetFor(spec, mainPath);
+  };
+  // Once finished, cancel does nothing; on every other way out it closes the connection and removes the key.
+  const cancelEarly = async () => {
+    await early?.then((e) => e?.probe.cancel(), () => {});
   };
   const applied = await applyPlan({
     subject: `upload account ${spec.user} in ${spec.root}`, doing: 'Setting up', already: 'set up', done: 'Done.',
@@ -104,18 +105,21 @@ export async function initCommand(o: InitOptions): Promise<number> {
       // Read under the lock: a run that waited sees the accounts the run before it added (the limits count them).
       // The account listing the plan needs (getent where NSS has more than the files) starts beside sshd's checks.
       listAccounts().catch(() => {});
+      // A re-run usually changes nothing: the self-test's sshd -T -C runs beside sshd's checks, and its login
+      // (most of its time) starts once the plan is made and a crashed probe's leftovers are gone. Both are
+      // used when no step changed anything and sshd ran all along; else the connection is closed and the
+      // self-test starts afresh on the new configuration. Nothing in the upload tree is touched before the
+      // checks have run (startProbe).
+      const target = !o.dryRun && o.verify ? getAccount(spec.user).then((a) => (a ? probeTargetFor(spec) : undefined)) : undefined;
+      target?.catch(() => {});
       const sshd = await readSshdState();
       mainPath = sshd.mainPath;
       // The plan refuses a bad --root before anything is touched, the stale-probe clean-up included.
       plan = await buildCollectorPlan(spec, sshd, journal);
       // Holding the lock, anything a crashed probe left behind is stale.
       if (!o.dryRun) await cleanStaleProbe(spec.user, spec.root, spec.dirs);
-      // A re-run usually changes nothing: the self-test's sshd -T -C runs now, beside the checks, and is
-      // used when no step changed anything (else it runs again on the new configuration).
-      if (!o.dryRun && o.verify && (await getAccount(spec.user))) {
-        earlyTarget = probeTargetFor(spec, mainPath);
-        earlyTarget.catch(() => {});
-      }
+      early = target?.then((t) => t && { target: t, probe: startProbe(t) });
+      early?.catch(() => {});
       // Once the tree exists: what the SFTP allow-list cannot bound (modes carried by OPEN and MKDIR).
       const steps = [...plan.steps];
       // The log socket's mount sits inside the tree: off while --protect-mount binds the tree onto itself
@@ -128,16 +132,20 @@ export async function initCommand(o: InitOptions): Promise<number> {
     // Still under the lock, and rolled back if it throws: the self-test needs a running sshd.
     after: async (reports) => {
       if (o.dryRun) return;
-      await offerToStartSshd(o);
-      if (!(await isRunning())) return;
-      if (o.verify) {
-        const target = await selfTestTarget(reports);
-        out(chalk.bold(`Self-test: a real SFTP session as ${spec.user} on port ${target.port}`));
-        probe = await probeAccount(target);
-        for (const p of probe) out(formatCheck(p));
-      }
+      const wasRunning = await isRunning();
+      if (!wasRunning && !(await offerToStartSshd(o))) return;
+      if (!o.verify) return;
+      const unchanged = wasRunning && !reports.some((r) => r.status === 'changed');
+      const started = unchanged ? await early : undefined;
+      // The early connection is of the configuration before the run: closed before a new probe writes the
+      // same key file.
+      if (!started) await cancelEarly();
+      const target = started?.target ?? (await selfTestTarget());
+      out(chalk.bold(`Self-test: a real SFTP session as ${spec.user} on port ${target.port}`));
+      probe = await (started ? started.probe.finish(target.dirs) : probeAccount(target));
+      for (const p of probe) out(formatCheck(p));
     },
-  });
+  }).finally(cancelEarly);
   if (applied.declined) return EXIT.failed;
   if (!o.dryRun) await rememberSshdVersion();
   if (!o.dryRun && !(await isRunning())) {
@@ -176,8 +184,10 @@ function logDecision(wanted: boolean | undefined, socket: LogSocket | null): boo
   return wanted ?? socket !== null;
 }
 
-/** A stopped sshd on a systemd host: offer to enable and start it (a terminal only). */
-async function offerToStartSshd(o: InitOptions): Promise<void> {
-  if (o.json || !systemdRuns() || (await isRunning())) return;
-  if (await confirm('sshd is not running. Enable and start it now (systemctl enable --now ssh)?')) await enableAndStart();
+/** sshd is stopped: on a systemd host, offer to enable and start it (a terminal only). Is it running now? */
+async function offerToStartSshd(o: InitOptions): Promise<boolean> {
+  if (o.json || !systemdRuns()) return false;
+  if (!(await confirm('sshd is not running. Enable and start it now (systemctl enable --now ssh)?'))) return false;
+  await enableAndStart();
+  return isRunning();
 }

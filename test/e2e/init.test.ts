@@ -79,6 +79,27 @@ describe('init on a fresh collector', () => {
     expect(await snapshot(p.collector, paths)).toBe(before);
   });
 
+  it('a re-run that changes something self-tests the new configuration, and leaves no connection, key or file of either probe', async () => {
+    // A re-run opens the self-test's connection beside its checks; a change means closing it and starting
+    // afresh: here a file init repairs, then the Match block, which makes it reload sshd.
+    const traces = () => p.collector.sh('ls -A /run/sftp-setup/probe-keys; ls /run | grep sftp-setup- || true; pgrep -af "[s]sh .*sftp-setup-probe" || true; find /run /srv /tmp -name ".sftp-setup-probe*"');
+    const block = `/etc/ssh/sshd_config.d/50-sftp-setup-${USER}.conf`;
+    const edits = [
+      { change: `chmod 600 ${KEYS_FILE}`, changed: /changed +authorized keys/, undone: `stat -c %a ${KEYS_FILE}`, is: '644\n' },
+      { change: `echo '# edited' >> ${block}`, changed: /changed +sshd reloaded/, undone: `grep -c edited ${block} || true`, is: '0\n' },
+    ];
+    for (const e of edits) {
+      await p.collector.sh(e.change);
+      const r = await cli(p.collector, ['init', '--yes', '--key', pub]);
+      expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toMatch(e.changed);
+      expect(r.stdout).toMatch(/pass {2}key login as allsky-upload/);
+      expect(r.stdout).not.toMatch(/FAIL/);
+      expect(await p.collector.sh(e.undone)).toBe(e.is);
+      expect(await traces()).toBe('');
+    }
+  });
+
   it('--dry-run prints the plan with diffs and changes nothing', async () => {
     const other = await makeKey(p.camera, '/root/other_key');
     const paths = ['/etc', '/var/lib', '/home', '/run/sshd.pid'];
