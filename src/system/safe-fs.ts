@@ -615,16 +615,17 @@ export async function restoreDirTimes(stamps: Array<{ root: string; rel: string;
 async function restoreTimesOf(stamps: Array<{ root: string; rel: string; mtimeNs: bigint }>): Promise<void> {
   const opened: Array<{ h: Handle; stamp: string }> = [];
   try {
-    for (const s of stamps) {
+    // All at once (a self-test waits for them), each a descriptor and an fstat.
+    await Promise.all(stamps.map(async (s) => {
       const h = await openDirBeneath(s.root, s.rel).catch(() => null);
-      if (!h) continue;
+      if (!h) return;
       // A directory whose time is already right costs no process.
       if ((await h.stat({ bigint: true }).catch(() => null))?.mtimeNs === s.mtimeNs) {
         await h.close().catch(() => {});
-        continue;
+        return;
       }
       opened.push({ h, stamp: `${s.mtimeNs / 1_000_000_000n}.${String(s.mtimeNs % 1_000_000_000n).padStart(9, '0')}` });
-    }
+    }));
     if (opened.length === 0) return;
     // One touch per directory (Node's utimes keeps only microseconds), eight at a time: each is a short
     // program that waits on nothing but the kernel, and a fleet's hundreds must not all start at once.
