@@ -130,6 +130,9 @@ export async function readCollector(only?: string): Promise<CollectorContext> {
   const found = config ? uploadBlocks(matchBlocks(config.directives, io.read)) : [];
   const wanted = only ? [{ user: only, block: found.find((f) => f.user === only)?.block }] : found;
   const single = wanted.length === 1 ? wanted[0]!.user : undefined;
+  // One account's look-ups start beside sshd's: where NSS has more than the files, its groups are an `id`
+  // (cached, and used below).
+  if (single !== undefined) for (const lookup of [getAccount, passwordField, groupsOf]) lookup(single).catch(() => {});
   const [versionText, checked, running] = await Promise.all([sshdVersionText(), checkConfig(single), isRunning()]);
   const { valid } = checked;
   // For a fleet, passwd, shadow and groups come from one enumeration each (a name not in them is looked up

@@ -63,13 +63,14 @@ export async function collectorDoctor(opts: { user?: string; probe: boolean; pro
   const dirs = new Map<string, string[]>();
   if (!ctx.installed) return { ctx, checks, dirs };
   const probing = opts.probe && ctx.running && ctx.accounts.length > 0;
-  // The directory times the probes change are put back once they are all done, in one go: the probe keys'
-  // directory (which every probe writes to) and each tree's (the first time saved for a directory is the
-  // one from before any probe).
-  const keysDirTime = probing ? await dirTimeNs(PROBE_KEYS_DIR, '').catch(() => null) : null;
-  const times: DirStamp[] = keysDirTime === null ? [] : [{ root: PROBE_KEYS_DIR, rel: '', mtimeNs: keysDirTime }];
   // One account (the usual collector): its probe's connection opens while the checks below read its files.
-  let early = probing && ctx.accounts.length === 1 ? startLiveProbe(ctx.accounts[0]!, { probe: opts.probe, running: ctx.running, times }) : undefined;
+  // Being the only probe, it puts back the times it changes itself, while its connection closes.
+  let early = probing && ctx.accounts.length === 1 ? startLiveProbe(ctx.accounts[0]!, { probe: opts.probe, running: ctx.running }) : undefined;
+  // A fleet's probes put back the directory times they change once they are all done, in one go: the probe
+  // keys' directory (which every probe writes to) and each tree's (the first time saved for a directory is
+  // the one from before any probe).
+  const keysDirTime = probing && !early ? await dirTimeNs(PROBE_KEYS_DIR, '').catch(() => null) : null;
+  const times: DirStamp[] = keysDirTime === null ? [] : [{ root: PROBE_KEYS_DIR, rel: '', mtimeNs: keysDirTime }];
   // Its few steps first, so that they do not queue behind the checks' file reads.
   await early?.then((p) => p.connecting, () => {});
   let perAccount: AccountResult[];
