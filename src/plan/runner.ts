@@ -18,9 +18,12 @@ export class PlanFailed extends Error {
 }
 
 /**
- * Check every step in order and apply the ones that drifted. Steps are checked one by one, after the
- * previous one was applied, because later steps look at what earlier ones made (a user, a directory).
- * In a dry run later checks see the unchanged system: they report what they can.
+ * Check every step in order and apply the ones that drifted. Once a step has been applied, each later step
+ * is checked again after the one before it, because later steps look at what earlier ones made (a user, a
+ * directory). Until then, the checks that all started at once stand: they looked at the same system a check
+ * in turn would see (checks only read), and a re-run, which usually changes nothing, waits for the slowest
+ * check instead of the sum of them all. In a dry run later checks see the unchanged system: they report
+ * what they can.
  * Rolling back is the caller's business (it owns the backups); a failure stops the plan at that step.
  */
 export async function runPlan(steps: Step[], opts: RunPlanOptions): Promise<StepReport[]> {
@@ -29,10 +32,16 @@ export async function runPlan(steps: Step[], opts: RunPlanOptions): Promise<Step
     reports.push(r);
     opts.onReport?.(r);
   };
+  const ahead = steps.map((step) => {
+    const drift = Promise.resolve().then(() => step.check());
+    drift.catch(() => {}); // surfaced when its step's turn comes, unless an apply makes it moot
+    return drift;
+  });
   let applied = 0;
-  for (const step of steps) {
+  for (const [i, step] of steps.entries()) {
     try {
-      const drift = await step.check();
+      // A step's check keeps what it found for its apply: the early one must be over before it runs again.
+      const drift = applied === 0 ? await ahead[i]! : await ahead[i]!.then(() => step.check(), () => step.check());
       if (!drift) {
         emit({ id: step.id, title: step.title, status: 'unchanged' });
         continue;
