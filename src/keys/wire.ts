@@ -2,7 +2,7 @@
  * SSH wire-format helpers (RFC 4251 strings) and the SHA256 fingerprint, shared by the public and private
  * key readers. Kept separate from sshpk so that key types sshpk does not know (sk-*) can still be checked.
  */
-import { createHash } from 'node:crypto';
+import { sha256 } from './sha256.js';
 
 /** Sequential reader over an SSH blob; every read returns undefined instead of running past the end. */
 export class WireReader {
@@ -49,5 +49,5 @@ export function decodeBase64Strict(text: string): Buffer | undefined {
 
 /** "SHA256:" + unpadded base64 of the blob's SHA-256, exactly as `ssh-keygen -lf` prints it. */
 export function sha256Fingerprint(blob: Buffer): string {
-  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+  return `SHA256:${sha256(blob).toString('base64').replace(/=+$/, '')}`;
 }
