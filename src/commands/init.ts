@@ -16,7 +16,7 @@ import { formatCheck, printJson } from '../report.js';
 import { backupDirFor, Journal } from '../system/files.js';
 import { readKeyArg } from '../system/key-input.js';
 import { getAccount, listAccounts } from '../system/accounts.js';
-import { cleanStaleProbe, probeAccount, startProbe, type ProbeResult, type ProbeTarget, type StartedProbe } from '../system/probe.js';
+import { cleanStaleProbeFiles, cleanStaleProbeKey, probeAccount, startProbe, type ProbeResult, type ProbeTarget, type StartedProbe } from '../system/probe.js';
 import { enableAndStart, isRunning, rememberSshdVersion, startHint, systemdRuns } from '../system/sshd.js';
 import { parseCidrList, validateAbsPath, validatePort, validateUserName } from '../validate.js';
 import { probeTargetFor, probeTargetFromEffective } from '../collector/probe-target.js';
@@ -106,7 +106,7 @@ export async function initCommand(o: InitOptions): Promise<number> {
       // The account listing the plan needs (getent where NSS has more than the files) starts beside sshd's checks.
       listAccounts().catch(() => {});
       // A re-run usually changes nothing: the self-test's sshd -T -C runs beside sshd's checks, and its login
-      // (most of its time) starts once the plan is made and a crashed probe's leftovers are gone. Both are
+      // (most of its time) starts once the plan is made and a crashed probe's key is gone. Both are
       // used when no step changed anything and sshd ran all along; else the connection is closed and the
       // self-test starts afresh on the new configuration. Nothing in the upload tree is touched before the
       // checks have run (startProbe).
@@ -116,10 +116,12 @@ export async function initCommand(o: InitOptions): Promise<number> {
       mainPath = sshd.mainPath;
       // The plan refuses a bad --root before anything is touched, the stale-probe clean-up included.
       plan = await buildCollectorPlan(spec, sshd, journal);
-      // Holding the lock, anything a crashed probe left behind is stale.
-      if (!o.dryRun) await cleanStaleProbe(spec.user, spec.root, spec.dirs);
+      // Holding the lock, anything a crashed probe left behind is stale: its key first, then the early
+      // login starts, while the tree's leftovers go.
+      if (!o.dryRun) await cleanStaleProbeKey(spec.user);
       early = target?.then((t) => t && { target: t, probe: startProbe(t) });
       early?.catch(() => {});
+      if (!o.dryRun) await cleanStaleProbeFiles(spec.root, spec.dirs);
       // Once the tree exists: what the SFTP allow-list cannot bound (modes carried by OPEN and MKDIR).
       const steps = [...plan.steps];
       // The log socket's mount sits inside the tree: off while --protect-mount binds the tree onto itself

@@ -54,14 +54,26 @@ export interface ProbeResult {
  * a directory swapped for a link is not entered).
  */
 export async function cleanStaleProbe(user: string, chroot: string, dirs: string[]): Promise<void> {
+  await cleanStaleProbeKey(user);
+  await cleanStaleProbeFiles(chroot, dirs);
+}
+
+/** The part of cleanStaleProbe outside the upload tree: the account's probe key and dead runs' scratch. */
+export async function cleanStaleProbeKey(user: string): Promise<void> {
   await fs.rm(join(PROBE_KEYS_DIR, user), { force: true });
   // A run killed mid-probe or mid-validation leaves its scratch directory (probe private key, candidate config).
   await removeStaleRunScratch(['probe', 'candidate']);
-  for (const d of dirs.filter(isPlainDir)) {
-    await withDir(chroot, d, async (dir) => {
+}
+
+/**
+ * The part in the upload tree: probe files a crashed run left, directory by directory at once. A probe
+ * started meanwhile (startProbe) has made none yet.
+ */
+export async function cleanStaleProbeFiles(chroot: string, dirs: string[]): Promise<void> {
+  await Promise.all(dirs.filter(isPlainDir).map((d) =>
+    withDir(chroot, d, async (dir) => {
       for (const e of await readDirAt(dir)) if (PROBE_LEFTOVER.test(e.name)) await unlinkAt(dir, e.name).catch(() => {});
-    }).catch(() => {});
-  }
+    }).catch(() => {})));
 }
 
 /** A temporary probe key: its private key file (root's, 0600) and its public line. */

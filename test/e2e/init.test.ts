@@ -79,6 +79,18 @@ describe('init on a fresh collector', () => {
     expect(await snapshot(p.collector, paths)).toBe(before);
   });
 
+  it("a re-run sweeps a crashed probe's key and files, in every upload directory at once, and only those", async () => {
+    const dirs = ['images', 'images/videos/thumbnails', 'allsky'];
+    await p.collector.sh(`mkdir -p /run/sftp-setup/probe-keys && echo 'restrict ssh-ed25519 AAAA stale' > /run/sftp-setup/probe-keys/${USER}` +
+      dirs.map((d) => `; cd ${ROOT}/${d} && touch .sftp-setup-probe-0123456789ab.tmp .sftp-setup-probe-0123456789ab .sftp-setup-probe.read keep.sftp-setup-probe .sftp-setup-probe-x`).join(''));
+    const r = await cli(p.collector, ['init', '--yes', '--key', pub]);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/pass {2}key login as allsky-upload/);
+    expect(await p.collector.sh(`ls -A /run/sftp-setup/probe-keys; cd ${ROOT} && find ${dirs.join(' ')} -maxdepth 1 -name '*sftp-setup-probe*' | LC_ALL=C sort`)).toBe(
+      dirs.flatMap((d) => [`${d}/.sftp-setup-probe-x`, `${d}/keep.sftp-setup-probe`]).sort().join('\n') + '\n');
+    await p.collector.sh(`cd ${ROOT} && for d in ${dirs.join(' ')}; do rm "$d/.sftp-setup-probe-x" "$d/keep.sftp-setup-probe"; done`);
+  });
+
   it('a re-run that changes something self-tests the new configuration, and leaves no connection, key or file of either probe', async () => {
     // A re-run opens the self-test's connection beside its checks; a change means closing it and starting
     // afresh: here a file init repairs, then the Match block, which makes it reload sshd.
