@@ -8,6 +8,7 @@ import type { ProbeTarget } from '../system/probe.js';
 import { effectiveConfig } from '../system/sshd.js';
 import { hostLogSocket } from '../system/devlog.js';
 import { logsUploads } from './devlog.js';
+import { parseConfig } from '../sshd/parse.js';
 
 export function pickProbeAddress(listen: string[]): string {
   // "0.0.0.0:22", "[::]:22", "192.168.1.5:22"
@@ -38,4 +39,22 @@ export async function probeTargetFor(
   configPath?: string,
 ): Promise<ProbeTarget> {
   return probeTargetFromEffective(spec, parseEffective(await effectiveConfig({ user: spec.user }, configPath)));
+}
+
+/**
+ * The target of a re-run that changes nothing, without an sshd -T -C of its own: Port, ListenAddress and
+ * HostKey are global settings (sshd allows none of them in Match), so the `sshd -T` the run made has them,
+ * and the ForceCommand (whether uploads are logged) is that of `block`, the account's Match block, which
+ * such a run found installed as it is and not overridden (the plan refuses an earlier Match block that
+ * sets it).
+ */
+export function probeTargetFromSettings(
+  spec: { user: string; root: string; dirs: string[]; profile: 'allsky' | 'dropbox'; port?: number },
+  globalSettings: string,
+  block: string,
+): Promise<ProbeTarget> {
+  const eff = parseEffective(globalSettings);
+  const force = parseConfig(block, 'block').find((l) => l.keyword === 'forcecommand');
+  eff.set('forcecommand', force ? [force.args.join(' ')] : []);
+  return probeTargetFromEffective(spec, eff);
 }

@@ -19,7 +19,7 @@ import { getAccount, listAccounts } from '../system/accounts.js';
 import { cleanStaleProbeFiles, cleanStaleProbeKey, probeAccount, startProbe, type ProbeResult, type ProbeTarget, type StartedProbe } from '../system/probe.js';
 import { enableAndStart, isRunning, rememberSshdVersion, startHint, systemdRuns } from '../system/sshd.js';
 import { parseCidrList, validateAbsPath, validatePort, validateUserName } from '../validate.js';
-import { probeTargetFor, probeTargetFromEffective } from '../collector/probe-target.js';
+import { probeTargetFor, probeTargetFromEffective, probeTargetFromSettings } from '../collector/probe-target.js';
 import { systemDirProblem } from '../collector/root-rules.js';
 import { envPathProblem, refuseBadCollectorEnv } from '../collector/env-file.js';
 import { protectMountStep } from '../collector/mount-step.js';
@@ -87,7 +87,7 @@ export async function initCommand(o: InitOptions): Promise<number> {
   let plan: CollectorPlan | undefined;
   let mainPath = '';
   let probe: ProbeResult[] | undefined;
-  let early: Promise<{ target: ProbeTarget; probe: StartedProbe } | undefined> | undefined;
+  let early: Promise<{ target: ProbeTarget; probe: StartedProbe }> | undefined;
   // Where the self-test connects, from an sshd -T -C of the configuration as it now is: the reload step's
   // own when it reloaded, else a new one. (A run that changed nothing uses the early self-test instead.)
   const selfTestTarget = (): Promise<ProbeTarget> => {
@@ -96,7 +96,7 @@ export async function initCommand(o: InitOptions): Promise<number> {
   };
   // Once finished, cancel does nothing; on every other way out it closes the connection and removes the key.
   const cancelEarly = async () => {
-    await early?.then((e) => e?.probe.cancel(), () => {});
+    await early?.then((e) => e.probe.cancel(), () => {});
   };
   const applied = await applyPlan({
     subject: `upload account ${spec.user} in ${spec.root}`, doing: 'Setting up', already: 'set up', done: 'Done.',
@@ -105,13 +105,6 @@ export async function initCommand(o: InitOptions): Promise<number> {
       // Read under the lock: a run that waited sees the accounts the run before it added (the limits count them).
       // The account listing the plan needs (getent where NSS has more than the files) starts beside sshd's checks.
       listAccounts().catch(() => {});
-      // A re-run usually changes nothing: the self-test's sshd -T -C runs beside sshd's checks, and its login
-      // (most of its time) starts once the plan is made and a crashed probe's key is gone. Both are
-      // used when no step changed anything and sshd ran all along; else the connection is closed and the
-      // self-test starts afresh on the new configuration. Nothing in the upload tree is touched before the
-      // checks have run (startProbe).
-      const target = !o.dryRun && o.verify ? getAccount(spec.user).then((a) => (a ? probeTargetFor(spec) : undefined)) : undefined;
-      target?.catch(() => {});
       const sshd = await readSshdState();
       mainPath = sshd.mainPath;
       // The plan refuses a bad --root before anything is touched, the stale-probe clean-up included.
@@ -119,8 +112,15 @@ export async function initCommand(o: InitOptions): Promise<number> {
       // Holding the lock, anything a crashed probe left behind is stale: its key first, then the early
       // login starts, while the tree's leftovers go.
       if (!o.dryRun) await cleanStaleProbeKey(spec.user);
-      early = target?.then((t) => t && { target: t, probe: startProbe(t) });
-      early?.catch(() => {});
+      // A re-run usually changes nothing: the self-test's login (most of its time) starts now, beside the
+      // checks, where sshd's settings just read say (no sshd -T -C of its own). It is used when no step
+      // changed anything and sshd ran all along; else the connection is closed and the self-test starts
+      // afresh on the new configuration. Nothing in the upload tree is touched before the checks have run
+      // (startProbe).
+      if (!o.dryRun && o.verify && (await getAccount(spec.user))) {
+        early = probeTargetFromSettings(spec, sshd.globalSettings, plan.block).then((t) => ({ target: t, probe: startProbe(t) }));
+        early.catch(() => {});
+      }
       if (!o.dryRun) await cleanStaleProbeFiles(spec.root, spec.dirs);
       // Once the tree exists: what the SFTP allow-list cannot bound (modes carried by OPEN and MKDIR).
       const steps = [...plan.steps];

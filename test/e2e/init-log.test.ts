@@ -61,6 +61,8 @@ describe('init: upload logging', () => {
     const r = await cli(host, ['init', '--yes', '--key', key]);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Already set up: nothing changed\./);
+    // Its self-test (started beside the checks) knows uploads are logged, and finds its own line.
+    expect(r.stdout).toMatch(/pass {2}upload logging: this upload's close line is in the log — in \/var\/log\/auth\.log: /);
     expect(await snapshot(host, paths)).toBe(before);
   });
 
@@ -102,6 +104,8 @@ describe('init: upload logging', () => {
     expect((await devlogCheck(host)).status).toBe('skip');
     const again = await cli(host, ['init', '--yes', '--key', key, '--no-log']);
     expect(again.stdout).toMatch(/Already set up: nothing changed\./);
+    expect(again.stdout).toMatch(/pass {2}key login as allsky-upload/);
+    expect(again.stdout).not.toMatch(/upload logging: this upload's close line/);
   });
 
   it('uninstall removes the mount, the fstab line and dev; the uploads stay', async () => {
