@@ -17,6 +17,7 @@ import { run, type RunResult } from './exec.js';
 import { ensureDir, writeFileAtomic } from './files.js';
 import { makeRunScratch, removeStaleRunScratch } from './run-scratch.js';
 import { at, createFileAt, dirTimeNs, lstatAt, readDirAt, restoreDirTimes, unlinkAt, withDir } from './safe-fs.js';
+import { terminateMaster } from './ssh-mux.js';
 import type { LogSocket } from '../collector/devlog.js';
 import { findUploadLogLine } from './upload-log.js';
 
@@ -185,7 +186,7 @@ export function startProbe(target: Omit<ProbeTarget, 'dirs'>, opts: ProbeOptions
     await connection.catch(() => {});
     const { tmp } = made;
     await Promise.all([
-      refusals && tmp ? run('ssh', ['-F', '/dev/null', '-o', `ControlPath=${join(tmp, 'cm')}`, '-O', 'exit', 'sftp-setup-probe'], { timeoutMs: 5000 }).catch(() => {}) : undefined,
+      refusals && tmp ? closeMaster(join(tmp, 'cm')) : undefined,
       (async () => {
         // Only this run's own names: doctor probes accounts side by side, and holds no lock (a sweep of
         // every probe's leftovers is cleanStaleProbe's, for callers that hold the lock).
@@ -222,6 +223,12 @@ export function startProbe(target: Omit<ProbeTarget, 'dirs'>, opts: ProbeOptions
       }
     },
   };
+}
+
+/** The shared connection closed through its control socket; `ssh -O exit` only when that did not answer. */
+async function closeMaster(controlPath: string): Promise<void> {
+  if (await terminateMaster(controlPath)) return;
+  await run('ssh', ['-F', '/dev/null', '-o', `ControlPath=${controlPath}`, '-O', 'exit', 'sftp-setup-probe'], { timeoutMs: 5000 }).catch(() => {});
 }
 
 async function connect(
