@@ -64,13 +64,12 @@ const targetOf = (a: UploadAccount, dirs: string[]) =>
 /**
  * The account's full probe (refusals included) started ahead of its file checks, so that its connection
  * opens while they run; undefined when the probe would be skipped anyway. Nothing in the upload tree is
- * touched until liveChecks finishes it; the caller cancels it when the file checks say not to probe.
+ * touched until liveChecks finishes it; the caller cancels it when the file checks say not to probe. It is
+ * its run's only probe, so it puts back the directory times it changes itself.
  */
-export function startLiveProbe(
-  a: UploadAccount, opts: { probe: boolean; running: boolean; times?: DirStamp[] },
-): Promise<StartedProbe> | undefined {
+export function startLiveProbe(a: UploadAccount, opts: { probe: boolean; running: boolean }): Promise<StartedProbe> | undefined {
   if (probeSkipped(a, opts)) return undefined;
-  const started = targetOf(a, []).then((t) => startProbe(t, { times: opts.times }));
+  const started = targetOf(a, []).then((t) => startProbe(t));
   started.catch(() => {}); // reported where it is awaited
   return started;
 }

@@ -80,7 +80,6 @@ export function splitKeyLine(line: string): KeyParts | undefined {
   return { options, type: m[1]!, base64: m[2] ?? '', comment: (m[3] ?? '').trim() };
 }
 
-/** Coordinate sizes of the NIST curves by OpenSSH's name for them. */
 /**
  * The NIST curves of ssh's ECDSA keys, y² = x³ − 3x + b over the prime p (FIPS 186-4, D.1.2), and the bytes
  * of a coordinate. The check is plain arithmetic: node:crypto, which could do it, costs a start about 4 ms.
