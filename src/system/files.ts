@@ -7,7 +7,7 @@ import { ACCOUNT_LINES_SUFFIX, accountLines, SECRET_FILES } from '../backup-rule
 import { fileError } from './file-error.js';
 import { keepBackups, pruneBackups } from './backups.js';
 import { beforeLockRelease } from './lock.js';
-import { at, openDirTrusted, openTrustedAt } from './safe-fs.js';
+import { at, openDirTrusted, openTrustedAt, readFileTrustedSync } from './safe-fs.js';
 import { printable } from '../text/printable.js';
 
 export interface FileInfo {
@@ -23,7 +23,7 @@ export interface FileInfo {
 
 export async function readText(path: string): Promise<string | null> {
   try {
-    const content = await readFileTrusted(path);
+    const content = readFileTrustedSync(path);
     return content === null ? null : content.toString('utf8');
   } catch (err) {
     throw fileError('read', path, err);
@@ -38,7 +38,7 @@ export function readShippedText(url: URL): string {
 /** A regular file's bytes (a binary file such as a KRL), or null when it does not exist; links as readText. */
 export async function readBytes(path: string): Promise<Buffer | null> {
   try {
-    return await readFileTrusted(path);
+    return readFileTrustedSync(path);
   } catch (err) {
     throw fileError('read', path, err);
   }
@@ -50,34 +50,6 @@ export function fileInfoOf(s: Stats): FileInfo {
   return { type, uid: s.uid, gid: s.gid, mode: s.mode & 0o7777, size: s.size, nlink: s.nlink, ino: s.ino };
 }
 
-/**
- * A regular file's content, or null when it does not exist. Links are followed only when root (or the
- * running user) owns them (safe-fs openTrustedAt); a FIFO or device is refused rather than waited on.
- */
-async function readFileTrusted(path: string): Promise<Buffer | null> {
-  let dir: fs.FileHandle;
-  try {
-    dir = await openDirTrusted(dirname(path));
-  } catch (err) {
-    if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return null;
-    throw err;
-  }
-  try {
-    const h = await openTrustedAt(dir, basename(path), C.O_RDONLY | C.O_NONBLOCK).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return null;
-      throw err;
-    });
-    if (!h) return null;
-    try {
-      if (!(await h.stat()).isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EINVAL' });
-      return await h.readFile();
-    } finally {
-      await h.close();
-    }
-  } finally {
-    await dir.close();
-  }
-}
 
 /** Run `fn` with the directory that holds `path` open (links on the way followed only when trusted). */
 async function inParent<T>(path: string, fn: (dir: fs.FileHandle, name: string) => Promise<T>): Promise<T> {
@@ -339,11 +311,12 @@ export class Journal {
   async record(path: string, opts: RecordOptions = {}): Promise<void> {
     if (this.originals.has(path)) return;
     const info = await statPath(path);
-    const content = info
-      ? await readFileTrusted(path).catch((err) => {
-          throw fileError('back up', path, err);
-        })
-      : null;
+    let content: Buffer | null = null;
+    try {
+      if (info) content = readFileTrustedSync(path);
+    } catch (err) {
+      throw fileError('back up', path, err);
+    }
     if (content === null) {
       this.originals.set(path, null);
       this.undos.push({ path, run: () => removeFile(path) });
@@ -454,8 +427,11 @@ async function restoreFile(path: string, orig: { content: Buffer; info: FileInfo
 async function stillOriginal(path: string, orig: { content: Buffer; info: FileInfo }): Promise<boolean> {
   const now = await statPath(path).catch(() => null);
   if (!now || now.type !== 'file' || now.mode !== orig.info.mode || now.uid !== orig.info.uid || now.gid !== orig.info.gid) return false;
-  const content = await readFileTrusted(path).catch(() => null);
-  return content !== null && content.equals(orig.content);
+  try {
+    return readFileTrustedSync(path)?.equals(orig.content) === true;
+  } catch {
+    return false;
+  }
 }
 
 /** A backup directory name for this run: <root>/<UTC timestamp>-<pid>. */

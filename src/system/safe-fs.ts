@@ -8,7 +8,7 @@
  * directory is opened with O_NOFOLLOW | O_DIRECTORY, each file with O_NOFOLLOW, and the device of every
  * directory is compared with the tree's top: a link or a mount point is reported, never entered.
  */
-import { closeSync, constants as C, fstatSync, lstatSync, openSync, promises as fs, type Dirent, type Stats } from 'node:fs';
+import { closeSync, constants as C, fstatSync, lstatSync, openSync, promises as fs, readFileSync, type Dirent, type Stats } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { mapBounded } from '../bounded.js';
 
@@ -148,43 +148,82 @@ function requireTrustedLink(err: unknown, s: Stats, name: string): void {
  * that root (or the running user) owns: a link another user planted anywhere on the way fails with ELOOP.
  */
 export async function openDirTrusted(path: string): Promise<Handle> {
-  const parts = resolve(path).split('/').filter(Boolean);
-  if (parts.length === 0) return fs.open('/', C.O_RDONLY | C.O_DIRECTORY);
-  // Walked synchronously down to the last component, as in openDirBeneath; the last is opened as a FileHandle.
-  let fd = openSync('/', C.O_RDONLY | C.O_DIRECTORY);
-  let walked = '';
-  const named = (c: string) => (err: NodeJS.ErrnoException) => {
-    throw err.code === 'ELOOP' ? Object.assign(err, { message: err.message.replace(c, walked) }) : err;
-  };
+  // Walked synchronously (no round trip through Node's thread pool a step); the directory is then handed
+  // back as a FileHandle, opened again through the descriptor the walk ended on.
+  const fd = openDirTrustedSync(path);
   try {
-    for (const c of parts.slice(0, -1)) {
-      walked += `/${c}`;
-      let next: number;
-      try {
-        next = openTrustedDirSync(fd, c);
-      } catch (err) {
-        return named(c)(err as NodeJS.ErrnoException);
-      }
-      closeSync(fd);
-      fd = next;
-    }
-    const last = parts[parts.length - 1]!;
-    walked += `/${last}`;
-    return await openTrustedAt({ fd }, last, C.O_RDONLY | C.O_DIRECTORY).catch(named(last));
+    return await fs.open(at({ fd }), C.O_RDONLY | C.O_DIRECTORY);
   } finally {
     closeSync(fd);
   }
 }
 
-/** openTrustedAt for a directory, synchronously, on a plain descriptor: a link is followed only when trusted. */
-function openTrustedDirSync(dirFd: number, name: string): number {
+/** openDirTrusted on a plain descriptor, synchronously; the caller closes it. */
+function openDirTrustedSync(path: string): number {
+  let fd = openSync('/', C.O_RDONLY | C.O_DIRECTORY);
+  let walked = '';
+  try {
+    for (const c of resolve(path).split('/').filter(Boolean)) {
+      walked += `/${c}`;
+      let next: number;
+      try {
+        next = openTrustedSync(fd, c, C.O_RDONLY | C.O_DIRECTORY);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        throw e.code === 'ELOOP' ? Object.assign(e, { message: e.message.replace(c, walked) }) : e;
+      }
+      closeSync(fd);
+      fd = next;
+    }
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  return fd;
+}
+
+/**
+ * A regular file's content by its absolute path, or null when it or a directory on the way does not exist.
+ * Links are followed only when trusted, all the way down (as openDirTrusted and openTrustedAt); a FIFO or
+ * device is refused rather than waited on. Synchronous: a few small system calls cost less than the thread
+ * pool's round trips, and a run that reads only files then never loads Node's fs/promises.
+ */
+export function readFileTrustedSync(path: string): Buffer | null {
+  let dir: number;
+  try {
+    dir = openDirTrustedSync(dirname(path));
+  } catch (err) {
+    if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return null;
+    throw err;
+  }
+  try {
+    let fd: number;
+    try {
+      fd = openTrustedSync(dir, basename(path), C.O_RDONLY | C.O_NONBLOCK);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    try {
+      if (!fstatSync(fd).isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EINVAL' });
+      return readFileSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } finally {
+    closeSync(dir);
+  }
+}
+
+/** openTrustedAt, synchronously, on a plain descriptor: a link is followed only when trusted. */
+function openTrustedSync(dirFd: number, name: string, flags: number): number {
   const path = atFd(dirFd, name);
   try {
-    return openSync(path, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
+    return openSync(path, flags | C.O_NOFOLLOW);
   } catch (err) {
     if (!refusedAsLink(err)) throw err;
     requireTrustedLink(err, lstatSync(path), name);
-    return openSync(path, C.O_RDONLY | C.O_DIRECTORY);
+    return openSync(path, flags);
   }
 }
 
