@@ -9,6 +9,7 @@ import { EXIT } from './exit-codes.js';
 import { DEFAULT_LOCK_WAIT_SECONDS, MAX_LOCK_WAIT_SECONDS, parseWaitSeconds } from './lock.js';
 import { DEFAULT_KEEP_BACKUPS, parseKeepBackups } from './backup-rules.js';
 import { UsageError } from './errors.js';
+import { outputWidth, stdoutIsTerminal, watchStdout, writeOut } from './system/stdout.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -81,6 +82,11 @@ export function buildProgram(only?: string): Command {
     .version(version, '-V, --version')
     // One line, like every other error of ours: the message, then where to look.
     .configureOutput({
+      // Help and --version through writeOut, and the width and colours from it: commander's own ask
+      // process.stdout, which would make the stream for them (system/stdout.ts).
+      writeOut,
+      getOutHelpWidth: () => outputWidth() || 80, // commander's own width when it is not a terminal
+      getOutHasColors: () => stdoutIsTerminal() && process.stdout.hasColors(),
       outputError: (str, write) => write(`sftp-setup: ${str.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')} (see --help)\n`),
     })
     .addHelpText(
@@ -315,37 +321,8 @@ Example:
   return program;
 }
 
-/** A reader that went away (`sftp-setup --help | head -1`) ends the run quietly, not with a stack trace. */
-function quietWhenClosed(stream: NodeJS.WriteStream): void {
-  stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') throw err;
-    process.exit(process.exitCode ?? 0);
-  });
-}
-
-/**
- * Run `fn` on process.stderr when something first asks for it. Node makes the stream on first use, and
- * making it costs a run a few milliseconds (a pipe's loads Node's net module), which a run that writes
- * nothing there need not pay.
- */
-function onStderrMade(fn: (s: NodeJS.WriteStream) => void): void {
-  const own = Object.getOwnPropertyDescriptor(process, 'stderr');
-  if (!own?.get || !own.configurable) return fn(process.stderr);
-  Object.defineProperty(process, 'stderr', {
-    configurable: true,
-    enumerable: own.enumerable,
-    get() {
-      Object.defineProperty(process, 'stderr', own);
-      const stream = process.stderr;
-      fn(stream);
-      return stream;
-    },
-  });
-}
-
 export async function main(argv: string[]): Promise<void> {
-  quietWhenClosed(process.stdout);
-  onStderrMade(quietWhenClosed);
+  watchStdout();
   // Options before the command take no value (-V, -h), so the first word that is not one names it.
   const program = buildProgram(argv.slice(2).find((a) => !a.startsWith('-')));
   // Every level, so that a usage mistake in a sub-subcommand (keys add --frm) also exits 2.

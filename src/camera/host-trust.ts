@@ -3,7 +3,7 @@
  * (--via), proven by a --host-key the collector presents, confirmed by the person at a terminal, or taken
  * on first use with --yes (with a warning). A pinned key is never replaced on trust alone.
  */
-import chalk from 'chalk';
+import { paint } from '../text/color.js';
 import { FailError, UsageError } from '../errors.js';
 import { sha256Fingerprint } from '../keys/wire.js';
 import { confirm } from '../prompt.js';
@@ -114,7 +114,7 @@ export async function decideHostTrust(c: Collector, o: TrustOptions): Promise<Ho
 /** No --host-key: a person confirms the fingerprint at a terminal, or --yes trusts it with a warning. */
 async function unpinnedAccepted(c: Collector, d: HostTrust, o: TrustOptions): Promise<boolean> {
   if (d.trust === 'confirmed') {
-    o.out(`The collector ${c.host} port ${c.port} presents host key ${chalk.bold(label(d.pinnedKey))}.`);
+    o.out(`The collector ${c.host} port ${c.port} presents host key ${paint.bold(label(d.pinnedKey))}.`);
     if (!process.stdin.isTTY) {
       throw new UsageError(
         `the collector's host key is not pinned; nothing was changed`,
@@ -134,9 +134,9 @@ async function unpinnedAccepted(c: Collector, d: HostTrust, o: TrustOptions): Pr
 
 /** known_hosts holds another key for the collector: show it; with --host-key, ask (or --yes) before replacing. */
 async function staleReplaced(c: Collector, d: HostTrust, o: TrustOptions): Promise<boolean> {
-  o.out(chalk.yellow(`${o.khPath} holds a different host key for ${d.pattern}:`));
+  o.out(paint.yellow(`${o.khPath} holds a different host key for ${d.pattern}:`));
   for (const s of d.kh.stale) o.out(`  ${printable(s.length > 100 ? s.slice(0, 100) + '…' : s)}`);
-  o.out(chalk.yellow('The collector was reinstalled or changed its keys, or this is not your collector.'));
+  o.out(paint.yellow('The collector was reinstalled or changed its keys, or this is not your collector.'));
   if (!c.pinned || o.yes || o.dryRun) return true;
   if (!process.stdin.isTTY) {
     throw new UsageError(

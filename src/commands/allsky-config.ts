@@ -5,7 +5,7 @@
  * camera/authorize-via) and verify with the exact lftp sequence Allsky's upload.sh runs, into every
  * directory Allsky writes to (camera/verify-uploads).
  */
-import chalk from 'chalk';
+import { paint } from '../text/color.js';
 import { posix } from 'node:path';
 import { FailError, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
@@ -27,6 +27,7 @@ import { authorizeOverVia } from '../camera/authorize-via.js';
 import { uploadFailureFix, verifyUploads, type UploadResult } from '../camera/verify-uploads.js';
 import { DEFAULT_USER } from '../collector/layout.js';
 import { DEFAULT_LOCK_WAIT_SECONDS } from '../lock.js';
+import { writeOut } from '../system/stdout.js';
 
 export { CONTROL_DIR };
 
@@ -105,8 +106,8 @@ async function cameraFor(install: AllskyInstall, o: AllskyConfigOptions): Promis
 
 export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<number> {
   const inp = parseInputs(o);
-  const out = (s: string) => void (o.json || process.stdout.write(s + '\n'));
-  const warn = (s: string) => void process.stderr.write(chalk.yellow(s) + '\n');
+  const out = (s: string) => void (o.json || writeOut(s + '\n'));
+  const warn = (s: string) => void process.stderr.write(paint.yellow(s) + '\n');
   const cam = await cameraFor(await locateAllsky({ allskyDir: o.allskyDir, allsky: o.allsky }), o);
   const asOwner: RunAs | undefined = process.getuid?.() === cam.owner.uid ? undefined : cam.owner;
   // Read everything and compute every new file before touching anything: bad files stop the run here.
@@ -127,7 +128,7 @@ export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<numbe
   const i = cam.install;
   const applied = await applyPlan({
     subject: `uploads as ${cam.owner.name} to ${inp.user}@${inp.host}:${inp.port}` +
-      chalk.dim(` — Allsky: ${cam.generation === 'none' ? 'not configured (--no-allsky)' : `${cam.generation} generation${i.classification.version ? ` (${i.classification.version})` : ''} in ${i.paths!.home}`}`),
+      paint.dim(` — Allsky: ${cam.generation === 'none' ? 'not configured (--no-allsky)' : `${cam.generation} generation${i.classification.version ? ` (${i.classification.version})` : ''} in ${i.paths!.home}`}`),
     doing: 'Configuring', already: 'configured', done: 'Camera configured.',
     lockPath: LOCK, journal, steps: cameraSteps(cam, files, host, journal, asRoot, enrolled && certStep(enrolled.cert, { uid: cam.owner.uid, gid: cam.owner.gid }, journal)),
     dryRun: o.dryRun, yes: o.yes, json: o.json, out,
@@ -139,20 +140,20 @@ export async function allskyConfigCommand(o: AllskyConfigOptions): Promise<numbe
     const via = await authorizeOverVia(inp.via, inp.user, files.key.publicLine, inp.viaPort);
     if (!via.ok) {
       if (o.json) printJson({ ok: false, dryRun: false, ...summary, steps: applied.reports, error: via.output });
-      out(`Run this on the collector instead:\n  ${chalk.cyan(summary.handoff)}`);
+      out(`Run this on the collector instead:\n  ${paint.cyan(summary.handoff)}`);
       throw via.error!;
     }
-    out(`  ${chalk.green('changed  ')} key authorized on the collector via ${inp.via.user}@${inp.via.host}` + (via.output ? ` — ${printable(via.output.split('\n').pop())}` : ''));
+    out(`  ${paint.green('changed  ')} key authorized on the collector via ${inp.via.user}@${inp.via.host}` + (via.output ? ` — ${printable(via.output.split('\n').pop())}` : ''));
   }
   let uploads: UploadResult[] | undefined;
   if (!o.dryRun && o.test) {
     const dirs = cam.generation === 'none' ? [inp.imageDir] : remoteDirs(inp.imageDir, cam.generation);
-    out(chalk.bold(`Test upload as ${cam.owner.name}, the way Allsky's upload.sh does it, into ${dirs.join(', ')}`));
+    out(paint.bold(`Test upload as ${cam.owner.name}, the way Allsky's upload.sh does it, into ${dirs.join(', ')}`));
     uploads = await verifyUploads(asOwner, cam.setLine, {
       host: inp.host, port: inp.port, user: inp.user, lftpCommands: cam.generation === 'none' ? '' : cam.setLine, password: files.password, dirs,
     });
     for (const u of uploads) {
-      out(`  ${u.ok ? chalk.green('pass') : chalk.red('FAIL')}  ${printable(u.dir)}/ — ${u.ok ? `put, rm -f, mv and clean-up in ${u.ms} ms` : printable(u.failure!.detail)}`);
+      out(`  ${u.ok ? paint.green('pass') : paint.red('FAIL')}  ${printable(u.dir)}/ — ${u.ok ? `put, rm -f, mv and clean-up in ${u.ms} ms` : printable(u.failure!.detail)}`);
     }
   }
   if (o.json) printJson({ ok: (uploads ?? []).every((u) => u.ok), dryRun: o.dryRun, ...summary, steps: applied.reports, uploads: uploads ?? null });
@@ -175,14 +176,14 @@ function finish(inp: Inputs, summary: ReturnType<typeof summaryOf>, uploads: Upl
   if (refused || (!inp.via && !uploads)) {
     out('');
     out(`On the collector, authorize this camera's key${refused ? ' (it is not accepted yet)' : ''}:`);
-    out(`  ${chalk.cyan(summary.handoff)}`);
-    out(`Collector host key pinned here: ${chalk.bold(summary.collector.hostKey)} — it must match what init printed on the collector.`);
+    out(`  ${paint.cyan(summary.handoff)}`);
+    out(`Collector host key pinned here: ${paint.bold(summary.collector.hostKey)} — it must match what init printed on the collector.`);
     if (!refused) return EXIT.ok;
-    out(`Then run ${chalk.cyan('sftp-setup allsky-config')} again to test the upload.`);
+    out(`Then run ${paint.cyan('sftp-setup allsky-config')} again to test the upload.`);
     return EXIT_KEY_NOT_AUTHORIZED;
   }
   const f = failures[0];
   if (f) throw new FailError(`the test upload failed: ${f.detail}`, uploadFailureFix(f, inp.user));
-  if (uploads) out(chalk.green(`Uploads work: Allsky will send its images to ${inp.user}@${inp.host}.`));
+  if (uploads) out(paint.green(`Uploads work: Allsky will send its images to ${inp.user}@${inp.host}.`));
   return EXIT.ok;
 }

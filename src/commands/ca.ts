@@ -4,7 +4,7 @@
  * the names cameras use. Cameras then pin one `@cert-authority` line instead of a host key, and a new host key
  * needs nothing on them: `ca init` again re-signs it.
  */
-import chalk from 'chalk';
+import { paint } from '../text/color.js';
 import { hostname, networkInterfaces } from 'node:os';
 import { FailError, requireRoot, UsageError } from '../errors.js';
 import { BACKUP_ROOT, CA, LOCK_PATH } from '../collector/layout.js';
@@ -20,6 +20,7 @@ import { printJson } from '../report.js';
 import { backupDirFor, Journal, readText } from '../system/files.js';
 import { effectiveConfig } from '../system/sshd.js';
 import { validateHostName } from '../validate.js';
+import { writeOut } from '../system/stdout.js';
 
 export interface CaInitOptions {
   name: string[];
@@ -36,7 +37,7 @@ function machineInterfaces(): Iface[] {
 function krlLines(t: KrlTally): string[] {
   const n = revocationCount(t.restored);
   const out = n ? [`Restored ${revocationsWord(n)} in ${CA.krl} from ${CA.issued} (${describeRevocations(t.restored)}): sshd refuses them again.`] : [];
-  if (t.rebuild) out.push(...krlCaveats(t).map((c) => chalk.yellow(`Warning: ${c}.`)));
+  if (t.rebuild) out.push(...krlCaveats(t).map((c) => paint.yellow(`Warning: ${c}.`)));
   return out;
 }
 
@@ -48,7 +49,7 @@ function krlJson(t: KrlTally) {
 export async function caInitCommand(o: CaInitOptions): Promise<number> {
   const given = (o.name ?? []).map((n) => validateHostName(n, '--name').toLowerCase());
   requireRoot('ca init creates the certificate authority and changes sshd\'s configuration');
-  const out = (s: string) => void (o.json || process.stdout.write(s + '\n'));
+  const out = (s: string) => void (o.json || writeOut(s + '\n'));
   const sshd = await readSshdState();
   const dropin = hostCertDropinPath(sshd);
   if (!dropin) {
@@ -86,8 +87,8 @@ export async function caInitCommand(o: CaInitOptions): Promise<number> {
   for (const l of krlLines(krl)) out(l);
   if (line) {
     out(`Cameras trust this collector with one known_hosts line (allsky-config --cert --via pins it for them):`);
-    out(`  ${chalk.cyan(line)}`);
-    out(`Accounts accept camera certificates once set up with: ${chalk.cyan('sudo sftp-setup init --user NAME --ca')}`);
+    out(`  ${paint.cyan(line)}`);
+    out(`Accounts accept camera certificates once set up with: ${paint.cyan('sudo sftp-setup init --user NAME --ca')}`);
   }
   return 0;
 }

@@ -3,15 +3,15 @@
  * evidence and the command that fixes it. Read-only unless --fix; --fix applies what is safe to automate
  * (through init's plan code on the collector), then checks again.
  */
-import chalk from 'chalk';
+import { paint } from '../text/color.js';
 import { requireRoot, UsageError } from '../errors.js';
 import { formatStep, printJson } from '../report.js';
 import { validateAbsPath, validateUserName } from '../validate.js';
 import { refuseBadCollectorEnv } from '../collector/env-file.js';
 import { summarize, type DoctorCheck } from '../doctor/check.js';
 import { failing, formatDoctorReport } from '../doctor/format.js';
-import { terminalWidth } from '../text/wrap.js';
 import { printable as p } from '../text/printable.js';
+import { outputWidth, writeOut } from '../system/stdout.js';
 
 export interface DoctorOptions {
   role?: 'collector' | 'camera';
@@ -53,33 +53,33 @@ export async function doctorCommand(o: DoctorOptions): Promise<number> {
   if (collectorEnv !== undefined) await refuseBadCollectorEnv(collectorEnv);
   const role = await detectRole(o);
   const out = (s: string) => {
-    if (!o.json) process.stdout.write(s + '\n');
+    if (!o.json) writeOut(s + '\n');
   };
   // One account: every check. A fleet: one line per account, shared problems and skips folded. The last
   // line names what failed.
   const print = (checks: DoctorCheck[]) => {
-    for (const line of formatDoctorReport(checks, { scope: role, width: terminalWidth() })) out(line);
+    for (const line of formatDoctorReport(checks, { scope: role, width: outputWidth() })) out(line);
   };
   const summary = (checks: DoctorCheck[]) => ({ ...summarize(checks), failing: failing(checks) });
 
   if (role === 'collector') {
     requireRoot('doctor on a collector reads sshd\'s effective configuration and /etc/shadow');
     const { collectorDoctor } = await import('../doctor/collector.js');
-    out(chalk.bold('Collector checks'));
+    out(paint.bold('Collector checks'));
     let report = await collectorDoctor({ user, probe: o.probe, probeAll: o.probeAll, collectorEnv });
     print(report.checks);
     let fixes: unknown;
     if (o.fix && report.checks.some((c) => c.status === 'fail' || c.status === 'warn')) {
       const { fixCollector } = await import('../doctor/fix.js');
-      out(chalk.bold(o.dryRun ? '\nFixes (dry run, nothing will change)' : '\nFixing'));
+      out(paint.bold(o.dryRun ? '\nFixes (dry run, nothing will change)' : '\nFixing'));
       const outcomes = await fixCollector(report, { dryRun: o.dryRun, collectorEnv, onStep: (r) => out(formatStep(r, o.dryRun)) });
       for (const f of outcomes) {
-        if (!f.steps) out(`  ${f.status === 'failed' ? chalk.red('FAILED') : f.status === 'manual' ? chalk.yellow('manual') : chalk.green(f.status)}  ${p(f.action)}${f.error ? ` — ${p(f.error)}` : ''}`);
-        else if (f.error) out(`  ${chalk.red('FAILED')}  ${p(f.action)} — ${p(f.error)}`);
+        if (!f.steps) out(`  ${f.status === 'failed' ? paint.red('FAILED') : f.status === 'manual' ? paint.yellow('manual') : paint.green(f.status)}  ${p(f.action)}${f.error ? ` — ${p(f.error)}` : ''}`);
+        else if (f.error) out(`  ${paint.red('FAILED')}  ${p(f.action)} — ${p(f.error)}`);
       }
       fixes = outcomes;
       if (!o.dryRun) {
-        out(chalk.bold('\nChecking again'));
+        out(paint.bold('\nChecking again'));
         report = await collectorDoctor({ user, probe: o.probe, probeAll: o.probeAll, collectorEnv });
         print(report.checks);
       }
@@ -90,7 +90,7 @@ export async function doctorCommand(o: DoctorOptions): Promise<number> {
   }
 
   const { cameraDoctor } = await import('../doctor/camera.js');
-  out(chalk.bold('Camera checks'));
+  out(paint.bold('Camera checks'));
   const checks = await cameraDoctor({ allskyDir, probe: o.probe });
   print(checks);
   if (o.fix) out('On the camera, doctor fixes nothing itself: run the fix commands shown, or sftp-setup allsky-config.');

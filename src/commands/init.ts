@@ -3,7 +3,7 @@
  * apply it under a lock with backups, validate sshd before and after the reload, and prove the result with
  * a real SFTP session.
  */
-import chalk from 'chalk';
+import { paint } from '../text/color.js';
 import { requireRoot, UsageError } from '../errors.js';
 import { DEFAULT_DIRS, DEFAULT_ROOT, DEFAULT_USER, LOCK_PATH, BACKUP_ROOT, expandDirs, keysFileFor } from '../collector/layout.js';
 import { parseDirList } from '../collector/dirs.js';
@@ -27,6 +27,7 @@ import { devLogDetachStep, devLogOffStep, devLogStep } from '../collector/devlog
 import type { LogSocket } from '../collector/devlog.js';
 import { hostLogSocket } from '../system/devlog.js';
 import { confirm } from '../prompt.js';
+import { writeOut } from '../system/stdout.js';
 
 export interface InitOptions {
   user: string;
@@ -78,7 +79,7 @@ export async function initCommand(o: InitOptions): Promise<number> {
   const spec = parseInitInputs(o);
   requireRoot('init changes accounts and sshd');
   const out = (s: string) => {
-    if (!o.json) process.stdout.write(s + '\n');
+    if (!o.json) writeOut(s + '\n');
   };
   if (spec.collectorEnv) await refuseBadCollectorEnv(spec.collectorEnv);
   const socket = await hostLogSocket();
@@ -143,7 +144,7 @@ export async function initCommand(o: InitOptions): Promise<number> {
       // same key file.
       if (!started) await cancelEarly();
       const target = started?.target ?? (await selfTestTarget());
-      out(chalk.bold(`Self-test: a real SFTP session as ${spec.user} on port ${target.port}`));
+      out(paint.bold(`Self-test: a real SFTP session as ${spec.user} on port ${target.port}`));
       probe = await (started ? started.probe.finish(target.dirs) : probeAccount(target));
       for (const p of probe) out(formatCheck(p));
     },
@@ -154,19 +155,19 @@ export async function initCommand(o: InitOptions): Promise<number> {
     // The files are right, but nobody can log in: that is not success, with or without the self-test.
     const why = `sshd is not running: the account is set up, but no upload can log in until it runs${o.verify ? ' (self-test skipped)' : ''}`;
     if (o.json) printJson({ ok: false, dryRun: false, steps: applied.reports, selfTest: null, error: why, fix: startHint() });
-    else process.stderr.write(`${chalk.yellow(`sftp-setup: ${why}`)} — start it with: ${startHint()}\n`);
+    else process.stderr.write(`${paint.yellow(`sftp-setup: ${why}`)} — start it with: ${startHint()}\n`);
     return EXIT.failed;
   }
   const ok = !probe || probe.every((p) => p.ok);
   const log = { enabled: Boolean(spec.log), socket: spec.log ? socket?.path ?? null : null };
   if (o.json) printJson({ ok, dryRun: o.dryRun, steps: applied.reports, selfTest: probe ?? null, keysFile: keysFileFor(spec.user), log });
-  if (o.log === undefined && !socket && (applied.changed || o.dryRun)) out(chalk.yellow(`Upload logging is off: this host has no log socket (no journald, no syslog daemon at /dev/log), so internal-sftp's lines would be lost. Start one, then run init again.`));
+  if (o.log === undefined && !socket && (applied.changed || o.dryRun)) out(paint.yellow(`Upload logging is off: this host has no log socket (no journald, no syslog daemon at /dev/log), so internal-sftp's lines would be lost. Start one, then run init again.`));
   if (!ok) {
-    out(chalk.red('The self-test failed: the account is set up but does not behave as it should. Run: sudo sftp-setup doctor'));
+    out(paint.red('The self-test failed: the account is set up but does not behave as it should. Run: sudo sftp-setup doctor'));
     return EXIT.failed;
   }
   if (!o.dryRun && spec.keys.length === 0 && applied.changed) {
-    out(`Next: on the camera run ${chalk.cyan(`sftp-setup allsky-config --collector <this host> --user ${spec.user}`)}`);
+    out(`Next: on the camera run ${paint.cyan(`sftp-setup allsky-config --collector <this host> --user ${spec.user}`)}`);
   }
   if (!o.dryRun) for (const fp of plan?.hostKeyFingerprints ?? []) out(`Host key of this collector: ${fp}`);
   return EXIT.ok;

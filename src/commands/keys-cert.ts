@@ -4,7 +4,7 @@
  * clock survives), and their revocation through the KRL, which sshd reads at every authentication: no reload.
  * `keys sign` is also what `allsky-config --cert --via` runs here, with the key on stdin and --json.
  */
-import chalk from 'chalk';
+import { paint } from '../text/color.js';
 import { FailError, requireRoot, UsageError } from '../errors.js';
 import { BACKUP_ROOT, CA, LOCK_PATH } from '../collector/layout.js';
 import { configIO } from '../collector/inspect.js';
@@ -27,6 +27,7 @@ import { readKeyArg, readKeyText } from '../system/key-input.js';
 import { krlRevokes, readCertificate, signCertificate } from '../system/ssh-keygen.js';
 import { SSHD_CONFIG } from '../system/sshd.js';
 import { show, validateUserName } from '../validate.js';
+import { writeOut } from '../system/stdout.js';
 
 export interface KeysSignOptions {
   user: string;
@@ -137,12 +138,12 @@ export async function keysSignCommand(o: KeysSignOptions): Promise<number> {
     return 0;
   }
   if (!cert) {
-    process.stdout.write(`Would sign serial ${serial} (id ${p(keyId)}) for ${user}, valid ${validity.spec}.\nDry run: nothing was changed.\n`);
+    writeOut(`Would sign serial ${serial} (id ${p(keyId)}) for ${user}, valid ${validity.spec}.\nDry run: nothing was changed.\n`);
     return 0;
   }
   // The certificate alone on stdout (redirect it into KEY-cert.pub); what it is on stderr.
-  process.stdout.write(`${cert}\n`);
-  process.stderr.write(`${chalk.green('Signed')} ${key.fingerprint} as ${user}: serial ${serial}, id ${p(info!.keyId)}, valid ${showValidity(info!)}, no pty or forwarding.\n` +
+  writeOut(`${cert}\n`);
+  process.stderr.write(`${paint.green('Signed')} ${key.fingerprint} as ${user}: serial ${serial}, id ${p(info!.keyId)}, valid ${showValidity(info!)}, no pty or forwarding.\n` +
     `Install it on the camera as KEY-cert.pub beside the private key (ssh and lftp then use it), or let it do that: sftp-setup allsky-config --cert --via …\n`);
   return 0;
 }
@@ -226,8 +227,8 @@ export async function keysRevokeCommand(o: KeysRevokeOptions): Promise<number> {
     return 0;
   }
   const label = p(target.label);
-  if (o.dryRun) process.stdout.write(pending ? `Would revoke ${label}.\nDry run: nothing was changed.\n` : `Already revoked: ${label}\n`);
-  else if (changed) process.stdout.write(`Revoked ${label}: sshd refuses it from the next login (it reads ${CA.krl} at every authentication; no reload). Sessions already open stay up until they end.\n`);
-  else process.stdout.write(`Already revoked: ${label}\n`);
+  if (o.dryRun) writeOut(pending ? `Would revoke ${label}.\nDry run: nothing was changed.\n` : `Already revoked: ${label}\n`);
+  else if (changed) writeOut(`Revoked ${label}: sshd refuses it from the next login (it reads ${CA.krl} at every authentication; no reload). Sessions already open stay up until they end.\n`);
+  else writeOut(`Already revoked: ${label}\n`);
   return 0;
 }

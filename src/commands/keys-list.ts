@@ -3,7 +3,7 @@
  * only what a listing needs, so that the command that runs most often by hand loads the least: no plan,
  * journal or lock, and the sshd configuration only when the keys file is missing.
  */
-import chalk from 'chalk';
+import { paint } from '../text/color.js';
 import { CA, keysFileFor } from '../collector/layout.js';
 import { certificatesOf, readRecords } from '../ca/issued.js';
 import { listKeys } from '../keys/authorized-keys.js';
@@ -11,6 +11,7 @@ import { printJson } from '../report.js';
 import { printable as p } from '../text/printable.js';
 import { readText } from '../system/files.js';
 import { validateUserName } from '../validate.js';
+import { writeOut } from '../system/stdout.js';
 
 const DAY_MS = 86_400_000;
 
@@ -36,18 +37,18 @@ export async function keysListCommand(o: { user: string; json?: boolean }): Prom
     printJson({ user, file: path, keys, problems, ...(certificates ? { certificates } : {}) });
     return 0;
   }
-  const out = (s: string) => process.stdout.write(s + '\n');
-  out(chalk.bold(`${keys.length} key${keys.length === 1 ? '' : 's'} for ${user}`) + ` (${path})`);
+  const out = (s: string) => writeOut(s + '\n');
+  out(paint.bold(`${keys.length} key${keys.length === 1 ? '' : 's'} for ${user}`) + ` (${path})`);
   for (const k of keys) {
-    out(`  ${p(k.fingerprint)}  ${p(k.type)} ${k.bits}  ${k.comment ? p(k.comment) : chalk.dim('(no comment)')}`);
+    out(`  ${p(k.fingerprint)}  ${p(k.type)} ${k.bits}  ${k.comment ? p(k.comment) : paint.dim('(no comment)')}`);
     const when = k.addedAt ? `added ${k.addedAt.slice(0, 10)}, ${k.ageDays} day${k.ageDays === 1 ? '' : 's'} ago` : 'date added unknown';
     out(p(`      ${k.from ? `from ${k.from.join(',')}` : 'from anywhere'}; options ${k.options || '(none)'}; ${when}`));
   }
   for (const x of problems) {
-    out(chalk.yellow(p(`  line ${x.line} is not a usable key (${x.problem}): ${x.text}`)));
+    out(paint.yellow(p(`  line ${x.line} is not a usable key (${x.problem}): ${x.text}`)));
   }
   if (certificates?.length) {
-    out(chalk.bold(`${certificates.length} certificate${certificates.length === 1 ? '' : 's'} issued for ${user}`) + ` (${CA.issued})`);
+    out(paint.bold(`${certificates.length} certificate${certificates.length === 1 ? '' : 's'} issued for ${user}`) + ` (${CA.issued})`);
     for (const c of certificates) out(p(`  serial ${c.serial}  ${c.keyId}  ${c.fingerprint}  ${c.validAfter?.slice(0, 10) ?? 'always'} to ${c.validBefore?.slice(0, 10) ?? 'forever'}${c.revoked ? '  REVOKED' : ''}`));
   }
   return 0;

@@ -17,6 +17,7 @@ import { applyPlan } from '../plan/apply.js';
 import type { Step } from '../plan/step.js';
 import { readKeyArg } from '../system/key-input.js';
 import { parseCidrList, validateFingerprint, validateUserName } from '../validate.js';
+import { writeOut } from '../system/stdout.js';
 
 interface CommonOptions {
   user: string;
@@ -63,8 +64,8 @@ export async function keysAddCommand(o: KeysAddOptions): Promise<number> {
     });
     return 0;
   }
-  for (const r of results) process.stdout.write(describe(r) + ` for ${user}\n`);
-  if (o.dryRun && diff) process.stdout.write(colorDiff(diff) + '\n' + 'Dry run: nothing was changed.\n');
+  for (const r of results) writeOut(describe(r) + ` for ${user}\n`);
+  if (o.dryRun && diff) writeOut(colorDiff(diff) + '\n' + 'Dry run: nothing was changed.\n');
   return 0;
 }
 
@@ -90,7 +91,7 @@ export async function keysRemoveCommand(o: KeysRemoveOptions): Promise<number> {
   });
   if (!r) {
     if (o.json) printJson({ ok: true, user, file: acc.keysFile, dryRun: Boolean(o.dryRun), changed: false, removed: [] });
-    else process.stdout.write(`Not authorized (nothing to remove): ${p(selector)} for ${user}\n`);
+    else writeOut(`Not authorized (nothing to remove): ${p(selector)} for ${user}\n`);
     return 0;
   }
   const remaining = listKeys(r.text).entries;
@@ -109,10 +110,10 @@ export async function keysRemoveCommand(o: KeysRemoveOptions): Promise<number> {
     });
     return 0;
   }
-  for (const k of removed) process.stdout.write(`${o.dryRun ? 'Would remove' : 'Removed'} ${label(k)} for ${user}\n`);
-  if (o.dryRun) process.stdout.write(colorDiff(diff) + '\nDry run: nothing was changed.\n');
+  for (const k of removed) writeOut(`${o.dryRun ? 'Would remove' : 'Removed'} ${label(k)} for ${user}\n`);
+  if (o.dryRun) writeOut(colorDiff(diff) + '\nDry run: nothing was changed.\n');
   else {
-    process.stdout.write(
+    writeOut(
       `sshd refuses it from the next login; ${remaining.length} key${remaining.length === 1 ? '' : 's'} left. ` +
         'Sessions already open stay up until they end.\n',
     );

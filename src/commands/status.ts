@@ -26,6 +26,7 @@ import { listDirNoFollow, readFileNoFollow, walkTree } from '../system/safe-fs.j
 import { readSshdLog } from '../system/sshd-log.js';
 import { SSHD_CONFIG } from '../system/sshd.js';
 import { validateUserName } from '../validate.js';
+import { writeOut } from '../system/stdout.js';
 
 export interface StatusOptions {
   user?: string;
@@ -97,10 +98,10 @@ export async function statusCommand(o: StatusOptions): Promise<number> {
     return 0;
   }
   if (rows.length === 0) {
-    process.stdout.write('no upload accounts set up by sftp-setup on this host; create one with: sudo sftp-setup init\n');
+    writeOut('no upload accounts set up by sftp-setup on this host; create one with: sudo sftp-setup init\n');
     return 0;
   }
-  for (const line of formatStatus(report)) process.stdout.write(line + '\n');
+  for (const line of formatStatus(report)) writeOut(line + '\n');
   return 0;
 }
 

@@ -5,7 +5,7 @@
  * owner, so that nothing of the owner's tree is ever read, or deleted, with root's rights.
  * `--install` / `--uninstall`: the systemd timer that runs it (through the one apply path).
  */
-import chalk from 'chalk';
+import { paint } from '../text/color.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FailError, UsageError, requireRoot } from '../errors.js';
@@ -29,6 +29,7 @@ import { runSync, type SyncReport, type SyncUi } from '../sync/run.js';
 import { isOurUnit, renderService, renderTimer, SERVICE_PATH, TIMER_PATH, UNIT_NAME, WANTS_LINK } from '../sync/units.js';
 import { show, validateAbsPath, validateHostName, validatePort } from '../validate.js';
 import { systemdRuns } from '../system/sshd.js';
+import { stdoutIsTerminal, writeOut } from '../system/stdout.js';
 
 export interface SyncOptions {
   allskyDir?: string;
@@ -167,7 +168,7 @@ interface Ui extends SyncUi {
 
 /** On a terminal one line rewritten in place, a few times a second; elsewhere nothing until the summary. */
 function terminalUi(o: SyncOptions): Ui {
-  const live = !o.json && process.stdout.isTTY === true;
+  const live = !o.json && stdoutIsTerminal();
   const started = performance.now();
   let total: Counts = { files: 0, bytes: 0 };
   let last = 0;
@@ -177,10 +178,10 @@ function terminalUi(o: SyncOptions): Ui {
     if (!live || (!force && t - last < 250)) return;
     last = t;
     shown = true;
-    process.stdout.write(`\r${progressLine({ done, total, elapsedMs: t - started })}\x1b[K`);
+    writeOut(`\r${progressLine({ done, total, elapsedMs: t - started })}\x1b[K`);
   };
   const clear = () => {
-    if (shown) process.stdout.write('\r\x1b[K');
+    if (shown) writeOut('\r\x1b[K');
     shown = false;
   };
   return {
@@ -191,7 +192,7 @@ function terminalUi(o: SyncOptions): Ui {
     progress: (done) => draw(done),
     note: (line) => {
       clear();
-      if (!o.json) process.stdout.write(`${printable(line)}\n`);
+      if (!o.json) writeOut(`${printable(line)}\n`);
     },
     done: clear,
   };
@@ -206,21 +207,21 @@ function finish(r: SyncReport, o: SyncOptions, where: string): number {
       elapsedMs: Math.round(r.elapsedMs), error: r.failure?.reason ?? null, fix: r.failure?.fix ?? null,
     });
   } else {
-    const out = (s: string) => process.stdout.write(s + '\n');
-    for (const s of r.refused.slice(0, 20)) out(`  ${chalk.yellow('skipped')}  ${shownPath(s.path)} — ${s.why}`);
-    if (r.refused.length > 20) out(`  ${chalk.yellow('skipped')}  … and ${r.refused.length - 20} more (--json lists them all)`);
+    const out = (s: string) => writeOut(s + '\n');
+    for (const s of r.refused.slice(0, 20)) out(`  ${paint.yellow('skipped')}  ${shownPath(s.path)} — ${s.why}`);
+    if (r.refused.length > 20) out(`  ${paint.yellow('skipped')}  … and ${r.refused.length - 20} more (--json lists them all)`);
     if (r.skipped) {
       out(`Not syncing: ${printable(r.skipped)} (no connection made). Backlog about ${r.backlog.files} files (${humanBytes(r.backlog.bytes)}).`);
       return EXIT.ok;
     }
     if (r.wouldSend) {
-      for (const p of r.wouldSend.paths.slice(0, 20)) out(`  ${chalk.yellow('would')}  ${p}`);
-      if (r.wouldSend.paths.length > 20) out(`  ${chalk.yellow('would')}  … and ${r.wouldSend.paths.length - 20} more`);
+      for (const p of r.wouldSend.paths.slice(0, 20)) out(`  ${paint.yellow('would')}  ${p}`);
+      if (r.wouldSend.paths.length > 20) out(`  ${paint.yellow('would')}  … and ${r.wouldSend.paths.length - 20} more`);
       out(`Dry run: would send ${r.wouldSend.files} files (${humanBytes(r.wouldSend.bytes)}) to ${where}; ${r.present.files} already there. Nothing was sent.`);
       return EXIT.ok;
     }
     const line = summaryLine({ delivered: r.delivered, present: r.present, backlog: r.backlog, deleted: r.deleted.length, skipped: r.refused.length, waiting: r.waiting.files, elapsedMs: r.elapsedMs });
-    out(r.ok ? line : chalk.yellow(line));
+    out(r.ok ? line : paint.yellow(line));
   }
   if (r.failure) throw new FailError(r.failure.reason, r.failure.fix);
   return EXIT.ok;
@@ -245,7 +246,7 @@ async function installTimer(setup: CameraSetup, inp: Inputs, o: SyncOptions): Pr
   const archive = await archiveOf(setup, inp);
   if (inp.iface !== undefined) {
     const why = interfaceVerdict(inp.iface, await readInterface(inp.iface));
-    if (why?.endsWith('does not exist') && !o.json) process.stderr.write(chalk.yellow(`note: ${why} now: the timer will skip every run until it appears\n`));
+    if (why?.endsWith('does not exist') && !o.json) process.stderr.write(paint.yellow(`note: ${why} now: the timer will skip every run until it appears\n`));
   }
   const command = [process.execPath, process.argv[1]!, 'sync', ...(setup.allskyDir ? ['--allsky-dir', setup.allskyDir] : []), ...runArgs(inp, archive.root, o)];
   const spec = { owner: setup.owner.name, command, everyCalendar: onCalendar(inp.every), description: `Deliver the Allsky archive of ${setup.owner.name} to the collector (sftp-setup sync)` };
@@ -268,7 +269,7 @@ async function installTimer(setup: CameraSetup, inp: Inputs, o: SyncOptions): Pr
   });
   if (applied.declined) return EXIT.failed;
   if (o.json) printJson({ ok: true, dryRun: o.dryRun, service: SERVICE_PATH, timer: TIMER_PATH, command, schedule: spec.everyCalendar, systemdRunning: systemd, steps: applied.reports });
-  else if (!o.dryRun && !systemd) process.stdout.write('systemd is not running here: the timer starts at the next boot.\n');
+  else if (!o.dryRun && !systemd) writeOut('systemd is not running here: the timer starts at the next boot.\n');
   return EXIT.ok;
 }
 

@@ -3,7 +3,7 @@
  * the account — and, only with --purge, the chroot tree with the uploads. Every certificate the CA issued for
  * the account's name goes into the KRL first, so that a later account of that name accepts none of them.
  */
-import chalk from 'chalk';
+import { paint } from '../text/color.js';
 import { dirname } from 'node:path';
 import { FailError, requireRoot, UsageError } from '../errors.js';
 import { BACKUP_ROOT, CA, KEYS_DIR, LOCK_PATH, keysFileFor, principalsFileFor } from '../collector/layout.js';
@@ -32,6 +32,7 @@ import { validateUserName } from '../validate.js';
 import { leftUploadsLine } from '../collector/uids.js';
 import { readRetired, recordRetired } from '../system/upload-uids.js';
 import { accountCertificatesStep, type RevocationTally } from '../collector/revocation.js';
+import { writeOut } from '../system/stdout.js';
 
 export interface UninstallOptions {
   user: string;
@@ -44,7 +45,7 @@ export interface UninstallOptions {
 export async function uninstallCommand(o: UninstallOptions): Promise<number> {
   const user = validateUserName(o.user, '--user');
   requireRoot('uninstall changes accounts and sshd');
-  const out = (s: string) => !o.json && process.stdout.write(s + '\n');
+  const out = (s: string) => !o.json && writeOut(s + '\n');
   const sshd = await readSshdState();
   // Proof that sftp-setup manages the account comes from its own markers only: our Match block (a drop-in
   // sshd reads, or the marked block in the main file) and our keys file outside the chroot.
@@ -104,10 +105,10 @@ export async function uninstallCommand(o: UninstallOptions): Promise<number> {
   const sessions = account ? await endOpenSessions(user, account.uid, o.dryRun, out) : 0;
   if (!o.purge && chroot && !o.dryRun) out(leftUploadsLine(printable(chroot), account?.uid ?? (await readRetired()).filter((r) => r.user === user && r.root === chroot).pop()?.uid));
   if (o.purge && !chroot && account) {
-    out(chalk.yellow(`No sftp-setup Match block names ${user}'s chroot any more: nothing was purged; check ${account.home} by hand.`));
+    out(paint.yellow(`No sftp-setup Match block names ${user}'s chroot any more: nothing was purged; check ${account.home} by hand.`));
   }
   if (purged?.skipped.length) {
-    out(chalk.yellow(`Left on other filesystems (mount points are never entered): ${purged.skipped.map((x) => printable(x)).join(', ')}`));
+    out(paint.yellow(`Left on other filesystems (mount points are never entered): ${purged.skipped.map((x) => printable(x)).join(', ')}`));
   }
   sayCertificates(user, tally, o.dryRun, out);
   if (o.json) printJson({ ok: true, dryRun: o.dryRun, steps: applied.reports, certificatesRevoked: tally.revoked.length, sessionsEnded: sessions });

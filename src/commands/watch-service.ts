@@ -3,7 +3,7 @@
  * preview, confirm, backups, rollback). Where systemd does not run (a container, CI), the unit file is
  * written or removed and the command says that nothing was started or stopped.
  */
-import chalk from 'chalk';
+import { paint } from '../text/color.js';
 import { BACKUP_ROOT, LOCK_PATH } from '../collector/layout.js';
 import { EXIT } from '../exit-codes.js';
 import { LAUNCHER } from '../launcher.js';
@@ -14,9 +14,10 @@ import { systemdRuns } from '../system/sshd.js';
 import { watchArgs, type WatchSpec } from '../watch/options.js';
 import { installSteps, uninstallSteps } from '../watch/service-plan.js';
 import { holdsSecret, renderWatchUnit, unitName, unitPath } from '../watch/unit.js';
+import { writeOut } from '../system/stdout.js';
 
 export async function watchServiceCommand(spec: WatchSpec, _root: string, o: { uninstall: boolean; dryRun: boolean; yes: boolean; json: boolean }): Promise<number> {
-  const out = (s: string) => !o.json && process.stdout.write(`${s}\n`);
+  const out = (s: string) => !o.json && writeOut(`${s}\n`);
   const journal = new Journal(backupDirFor(BACKUP_ROOT));
   const args = watchArgs(spec);
   const text = renderWatchUnit({ user: spec.user, node: process.execPath, launcher: LAUNCHER, args });
@@ -29,7 +30,7 @@ export async function watchServiceCommand(spec: WatchSpec, _root: string, o: { u
   if (applied.declined) return EXIT.failed;
   const systemd = systemdRuns();
   if (!systemd && !o.dryRun) {
-    out(chalk.yellow(o.uninstall
+    out(paint.yellow(o.uninstall
       ? 'systemd is not running here: the unit file is gone; stop a watcher you started by hand yourself.'
       : `systemd is not running here: ${unitPath(spec.user)} is written but nothing was started; run the watcher another way: sftp-setup ${args.join(' ')}`));
   } else if (!o.uninstall && !o.dryRun) {

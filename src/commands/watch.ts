@@ -17,6 +17,7 @@ import { UploadLoop } from '../watch/loop.js';
 import { parseWatchInputs, type WatchInputs, type WatchSpec } from '../watch/options.js';
 import { SinkQueue, type Sink } from '../watch/queue.js';
 import { writeWatchState } from '../system/watch-state.js';
+import { writeOut } from '../system/stdout.js';
 
 export interface WatchOptions extends Partial<WatchInputs> {
   json: boolean;
@@ -80,7 +81,7 @@ async function runWatch(spec: WatchSpec, root: string, uid: number, json: boolea
     account: spec.user, uid, root, sha256: spec.sha256, note,
     onEvent(e) {
       last = e;
-      process.stdout.write(json ? `${JSON.stringify(e)}\n` : `${humanLine(e)}\n`);
+      writeOut(json ? `${JSON.stringify(e)}\n` : `${humanLine(e)}\n`);
       for (const q of queues) q.push(e);
       saveState();
     },

@@ -6,7 +6,7 @@
  * machine that vanish when their PID 1 dies, which happens on success, on error, on Ctrl-C, and (through
  * the parent-death signal) when this process is killed.
  */
-import chalk from 'chalk';
+import { paint } from '../text/color.js';
 import { FailError, requireRoot, UsageError } from '../errors.js';
 import { LAUNCHER as CLI } from '../launcher.js';
 import { haveProgram } from '../system/exec.js';
@@ -14,9 +14,10 @@ import { linkHosts, startHost, type ThrowawayHost } from '../system/hosts.js';
 import type { RunResult } from '../system/exec.js';
 import { installAllsky, type DemoAllsky } from './allsky-install.js';
 import { Stages, seconds, whyFailed, type StageResult } from './stages.js';
-import { terminalWidth, wrapText } from '../text/wrap.js';
+import { wrapText } from '../text/wrap.js';
 import { demoFiles, remoteDir, sha256, uploadScript, type RemoteServer } from './uploads.js';
 import { DEFAULT_USER } from '../collector/layout.js';
+import { outputWidth, writeOut } from '../system/stdout.js';
 
 const UPLOAD_USER = DEFAULT_USER;
 const CHROOT = '/var/lib/allsky-uploads';
@@ -75,7 +76,7 @@ export async function runDemo(opts: { json: boolean }): Promise<number> {
 
   // Every line fits the terminal (stage lines are already wrapped under their title; the rest under theirs).
   const print = (line: string) => {
-    if (!opts.json) process.stdout.write(wrapText(line, terminalWidth(), 6) + '\n');
+    if (!opts.json) writeOut(wrapText(line, outputWidth(), 6) + '\n');
   };
   const started = performance.now();
   const stages = new Stages(print);
@@ -85,13 +86,13 @@ export async function runDemo(opts: { json: boolean }): Promise<number> {
   let torn: Promise<void> | undefined;
   const teardown = () => (torn ??= Promise.all(hosts.map((h) => h.destroy())).then(() => undefined));
   const finish = (code: number) => {
-    if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    if (opts.json) writeOut(JSON.stringify(report, null, 2) + '\n');
     return code;
   };
   const onSignal = (signal: NodeJS.Signals) => {
     if (report.interrupted) return;
     report.interrupted = signal;
-    print(chalk.yellow(`\nInterrupted (${signal}): removing the throwaway hosts…`));
+    print(paint.yellow(`\nInterrupted (${signal}): removing the throwaway hosts…`));
     void teardown().finally(() => {
       print('Both hosts are gone; nothing on this machine was changed.');
       report.totalMs = performance.now() - started;
@@ -101,7 +102,7 @@ export async function runDemo(opts: { json: boolean }): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  print(chalk.bold('sftp-setup demo: a collector and an Allsky camera in two throwaway hosts'));
+  print(paint.bold('sftp-setup demo: a collector and an Allsky camera in two throwaway hosts'));
   try {
     const { collector, camera } = await stages.run('hosts', 'start two throwaway hosts joined by a veth link', async () => {
       const [collector, camera] = await Promise.all([startHost('collector'), startHost('camera')]);
@@ -224,17 +225,17 @@ async function readServerSettings(camera: ThrowawayHost, allsky: DemoAllsky): Pr
 
 function printSummary(report: DemoReport, print: (line: string) => void): void {
   if (report.uploads.length) {
-    print(chalk.bold('\nUploads (as Allsky sends them), checked on the collector:'));
+    print(paint.bold('\nUploads (as Allsky sends them), checked on the collector:'));
     for (const u of report.uploads) {
-      const mark = u.arrived ? chalk.green('✓') : chalk.red('✗');
+      const mark = u.arrived ? paint.green('✓') : paint.red('✗');
       print(`  ${mark} ${u.what.padEnd(20)} ${`${(u.bytes / 1024).toFixed(1)} kB`.padStart(9)}  ${seconds(u.ms).padStart(6)}  ${CHROOT}/${u.remote}`);
     }
   }
   print('');
   if (report.ok) {
-    print(chalk.green.bold(`Demo passed`) + ` — ${report.stages.length} stages ok, ${seconds(report.totalMs)} in all.`);
+    print(paint.green.bold(`Demo passed`) + ` — ${report.stages.length} stages ok, ${seconds(report.totalMs)} in all.`);
   } else {
-    print(chalk.red.bold('Demo failed') + `: ${report.error ?? 'unknown error'}`);
+    print(paint.red.bold('Demo failed') + `: ${report.error ?? 'unknown error'}`);
   }
-  print(chalk.dim('Both hosts are gone; nothing on this machine was changed.'));
+  print(paint.dim('Both hosts are gone; nothing on this machine was changed.'));
 }

@@ -2,9 +2,10 @@
  * The demo's stages: each one timed, printed as it ends (so a person watching sees progress), and collected
  * for the summary and the JSON report.
  */
-import chalk from 'chalk';
+import { paint } from '../text/color.js';
 import { printable } from '../text/printable.js';
-import { terminalWidth, wrapLine } from '../text/wrap.js';
+import { wrapLine } from '../text/wrap.js';
+import { outputWidth } from '../system/stdout.js';
 
 export type StageStatus = 'ok' | 'failed';
 
@@ -21,13 +22,13 @@ export function seconds(ms: number): string {
 }
 
 const MARK: Record<StageStatus, string> = {
-  ok: chalk.green('ok     '),
-  failed: chalk.red('FAILED '),
+  ok: paint.green('ok     '),
+  failed: paint.red('FAILED '),
 };
 
-export function formatStage(s: StageResult, width = terminalWidth()): string {
+export function formatStage(s: StageResult, width = outputWidth()): string {
   const time = seconds(s.ms).padStart(7);
-  const detail = s.detail ? (s.status === 'failed' ? chalk.red(` — ${printable(s.detail)}`) : ` — ${printable(s.detail)}`) : '';
+  const detail = s.detail ? (s.status === 'failed' ? paint.red(` — ${printable(s.detail)}`) : ` — ${printable(s.detail)}`) : '';
   return wrapLine(`  ${MARK[s.status]} ${time}  ${s.title}${detail}`, width, 19);
 }
 

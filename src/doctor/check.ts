@@ -2,8 +2,9 @@
  * A doctor check: a stable id, a verdict, the evidence behind it and a command that fixes it. Checks are a
  * flat list (like np's prerequisite tasks): each area module returns its own, the command prints them.
  */
-import chalk from 'chalk';
-import { terminalWidth, wrapLine } from '../text/wrap.js';
+import { paint } from '../text/color.js';
+import { wrapLine } from '../text/wrap.js';
+import { outputWidth } from '../system/stdout.js';
 import { printable as p } from '../text/printable.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
@@ -43,10 +44,10 @@ export function q(s: string): string {
 
 /** The verdict as printed, coloured: pass, WARN, FAIL, skip (four columns each). */
 export const MARK: Record<CheckStatus, string> = {
-  pass: chalk.green('pass'),
-  warn: chalk.yellow('WARN'),
-  fail: chalk.red('FAIL'),
-  skip: chalk.dim('skip'),
+  pass: paint.green('pass'),
+  warn: paint.yellow('WARN'),
+  fail: paint.red('FAIL'),
+  skip: paint.dim('skip'),
 };
 
 /**
@@ -54,7 +55,7 @@ export const MARK: Record<CheckStatus, string> = {
  * spaces to fit the terminal (`width`, 0: no wrapping) and continued under its own text. Nothing a person
  * must read is dimmed.
  */
-export function formatDoctorCheck(c: DoctorCheck, width = terminalWidth()): string {
+export function formatDoctorCheck(c: DoctorCheck, width = outputWidth()): string {
   // Titles, evidence and fixes carry names and values read from the machine: escaped, one line each.
   let head = `  ${MARK[c.status]}  ${p(c.title)}`;
   if (c.status === 'skip' && c.reason) head += ` — ${p(c.reason)}`;
@@ -63,7 +64,7 @@ export function formatDoctorCheck(c: DoctorCheck, width = terminalWidth()): stri
   if (c.status !== 'pass' && c.status !== 'skip') {
     for (const e of c.evidence) lines.push(wrapLine(`        ${p(e)}`, width, 10));
     if (c.reason) lines.push(wrapLine(`        ${p(c.reason)}`, width, 8));
-    if (c.fix) lines.push(wrapLine(`        ${chalk.cyan('fix:')} ${p(c.fix)}`, width, 13));
+    if (c.fix) lines.push(wrapLine(`        ${paint.cyan('fix:')} ${p(c.fix)}`, width, 13));
   }
   return lines.join('\n');
 }

@@ -4,7 +4,7 @@
  * (a problem that many accounts share is shown for the first and named for the rest), skips folded into
  * one line per reason, and a last line that names each failing account and check. Pure.
  */
-import chalk from 'chalk';
+import { paint } from '../text/color.js';
 import { printable as p } from '../text/printable.js';
 import { wrapLine } from '../text/wrap.js';
 import { formatDoctorCheck, MARK, summarize, type CheckStatus, type DoctorCheck } from './check.js';
@@ -53,7 +53,7 @@ export function failing(checks: DoctorCheck[]): Array<{ user?: string; checks: s
 export function summaryLine(checks: DoctorCheck[], scope: FormatOptions['scope']): string {
   const s = summarize(checks);
   const counts = `${s.warn} warning(s), ${s.pass} passed, ${s.skip} skipped`;
-  if (!s.fail) return `${chalk.green('nothing failed')}, ${counts}`;
+  if (!s.fail) return `${paint.green('nothing failed')}, ${counts}`;
   const what = failing(checks);
   const parts: string[] = [];
   const general = what.find((f) => f.user === undefined);
@@ -64,7 +64,7 @@ export function summaryLine(checks: DoctorCheck[], scope: FormatOptions['scope']
     const more = accounts.length > NAMED ? `, … and ${accounts.length - NAMED} more` : '';
     parts.push(`${accounts.length} account${accounts.length === 1 ? ' fails' : 's fail'}: ${named}${more}`);
   }
-  return `${chalk.red(parts.join('; '))} — ${s.fail} failed, ${counts}`;
+  return `${paint.red(parts.join('; '))} — ${s.fail} failed, ${counts}`;
 }
 
 /** Every line of the report, the summary last. */
@@ -74,7 +74,7 @@ export function formatDoctorReport(checks: DoctorCheck[], o: FormatOptions): str
   if (users.length <= 1) {
     let lastUser: string | undefined;
     for (const c of checks) {
-      if (c.user && c.user !== lastUser) out.push(chalk.bold(`Upload account ${p(c.user)}`));
+      if (c.user && c.user !== lastUser) out.push(paint.bold(`Upload account ${p(c.user)}`));
       lastUser = c.user ?? lastUser;
       out.push(formatDoctorCheck(c, o.width));
     }
@@ -89,7 +89,7 @@ export function formatDoctorReport(checks: DoctorCheck[], o: FormatOptions): str
 function fleetLines(checks: DoctorCheck[], users: string[], width: number): string[] {
   const out: string[] = [];
   // One line per account: its verdict and, for a problem, which checks.
-  out.push(chalk.bold(`Upload accounts (${users.length})`));
+  out.push(paint.bold(`Upload accounts (${users.length})`));
   for (const u of users) {
     const mine = checks.filter((c) => c.user === u);
     const worst = mine.reduce<CheckStatus>((w, c) => (RANK[c.status] > RANK[w] ? c.status : w), 'skip');
@@ -110,13 +110,13 @@ function fleetLines(checks: DoctorCheck[], users: string[], width: number): stri
   for (const u of users) {
     const mine = problems.filter((c) => c.user === u && !folded.has(c)).sort((a, b) => RANK[b.status] - RANK[a.status]);
     if (mine.length === 0) continue;
-    out.push(chalk.bold(`Upload account ${p(u)}`));
+    out.push(paint.bold(`Upload account ${p(u)}`));
     for (const c of mine) out.push(formatDoctorCheck(c, width));
   }
   const shared = [...groups.values()].filter((g) => folded.has(g[0]!)).sort((a, b) => RANK[b[0]!.status] - RANK[a[0]!.status]);
   for (const g of shared) {
     const names = [...new Set(g.map((c) => c.user!))];
-    out.push(chalk.bold(`${names.length} accounts: ${p(g[0]!.id)} (shown for ${p(names[0])})`));
+    out.push(paint.bold(`${names.length} accounts: ${p(g[0]!.id)} (shown for ${p(names[0])})`));
     out.push(formatDoctorCheck(g[0]!, width));
     out.push(wrapLine(`        the same for ${nameList(names.slice(1))}; sftp-setup doctor --user NAME shows one in full`, width, 8));
   }
@@ -129,7 +129,7 @@ function fleetLines(checks: DoctorCheck[], users: string[], width: number): stri
     s.users.push(c.user!);
     skips.set(k, s);
   }
-  if (skips.size) out.push(chalk.bold('Skipped'));
+  if (skips.size) out.push(paint.bold('Skipped'));
   for (const { c, users: us } of skips.values()) {
     const who = us.length === 1 ? `for ${p(us[0])}` : `for ${us.length} accounts`;
     out.push(wrapLine(`  ${MARK.skip}  ${p(c.id)} — ${p(c.reason ?? c.title)} (skipped ${who})`, width, 8));

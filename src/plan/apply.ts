@@ -7,13 +7,14 @@
  *   journal → outcome line → after (the self-test);  on any failure: roll back (which reloads sshd when a
  *   step changed its configuration: the step registers that with the journal) → report → rethrow.
  */
-import chalk from 'chalk';
+import { paint } from '../text/color.js';
 import { FailError } from '../errors.js';
 import { formatStep, printJson } from '../report.js';
 import { acquireLock, type Journal } from '../system/files.js';
 import { confirm } from '../prompt.js';
 import { PlanFailed, runPlan } from './runner.js';
 import type { Step, StepReport } from './step.js';
+import { writeOut } from '../system/stdout.js';
 
 export interface ApplyRequest {
   /** what the run is about, after its verb: "upload account cam1 in /srv/cam1" */
@@ -47,12 +48,12 @@ export type Applied =
   | { declined: true };
 
 export async function applyPlan(req: ApplyRequest): Promise<Applied> {
-  const out = req.out ?? ((s: string) => void (req.json || process.stdout.write(s + '\n')));
+  const out = req.out ?? ((s: string) => void (req.json || writeOut(s + '\n')));
   const release = req.dryRun || req.lockPath === null ? async () => {} : await acquireLock(req.lockPath);
   let reports: StepReport[] = [];
   try {
     const steps = typeof req.steps === 'function' ? await req.steps() : req.steps;
-    out(chalk.bold(`${req.dryRun ? 'Plan (dry run, nothing will change)' : req.doing} ${req.subject}`));
+    out(paint.bold(`${req.dryRun ? 'Plan (dry run, nothing will change)' : req.doing} ${req.subject}`));
     if (!(await confirmed(steps, req, out))) {
       out('Nothing changed.');
       return { declined: true };
@@ -83,7 +84,7 @@ async function confirmed(steps: Step[], req: ApplyRequest, out: (s: string) => v
 function outcomeLine(req: ApplyRequest, changed: boolean, pending: boolean): string {
   if (req.dryRun) return pending ? 'Dry run: nothing was changed.' : `Already ${req.already}: nothing would change.`;
   if (!changed) return `Already ${req.already}: nothing changed.`;
-  return chalk.green(req.done) + (req.journal.backedUp.length ? ` Backups in ${req.journal.backupDirPath}` : '');
+  return paint.green(req.done) + (req.journal.backedUp.length ? ` Backups in ${req.journal.backupDirPath}` : '');
 }
 
 /**
@@ -98,6 +99,6 @@ async function rolledBack(err: unknown, reports: StepReport[], req: ApplyRequest
   if (problems.length) {
     return new FailError(`${message}; rolling back also failed: ${problems.join('; ')}`, `restore by hand from ${req.journal.backupDirPath}`);
   }
-  if (!req.dryRun && req.journal.changedAnything) out(chalk.yellow('Every change of this run was rolled back.'));
+  if (!req.dryRun && req.journal.changedAnything) out(paint.yellow('Every change of this run was rolled back.'));
   return cause;
 }

@@ -24,6 +24,7 @@ import { showValidity } from '../ca/cert-info.js';
 import { readCertificate } from '../system/ssh-keygen.js';
 import { allskyStyleUpload, closeShared, probeKey, viaCollector } from './ssh.js';
 import { newKeyComment, parseState, reached, renderState, rotatePaths, type RotatePaths, type RotateState, type RotateStep } from './state.js';
+import { writeOut } from '../system/stdout.js';
 
 export interface RotateOptions {
   via?: string;
@@ -354,11 +355,11 @@ async function waitFor(cam: Camera, opts: RotateOptions, line: string, done: () 
   const interactive = !opts.yes && !opts.json && process.stdin.isTTY;
   if (!interactive) throw new Waiting(line);
   const { confirm } = await import('../prompt.js');
-  process.stdout.write(`\nRun this on the collector (${cam.host}):\n\n  ${line}\n\n`);
+  writeOut(`\nRun this on the collector (${cam.host}):\n\n  ${line}\n\n`);
   for (;;) {
     if (!(await confirm('Done? (No stops here; run the same command later to continue)', true))) throw new Waiting(line);
     if (await done()) return;
-    process.stdout.write('The collector does not show it yet.\n');
+    writeOut('The collector does not show it yet.\n');
   }
 }
 

@@ -5,7 +5,7 @@
  * when it is not plain), so an uploaded "x\n\x1b[2J" stays one visible, inert item on its line. Names in
  * archive/ are never shown at all: only valid dates are, the rest is counted.
  */
-import chalk from 'chalk';
+import { paint } from '../text/color.js';
 import { printable as p, shownPath } from '../text/printable.js';
 import { visibleLength } from '../text/wrap.js';
 import { archiveText, type ArchiveDays } from './archive.js';
@@ -115,7 +115,7 @@ export function formatStatus(r: StatusReport): string[] {
   const widths = header.map((h, i) => Math.max(visibleLength(h), ...rows.map((row) => visibleLength(row[i]!))));
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(widths[i]! - visibleLength(c)))).join('  ').trimEnd();
-  const out = [chalk.bold(line(header)), ...rows.map(line)];
+  const out = [paint.bold(line(header)), ...rows.map(line)];
   if (!r.log) out.push('—: no sshd log found (sshd -E file, journal or /var/log/auth.log): failed logins unknown');
   else if (r.log.coverage === 'untimed') {
     out.push(`*: ${p(r.log.source)} has no times: failed logins counted over the part of it read, not the last ${shortAge(r.windowMs)}`);

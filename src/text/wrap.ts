@@ -4,7 +4,7 @@
  * take no columns. Pure.
  */
 
-// SGR sequences, as chalk writes them.
+// SGR sequences, as text/color.ts writes them.
 const SGR = /\x1b\[[0-9;]*m/g;
 
 /** Columns a string takes on the terminal, colour codes left out. */
@@ -46,7 +46,7 @@ export function wrapText(text: string, width: number, indent: number): string {
   return text.split('\n').map((l) => wrapLine(l, width, indent)).join('\n');
 }
 
-/** The width to wrap human output at: the terminal's, or no wrapping when stdout is not a terminal. */
-export function terminalWidth(stream: { isTTY?: boolean; columns?: number } = process.stdout): number {
+/** The width to wrap at for an output stream: the terminal's, or 0 (no wrapping) when it is not a terminal. */
+export function terminalWidth(stream: { isTTY?: boolean; columns?: number }): number {
   return stream.isTTY ? stream.columns || 80 : 0;
 }

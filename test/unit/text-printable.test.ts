@@ -1,4 +1,4 @@
-import chalk from 'chalk';
+import { setColors } from '../../src/text/color.js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { formatDoctorCheck, type CheckStatus } from '../../src/doctor/check.js';
@@ -55,13 +55,11 @@ describe('printable', () => {
 });
 
 describe('human output escapes data from the machine', () => {
-  let level: typeof chalk.level;
   beforeAll(() => {
-    level = chalk.level;
-    chalk.level = 0; // no colour codes of our own: then any ESC in the output came from the data
+    setColors(false); // no colour codes of our own: then any ESC in the output came from the data
   });
   afterAll(() => {
-    chalk.level = level;
+    setColors(undefined);
   });
 
   it('formatDoctorCheck: title, evidence, reason and fix; as many lines as items, no control byte', () => {
@@ -103,7 +101,7 @@ describe('human output escapes data from the machine', () => {
   });
 
   it('with colours on, the ESC bytes are our own colour codes only, never the data', () => {
-    chalk.level = 1;
+    setColors(true);
     try {
       const out = formatDoctorCheck({ id: 'x', status: 'fail', title: 'name \x1b[2J', evidence: ['a\nFORGED pass'], fix: 'rm \x1b]0;t\x07' });
       expect(out).toContain('name \\x1b[2J');
@@ -111,7 +109,7 @@ describe('human output escapes data from the machine', () => {
       expect(out.replace(/\x1b\[\d+m/g, '')).not.toMatch(DANGEROUS_BUT_NEWLINE);
       expect(out.split('\n')).toHaveLength(3);
     } finally {
-      chalk.level = 0;
+      setColors(false);
     }
   });
 
