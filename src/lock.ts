@@ -6,6 +6,7 @@
  * waits (up to `--wait`) only for a lock judged held.
  */
 import { posix } from 'node:path';
+import { RUN_DIR } from './collector/layout.js';
 
 /**
  * How long a run waits for another run's lock by default (`--wait`). A changing run holds the lock for about
@@ -44,7 +45,7 @@ export function heldTooLong(pid: number, waitSeconds: number, path: string): { m
 }
 
 /** Where the collector's commands and a root camera run keep their lock: root-owned, 0755, not in /run/lock. */
-export const ROOT_LOCK_DIR = '/run/sftp-setup';
+export const ROOT_LOCK_DIR = RUN_DIR;
 
 /** Metadata of the lock file or its directory (lstat/fstat). */
 export interface LockStat {

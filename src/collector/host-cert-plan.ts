@@ -16,12 +16,12 @@ import { ensureDir, readText, removeFile, statPath, writeFileAtomic, type Journa
 import { readCertificate, signCertificate } from '../system/ssh-keygen.js';
 import { isRunning, reload, reloadIfRunning, runningPid } from '../system/sshd.js';
 import { ROOT } from './ca-steps.js';
-import { CA, HOST_CERT_DROPIN } from './layout.js';
+import { CA, HOST_CERT_DROPIN, RUN_DIR } from './layout.js';
 import type { SshdState } from './inspect.js';
 import { installValidated } from './sshd-install.js';
 
 /** Left while host certificates are changed and sshd not yet reloaded: a killed run's next run reloads. */
-const RELOAD_PENDING = '/run/sftp-setup/host-cert-reload-pending';
+const RELOAD_PENDING = `${RUN_DIR}/host-cert-reload-pending`;
 
 /**
  * Where our global drop-in goes: a directory the main file includes by a glob before its first Match block
@@ -147,7 +147,7 @@ export function hostCertSteps(spec: HostCertSpec, sshd: SshdState, journal: Jour
 }
 
 async function markReloadPending(): Promise<void> {
-  await ensureDir('/run/sftp-setup', 0o755, 0, 0);
+  await ensureDir(RUN_DIR, 0o755, 0, 0);
   await writeFileAtomic(RELOAD_PENDING, 'host certificates\n', { mode: 0o644, uid: 0, gid: 0 });
 }
 

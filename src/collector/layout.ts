@@ -19,8 +19,15 @@ export const DEFAULT_DIRS = [
 export const KEYS_DIR = '/etc/ssh/sftp-setup/authorized_keys';
 export const keysFileFor = (user: string) => `${KEYS_DIR}/${user}`;
 
+/**
+ * sftp-setup's run-time directory: root's, 0755, in the tmpfs /run (the lock, the probe keys, what a reload
+ * still owes, sshd's version). Never the world-writable /run/lock or /tmp, where any local user could plant a
+ * file, a FIFO or a link.
+ */
+export const RUN_DIR = '/run/sftp-setup';
+
 /** Second AuthorizedKeysFile: temporary, loopback-only probe keys in a tmpfs (see system/probe.ts). */
-export const PROBE_KEYS_PATTERN = '/run/sftp-setup/probe-keys/%u';
+export const PROBE_KEYS_PATTERN = `${RUN_DIR}/probe-keys/%u`;
 
 export const BACKUP_ROOT = '/var/backups/sftp-setup';
 
@@ -32,7 +39,7 @@ export const RETIRED_IDS = `${STATE_DIR}/retired-uids`;
  * The collector's lock: in root's own /run/sftp-setup (0755, writable by root only), never in the
  * world-writable /run/lock where any local user could plant a lock, a FIFO or a link (issue 9).
  */
-export const LOCK_PATH = '/run/sftp-setup/lock';
+export const LOCK_PATH = `${RUN_DIR}/lock`;
 
 /**
  * Every directory a dir list implies, parents first: images/videos/thumbnails needs images and images/videos.

@@ -10,8 +10,9 @@ import { resolveIncludePath } from '../sshd/includes.js';
 import { globMatch } from '../sshd/placement.js';
 import { ensureDir, removeEmptyDir, statPath, writeFileAtomic, type Journal } from '../system/files.js';
 import { globPathsSync, reloadIfRunning, testConfig, withCandidateConfig } from '../system/sshd.js';
+import { RUN_DIR } from './layout.js';
 
-export const RELOAD_PENDING = '/run/sftp-setup/reload-pending';
+export const RELOAD_PENDING = `${RUN_DIR}/reload-pending`;
 
 export interface SshdFileChange {
   /** the main file itself, or a drop-in that an Include of the main file reads */
@@ -53,7 +54,7 @@ export async function installValidated(change: SshdFileChange, ctx: InstallConte
     if (confirmed.status === 'rejected') throw confirmed.reason;
   });
   if (ctx.note !== undefined) {
-    await ensureDir('/run/sftp-setup', 0o755, 0, 0);
+    await ensureDir(RUN_DIR, 0o755, 0, 0);
     await writeFileAtomic(RELOAD_PENDING, `${ctx.note}\n`, { mode: 0o644 });
   }
   // From here on a rollback must make sshd read the old files again, whichever command this is.

@@ -20,8 +20,9 @@ import { at, createFileAt, dirTimeNs, lstatAt, readDirAt, restoreDirTimes, unlin
 import { terminateMaster } from './ssh-mux.js';
 import type { LogSocket } from '../collector/devlog.js';
 import { findUploadLogLine } from './upload-log.js';
+import { RUN_DIR } from '../collector/layout.js';
 
-export const PROBE_KEYS_DIR = '/run/sftp-setup/probe-keys';
+export const PROBE_KEYS_DIR = `${RUN_DIR}/probe-keys`;
 const PROBE_NAME = '.sftp-setup-probe';
 /** Every name a probe run may leave in an upload directory: ours, by prefix, with this run's tag. */
 const PROBE_LEFTOVER = /^\.sftp-setup-probe(-[0-9a-f]{1,32})?(\.tmp|\.read)?$/;
@@ -243,7 +244,7 @@ async function connect(
   await Promise.all([
     fs.writeFile(join(tmp, 'known_hosts'), t.hostKeys.map((k) => `sftp-setup-probe ${k}\n`).join('')),
     fs.writeFile(join(tmp, 'payload'), PAYLOAD),
-    ensureDir('/run/sftp-setup', 0o755, 0, 0)
+    ensureDir(RUN_DIR, 0o755, 0, 0)
       .then(() => ensureDir(PROBE_KEYS_DIR, 0o755, 0, 0))
       .then(() => writeFileAtomic(o.keysFile, `restrict,from="${from}" ${key.publicLine}\n`, { mode: 0o644, uid: 0, gid: 0 })),
   ]);

@@ -7,8 +7,9 @@
  */
 import { closeSync, constants as C, fstatSync, lstatSync, openSync, readFileSync } from 'node:fs';
 import { ensureDir, writeFileAtomic } from './files.js';
+import { RUN_DIR } from '../collector/layout.js';
 
-const DIR = '/run/sftp-setup';
+const DIR = RUN_DIR;
 const REMEMBERED = `${DIR}/sshd-version`;
 /** One printable line, as sshd -V prints it: "OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15 3 Sep 2024". */
 const VERSION_LINE = /^OpenSSH_\d+\.\d+[\x20-\x7e]{0,200}$/;
