@@ -6,7 +6,6 @@
  */
 import { hostname } from 'node:os';
 import { FailError } from '../errors.js';
-import { generateEd25519 } from '../keys/generate.js';
 import { unifiedDiff } from '../plan/diff.js';
 import type { Step } from '../plan/step.js';
 import type { Directive } from '../sshd/includes.js';
@@ -81,6 +80,7 @@ function caKeyStep(kind: 'user' | 'host', journal: Journal): Step {
       let privText = await readText(path);
       let pubLine = privText === null ? null : ((await readText(`${path}.pub`))?.trim() || (await publicLineOf(path)));
       if (privText === null) {
+        const { generateEd25519 } = await import('../keys/generate.js'); // crypto only for a CA being made
         const g = generateEd25519(comment);
         privText = g.privateKey;
         pubLine = g.publicLine;

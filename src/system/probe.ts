@@ -6,11 +6,9 @@
  * AuthorizedKeysFile), restricted to loopback: the real keys file is never touched, and a crash leaves at
  * most a localhost-only key in a tmpfs that the next run or a reboot removes.
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { isPlainDir } from '../collector/dirs.js';
-import { generateEd25519 } from '../keys/generate.js';
 import { shownPath } from '../text/printable.js';
 import { getAccount } from './accounts.js';
 import { run, type RunResult } from './exec.js';
@@ -21,6 +19,7 @@ import { terminateMaster } from './ssh-mux.js';
 import type { LogSocket } from '../collector/devlog.js';
 import { findUploadLogLine } from './upload-log.js';
 import { RUN_DIR } from '../collector/layout.js';
+import { randomHex } from './random.js';
 
 export const PROBE_KEYS_DIR = `${RUN_DIR}/probe-keys`;
 const PROBE_NAME = '.sftp-setup-probe';
@@ -100,6 +99,8 @@ export async function probeKey(): Promise<ProbeKey & { dispose(): Promise<void> 
 
 /** A new probe key in `dir` (a run's scratch directory). Node's crypto makes it in about a millisecond. */
 async function writeProbeKey(dir: string): Promise<ProbeKey> {
+  // Loaded here, not with this module: a run that makes no probe key (init --no-verify) loads no crypto.
+  const { generateEd25519 } = await import('../keys/generate.js');
   const made = generateEd25519('sftp-setup-probe');
   const path = join(dir, 'key');
   await fs.writeFile(path, made.privateKey, { mode: 0o600 });
@@ -171,7 +172,7 @@ interface Connection {
 export function startProbe(target: Omit<ProbeTarget, 'dirs'>, opts: ProbeOptions = {}): StartedProbe {
   const refusals = opts.refusals ?? true;
   // This run's own names: nothing planted beforehand can sit at them.
-  const tag = `${PROBE_NAME}-${randomBytes(6).toString('hex')}`;
+  const tag = `${PROBE_NAME}-${randomHex(6)}`;
   const keysFile = join(PROBE_KEYS_DIR, target.user);
   const started = Date.now();
   const made: Made = { stamps: [] };

@@ -1,7 +1,6 @@
 /**
  * The running OpenSSH server: its binary, version, validation, effective configuration and reload.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs, readdirSync, readFileSync, readlinkSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FailError } from '../errors.js';
@@ -11,6 +10,7 @@ import { run, runOk } from './exec.js';
 import { readText } from './files.js';
 import { makeRunScratch } from './run-scratch.js';
 import { binaryIdentity, rememberedVersion, rememberVersion } from './sshd-version.js';
+import { randomHex } from './random.js';
 
 export const SSHD = '/usr/sbin/sshd';
 export const SSHD_CONFIG = '/etc/ssh/sshd_config';
@@ -114,7 +114,7 @@ export async function effectiveConfigs(users: string[], configPath = SSHD_CONFIG
   const out = new Map<string, string | Error>();
   const plain = users.filter((u) => /^[A-Za-z0-9._][A-Za-z0-9._-]*$/.test(u));
   const odd = users.filter((u) => !plain.includes(u));
-  const end = `sftp-setup-end-${randomBytes(8).toString('hex')}`;
+  const end = `sftp-setup-end-${randomHex(8)}`;
   // Each user's output on stdout and its complaints on stderr, both closed by the same line of ours.
   const script = `f=$1; shift; for u in "$@"; do ${SSHD} -T -f "$f" -C "user=$u,host=localhost,addr=127.0.0.1"; rc=$?; echo "${end} $rc $u"; echo "${end} $rc $u" >&2; done`;
   const size = Math.ceil(plain.length / Math.max(1, shells));
