@@ -50,7 +50,6 @@ export function fileInfoOf(s: Stats): FileInfo {
   return { type, uid: s.uid, gid: s.gid, mode: s.mode & 0o7777, size: s.size, nlink: s.nlink, ino: s.ino };
 }
 
-
 /** Run `fn` with the directory that holds `path` open (links on the way followed only when trusted). */
 async function inParent<T>(path: string, fn: (dir: fs.FileHandle, name: string) => Promise<T>): Promise<T> {
   const dir = await openDirTrusted(dirname(path));

@@ -22,7 +22,7 @@ let direct: boolean | undefined;
  * Run `fn` on process[name] when something first asks for it (or now, if it was made already or cannot be
  * watched): the stream is not made for it.
  */
-export function onStreamMade(name: Stream, fn: (s: NodeJS.WriteStream) => void): void {
+function onStreamMade(name: Stream, fn: (s: NodeJS.WriteStream) => void): void {
   const own = Object.getOwnPropertyDescriptor(process, name);
   if (!own?.get || !own.configurable) return fn(process[name]);
   Object.defineProperty(process, name, {

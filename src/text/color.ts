@@ -6,7 +6,7 @@
  * output is a pipe, a socket or a file makes it without the tty module (stdoutIsTerminal).
  *
  * Colours are on when FORCE_COLOR says so (any value but 0 and false; those turn them off), else off when
- * NO_COLOR is set (no-color.org), else on for a terminal whose TERM takes colours.
+ * NO_COLOR is set and not empty (no-color.org), else on for a terminal whose TERM takes colours.
  */
 import { stdoutIsTerminal } from '../system/stdout.js';
 
@@ -19,7 +19,7 @@ export function setColors(on: boolean | undefined): void {
   decided = undefined;
 }
 
-/** Whether a terminal with this TERM takes colours: the names chalk's supports-color knows. */
+/** Whether a terminal with this TERM takes colours: about the names chalk's supports-color knows. */
 export function termHasColors(env: NodeJS.ProcessEnv): boolean {
   const term = env.TERM ?? '';
   if (term === 'dumb') return false;
