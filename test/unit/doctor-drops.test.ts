@@ -88,6 +88,13 @@ describe('dropChecks', () => {
     expect(bad!.fix).toMatch(/MaxStartups START:30:FULL/);
   });
 
+  it('lists the most frequent addresses first, ties in code-point order, at most five', () => {
+    const drop = (addr: string) => `1748772000.0 c sshd[1]: drop connection #10 from [${addr}]:1 on [10.0.0.1]:22 Maxstartups`;
+    const addrs = ['9.0.0.1', '10.0.0.2', '10.0.0.2', '100.0.0.1', '10.0.0.10', '2.0.0.1', '192.0.2.1'];
+    const [bad] = dropChecks({ source: 's', lines: lines(addrs.map(drop)) }, ctx);
+    expect(bad!.evidence[1]).toBe('addresses in sshd\'s drop lines: 10.0.0.2 (2), 10.0.0.10 (1), 100.0.0.1 (1), 192.0.2.1 (1), 2.0.0.1 (1), … and 1 more');
+  });
+
   it('skips penalties before OpenSSH 9.8, and without a log says where it looked', () => {
     expect(dropChecks({ source: 's', lines: [] }, ctx)[1]).toMatchObject({ id: 'sshd.penalties', status: 'skip', reason: 'OpenSSH 9.2 has no PerSourcePenalties (9.8 and later)' });
     expect(dropChecks(undefined, ctx).map((c) => [c.id, c.status])).toEqual([['sshd.drops', 'skip'], ['sshd.penalties', 'skip']]);
