@@ -14,7 +14,7 @@ import { getAccount, listAccounts, type Account } from '../system/accounts.js';
 import { statPath, type Journal } from '../system/files.js';
 import { chownAt, lstatBeneath, withDir } from '../system/safe-fs.js';
 import { readRetired } from '../system/upload-uids.js';
-import { TREE_MAX_DEPTH, TREE_MAX_ENTRIES, walkUploadTree } from '../doctor/tree.js';
+import { TREE_MAX_DEPTH, TREE_MAX_ENTRIES, walkUploadTree } from './upload-tree.js';
 import { shownPath } from '../text/printable.js';
 import {
   alreadyHandedOver, canTakeOver, findOrphans, isOrphanOwner, orphanRefusal, ownerListings, takeOverPlan, takeOverSummary, takeOverTooLarge,

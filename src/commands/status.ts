@@ -13,7 +13,7 @@ import { mapBounded } from '../bounded.js';
 import { requireRoot } from '../errors.js';
 import { keysFileFor } from '../collector/layout.js';
 import { listManagedBlocks, requireManaged, type ManagedBlock } from '../collector/managed.js';
-import { enterTreeDir, TREE_MAX_DEPTH } from '../doctor/tree.js';
+import { enterTreeDir, TREE_MAX_DEPTH } from '../collector/upload-tree.js';
 import { printJson } from '../report.js';
 import { expandTokens } from '../sshd/effective.js';
 import { archiveDays, isDayName, localDay } from '../status/archive.js';

@@ -13,7 +13,8 @@ import { canonicalPath, FSTAB } from '../system/mount.js';
 import { devLogCheck, fstabHasDevLog } from './devlog.js';
 import { isPlainDir } from '../collector/dirs.js';
 import { lstatBeneath } from '../system/safe-fs.js';
-import { dirsInTree, type UploadTree } from './tree.js';
+import { dirsInTree } from './tree.js';
+import type { UploadTree } from '../collector/upload-tree.js';
 import { fail, ownerMode, pass, q, skip, warn, type DoctorCheck } from './check.js';
 import type { UploadAccount } from './collector-context.js';
 

@@ -31,7 +31,8 @@ import { logChecks, sharedLines } from './logs.js';
 import { maxStartupsCheck } from './max-startups.js';
 import { firewallCheck, listeningCheck } from './network.js';
 import { sshdAccountChecks, sshdChecks } from './sshd.js';
-import { treeChecks, walkUploadTree, type UploadTree } from './tree.js';
+import { treeChecks } from './tree.js';
+import { walkUploadTree, type UploadTree } from '../collector/upload-tree.js';
 import { watchCheck } from './watch.js';
 import { readWatchState } from '../system/watch-state.js';
 

@@ -7,7 +7,7 @@ import { PROBE_KEYS_PATTERN } from '../collector/layout.js';
 import { probeAccount, startProbe, type DirStamp, type ProbeKey, type StartedProbe } from '../system/probe.js';
 import { fail, pass, skip, type DoctorCheck } from './check.js';
 import type { UploadAccount } from './collector-context.js';
-import type { UploadTree } from './tree.js';
+import type { UploadTree } from '../collector/upload-tree.js';
 
 /** What the probe must be refused (the ids of probeAccount's refusal checks). */
 export const REFUSAL_IDS = ['probe.no-etc', 'probe.root-readonly', 'probe.no-shell', 'probe.no-forward'];

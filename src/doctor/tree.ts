@@ -1,7 +1,7 @@
 /**
  * The upload tree as the upload account left it. Everything in it is the account's to name and shape, so
- * it is read as data: walked without following a link or leaving the chroot's filesystem (system/safe-fs),
- * bounded, and every name that reaches a report is quoted.
+ * it is read as data: walked without following a link or leaving the chroot's filesystem, bounded
+ * (collector/upload-tree.ts), and every name that reaches a report is quoted.
  *
  * Checks: tree.modes (set-uid, set-gid, sticky, group- or world-writable: `doctor --fix` resets them),
  * tree.entries (links, hard links, FIFOs, sockets, devices, someone else's entries, other filesystems:
@@ -10,34 +10,18 @@
  */
 import { join } from 'node:path';
 import { isPlainDir } from '../collector/dirs.js';
-import { walkTree, type TreeEntry } from '../system/safe-fs.js';
+import type { TreeEntry } from '../system/safe-fs.js';
+import { TREE_MAX_DEPTH, TREE_MAX_ENTRIES, type UploadTree } from '../collector/upload-tree.js';
 import { shownPath } from '../text/printable.js';
 import { fail, pass, skip, warn, type DoctorCheck } from './check.js';
 
-export const TREE_MAX_ENTRIES = 100_000;
-export const TREE_MAX_DEPTH = 8;
+/** What the checks below read (the walk is collector/upload-tree.ts's). */
+export type { UploadTree };
+
 /** Lines of evidence per check before "… and N more". */
 const EVIDENCE_LINES = 20;
 /** Bits nobody in the upload tree needs: set-uid, set-gid, sticky, group and world write. */
 export const DANGEROUS_BITS = 0o7022;
-
-export interface UploadTree {
-  root: string;
-  entries: TreeEntry[];
-  truncated: boolean;
-  deeper: boolean;
-}
-
-/** Root's own `dev` (for /dev/log), root-owned and closed to others, is not the account's: not entered. */
-export function enterTreeDir(e: TreeEntry): boolean {
-  return !(e.rel === 'dev' && e.uid === 0 && (e.mode & 0o022) === 0);
-}
-
-/** Walk the upload tree below `root` (bounded; see TREE_MAX_*). `visit` may act on each entry by descriptor. */
-export async function walkUploadTree(root: string, visit?: Parameters<typeof walkTree>[2]): Promise<UploadTree> {
-  const w = await walkTree(root, { maxEntries: TREE_MAX_ENTRIES, maxDepth: TREE_MAX_DEPTH, enter: enterTreeDir }, visit);
-  return { root, ...w };
-}
 
 /** The upload directories found in the tree (up to three levels, hidden ones and dev/ left out): plain names, and the others. */
 export function dirsInTree(entries: TreeEntry[]): { plain: string[]; odd: string[] } {
