@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { dirsInTree, modeToReset, treeChecks, treeProblems, type UploadTree } from '../../src/doctor/tree.js';
 import { shownPath } from '../../src/text/printable.js';
 import { isPlainDir } from '../../src/collector/dirs.js';
-import { listing } from '../../src/system/probe.js';
+import { listing } from '../../src/collector/probe-batch.js';
 import type { TreeEntry } from '../../src/system/safe-fs.js';
 
 const UID = 999;
