@@ -91,9 +91,9 @@ export function writeOut(text: string): void {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EPIPE') readerGone();
       if (code === 'EINTR') continue;
-      // A non-blocking descriptor (whoever started us set it so) that is full: the stream waits for it.
+      // A non-blocking descriptor (whoever started us set it so) that is full: the stream waits for it, and
+      // being made, takes everything after this too.
       if (code === 'EAGAIN') {
-        direct = false;
         process.stdout.write(buf.subarray(done));
         return;
       }
