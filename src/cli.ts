@@ -9,7 +9,8 @@ import { EXIT } from './exit-codes.js';
 import { DEFAULT_LOCK_WAIT_SECONDS, MAX_LOCK_WAIT_SECONDS, parseWaitSeconds } from './lock.js';
 import { DEFAULT_KEEP_BACKUPS, parseKeepBackups } from './backup-rules.js';
 import { UsageError } from './errors.js';
-import { outputWidth, stdoutIsTerminal, watchStdout, writeOut } from './system/stdout.js';
+import { outputWidth, watchStdout, writeOut } from './system/stdout.js';
+import { colorsOn } from './text/color.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -82,11 +83,11 @@ export function buildProgram(only?: string): Command {
     .version(version, '-V, --version')
     // One line, like every other error of ours: the message, then where to look.
     .configureOutput({
-      // Help and --version through writeOut, and the width and colours from it: commander's own ask
-      // process.stdout, which would make the stream for them (system/stdout.ts).
+      // Help and --version through writeOut, the width from it and colours as the rest of our output decides
+      // them: commander's own ask process.stdout, which would make the stream for them (system/stdout.ts).
       writeOut,
       getOutHelpWidth: () => outputWidth() || 80, // commander's own width when it is not a terminal
-      getOutHasColors: () => stdoutIsTerminal() && process.stdout.hasColors(),
+      getOutHasColors: colorsOn,
       outputError: (str, write) => write(`sftp-setup: ${str.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')} (see --help)\n`),
     })
     .addHelpText(

@@ -35,7 +35,8 @@ export function colorsWanted(env: NodeJS.ProcessEnv, isTerminal: () => boolean):
   return isTerminal() && termHasColors(env);
 }
 
-function colorsOn(): boolean {
+/** Whether this run's output has colours (decided once, at the first question). */
+export function colorsOn(): boolean {
   if (forced !== undefined) return forced;
   decided ??= colorsWanted(process.env, stdoutIsTerminal);
   return decided;
