@@ -15,9 +15,6 @@ import { TREE_MAX_DEPTH, TREE_MAX_ENTRIES, type UploadTree } from '../collector/
 import { shownPath } from '../text/printable.js';
 import { fail, pass, skip, warn, type DoctorCheck } from './check.js';
 
-/** What the checks below read (the walk is collector/upload-tree.ts's). */
-export type { UploadTree };
-
 /** Lines of evidence per check before "… and N more". */
 const EVIDENCE_LINES = 20;
 /** Bits nobody in the upload tree needs: set-uid, set-gid, sticky, group and world write. */

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { probesAtOnce } from '../../src/doctor/collector.js';
 import type { UploadAccount } from '../../src/doctor/collector-context.js';
 import { probeGroup, settingsKey } from '../../src/doctor/live.js';
-import type { UploadTree } from '../../src/doctor/tree.js';
+import type { UploadTree } from '../../src/collector/upload-tree.js';
 import { parseEffective } from '../../src/sshd/effective.js';
 
 describe('probesAtOnce', () => {

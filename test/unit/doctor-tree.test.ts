@@ -4,7 +4,8 @@
  * modes and odd entries are named, and a forged prompt line cannot fool the listing.
  */
 import { describe, expect, it } from 'vitest';
-import { dirsInTree, modeToReset, treeChecks, treeProblems, type UploadTree } from '../../src/doctor/tree.js';
+import { dirsInTree, modeToReset, treeChecks, treeProblems } from '../../src/doctor/tree.js';
+import type { UploadTree } from '../../src/collector/upload-tree.js';
 import { shownPath } from '../../src/text/printable.js';
 import { isPlainDir } from '../../src/collector/dirs.js';
 import { listing } from '../../src/collector/probe-batch.js';
