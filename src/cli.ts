@@ -70,12 +70,17 @@ function optionDescription(option: Option): string {
   return option.description + extra;
 }
 
+/** The top-level commands that only group others (keys list, ca init): no options, no action of their own. */
+const GROUPS = new Set(['keys', 'ca']);
+
 /**
- * The whole program, or with `only` naming one of its top-level commands, the program with just that one:
- * commander builds every option object up front, and a run that names its command has no use for the
- * others (a name that is not a command, such as `help` or a typo, gets them all, for the list and the hint).
+ * The whole program (`all`: the man page, the completion script), or with `command` naming one of its
+ * top-level commands, the program with just that one: commander builds every option object up front, and a
+ * run that names its command has no use for the others (a name that is not a command, such as `help` or a
+ * typo, gets them all, for the list and the hint). `list`: each command's name and summary only, for a run
+ * that names none (--help, --version, no arguments), which can only print the list.
  */
-export function buildProgram(only?: string): Command {
+export function buildProgram(scope: 'all' | 'list' | { command: string } = 'all'): Command {
   const program = new Command('sftp-setup')
     // Set before any subcommand is added: subcommands inherit it.
     .configureHelp({ optionDescription })
@@ -101,12 +106,11 @@ Typical use:
   to try it out:     sudo sftp-setup demo`,
     );
 
-  // Each top-level command is added by its own function, so that a run builds only the one it runs (see main).
-  const commands: Array<[string, () => void]> = [
-    ['init', () => {
-      changing(program
-        .command('init')
-        .description('create or update an SFTP upload account on this collector (run as root)')
+  // Each top-level command: its name, its line in the list, and the function that adds the rest (options,
+  // subcommands, help, action), so that a run builds only the one it runs (see main).
+  const commands: Array<[string, string, (cmd: Command) => void]> = [
+    ['init', 'create or update an SFTP upload account on this collector (run as root)', (cmd) => {
+      changing(cmd
         .option('--user <name>', 'upload account name', DEFAULT_USER)
         .option('--root <dir>', 'chroot root, also the account\'s home', DEFAULT_ROOT)
         .option('--dirs <list>', `comma-separated upload directories below the root, replacing the default list (default: ${DEFAULT_DIRS.join(', ')})`)
@@ -131,17 +135,14 @@ Example:
         )
         .action((opts) => runAction(async () => (await import('./commands/init.js')).initCommand, opts));
     }],
-    ['uninstall', () => {
-      changing(program
-        .command('uninstall')
-        .description('remove what init created for an upload account and revoke its certificates (uploaded files stay unless --purge)')
+    ['uninstall', 'remove what init created for an upload account and revoke its certificates (uploaded files stay unless --purge)', (cmd) => {
+      changing(cmd
         .requiredOption('--user <name>', 'upload account name')
         .option('--purge', 'also delete the chroot tree and every uploaded file', false), { dryRun: 'print the plan and change nothing' })
         .addHelpText('after', '\nExample:\n  sudo sftp-setup uninstall --user allsky-upload --dry-run')
         .action((opts) => runAction(async () => (await import('./commands/uninstall.js')).uninstallCommand, opts));
     }],
-    ['keys', () => {
-      const keys = program.command('keys').description('manage the keys of an upload account (collector) or rotate the camera\'s key');
+    ['keys', 'manage the keys of an upload account (collector) or rotate the camera\'s key', (keys) => {
       keys
         .command('list')
         .description('list the keys an upload account accepts (collector)')
@@ -189,8 +190,7 @@ Example:
         .addHelpText('after', '\nExample:\n  sftp-setup keys rotate --via admin@collector.local')
         .action((opts) => runAction(async () => (await import('./commands/rotate.js')).keysRotateCommand, opts));
     }],
-    ['ca', () => {
-      const ca = program.command('ca').description('the certificate authority for cameras and this collector\'s host keys (collector)');
+    ['ca', 'the certificate authority for cameras and this collector\'s host keys (collector)', (ca) => {
       changing(ca
         .command('init')
         .description('create the CA (root-only, outside every chroot) and sign the host keys; again to re-sign, or to rebuild a lost KRL from the CA\'s record (run as root)')
@@ -198,10 +198,8 @@ Example:
         .addHelpText('after', '\nExample:\n  sudo sftp-setup ca init --name collector.local --name 192.168.1.10')
         .action((opts) => runAction(async () => (await import('./commands/ca.js')).caInitCommand, opts));
     }],
-    ['allsky-config', () => {
-      changing(program
-        .command('allsky-config')
-        .description('configure this Allsky camera to upload to a collector over SFTP (camera)')
+    ['allsky-config', 'configure this Allsky camera to upload to a collector over SFTP (camera)', (cmd) => {
+      changing(cmd
         .option('--collector <host>', 'collector host name or address')
         .option('--port <n>', 'collector SSH port', '22')
         .option('--user <name>', 'upload account on the collector', DEFAULT_USER)
@@ -229,10 +227,8 @@ Example:
         )
         .action((opts) => runAction(async () => (await import('./commands/allsky-config.js')).allskyConfigCommand, opts));
     }],
-    ['sync', () => {
-      changing(program
-        .command('sync')
-        .description('deliver the camera\'s Allsky archive (dated folders, keograms, startrails, timelapses) to archive/ on the collector (camera)')
+    ['sync', 'deliver the camera\'s Allsky archive (dated folders, keograms, startrails, timelapses) to archive/ on the collector (camera)', (cmd) => {
+      changing(cmd
         .option('--allsky-dir <dir>', 'the Allsky install (default: found in the users\' homes)')
         .option('--from <dir>', 'the archive to deliver: dated YYYYMMDD folders (default: images/ of the Allsky install)')
         .option('--remote-dir <dir>', 'directory on the collector', 'archive')
@@ -256,10 +252,8 @@ Example:
         )
         .action((opts) => runAction(async () => (await import('./commands/sync.js')).syncCommand, opts));
     }],
-    ['doctor', () => {
-      program
-        .command('doctor')
-        .description('check this collector or camera; for each problem: the cause, the evidence and the fix')
+    ['doctor', 'check this collector or camera; for each problem: the cause, the evidence and the fix', (cmd) => {
+      cmd
         .addOption(new Option('--role <role>', 'which side to check (default: detected)').choices(['collector', 'camera']))
         .option('--user <name>', 'upload account to check (collector; default: all)')
         .option('--allsky-dir <dir>', 'the Allsky install (camera)')
@@ -273,10 +267,8 @@ Example:
         .addHelpText('after', `\nExit codes: ${EXIT.ok} nothing failed, ${EXIT.failed} something failed, ${EXIT.usage} bad input.\n\nExample:\n  sudo sftp-setup doctor\n  sudo sftp-setup doctor --fix --dry-run`)
         .action((opts) => runAction(async () => (await import('./commands/doctor.js')).doctorCommand, opts));
     }],
-    ['watch', () => {
-      program
-        .command('watch')
-        .description('an event for each completed upload: printed, run as a command, POSTed, or published to MQTT (collector, root)')
+    ['watch', 'an event for each completed upload: printed, run as a command, POSTed, or published to MQTT (collector, root)', (cmd) => {
+      cmd
         .option('--user <name>', 'upload account to watch', DEFAULT_USER)
         .option('--exec <command>', 'run this command (with sh -c) for each event: the event in SFTP_SETUP_* variables and as JSON on stdin, never in the command line')
         .option('--http <url>', 'POST each event as JSON to this URL (10 s timeout, 3 retries)')
@@ -298,26 +290,38 @@ Example:
   sudo sftp-setup watch --install --http http://127.0.0.1:8080/uploads`)
         .action((opts) => runAction(async () => (await import('./commands/watch.js')).watchCommand, opts));
     }],
-    ['status', () => {
-      program
-        .command('status')
-        .description('one line per upload account: keys, last upload, failed logins, disk use, archived days (collector, run as root)')
+    ['status', 'one line per upload account: keys, last upload, failed logins, disk use, archived days (collector, run as root)', (cmd) => {
+      cmd
         .option('--user <name>', 'only this upload account (default: all that sftp-setup manages)')
         .option('--json', 'print a machine-readable report', false)
         .addHelpText('after', '\nExample:\n  sudo sftp-setup status\n  sudo sftp-setup status --user allsky-upload --json')
         .action((opts) => runAction(async () => (await import('./commands/status.js')).statusCommand, opts));
     }],
-    ['demo', () => {
-      program
-        .command('demo')
-        .description('both ends in throwaway hosts: init, allsky-config, real uploads and doctor, then gone (root, Linux)')
+    ['demo', 'both ends in throwaway hosts: init, allsky-config, real uploads and doctor, then gone (root, Linux)', (cmd) => {
+      cmd
         .option('--json', 'print a machine-readable summary', false)
         .addHelpText('after', '\nExample:\n  sudo sftp-setup demo')
         .action((opts) => runAction(async () => (await import('./commands/demo.js')).demoCommand, opts));
     }],
   ];
+  if (scope === 'list') {
+    // Names and summaries only; the term a command would have once built (`init [options]`, `keys`) comes
+    // from what it is: a group (keys, ca) takes no options of its own, every other command takes some. The
+    // unit test holds this help to the whole program's.
+    const leaves = new Set<Command>();
+    for (const [name, about] of commands) {
+      const cmd = program.command(name).description(about);
+      if (!GROUPS.has(name)) leaves.add(cmd);
+    }
+    program.configureHelp({
+      optionDescription,
+      subcommandTerm: (cmd) => (leaves.has(cmd) ? `${cmd.name()} [options]` : Help.prototype.subcommandTerm.call(new Help(), cmd)),
+    });
+    return program;
+  }
+  const only = scope === 'all' ? undefined : scope.command;
   const one = commands.some(([name]) => name === only) ? only : undefined;
-  for (const [name, add] of commands) if (one === undefined || name === one) add();
+  for (const [name, about, add] of commands) if (one === undefined || name === one) add(program.command(name).description(about));
 
   return program;
 }
@@ -325,7 +329,8 @@ Example:
 export async function main(argv: string[]): Promise<void> {
   watchStdout();
   // Options before the command take no value (-V, -h), so the first word that is not one names it.
-  const program = buildProgram(argv.slice(2).find((a) => !a.startsWith('-')));
+  const word = argv.slice(2).find((a) => !a.startsWith('-'));
+  const program = buildProgram(word === undefined ? 'list' : { command: word });
   // Every level, so that a usage mistake in a sub-subcommand (keys add --frm) also exits 2.
   const override = (c: Command): void => {
     c.exitOverride();
