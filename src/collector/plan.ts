@@ -107,15 +107,14 @@ export function expectedEffective(block: string): Record<string, string> {
   return want;
 }
 
-export async function buildCollectorPlan(
-  given: CollectorSpec,
-  sshd: SshdState,
-  journal: Journal,
-): Promise<CollectorPlan> {
+/**
+ * The refusals that follow from the command line and the host's files alone (the account, --root, the upload
+ * directories, a removed account's uploads), nothing changed: init starts them while sshd -T runs. Resolves
+ * to the account, null when there is none yet.
+ */
+export async function refuseBadTarget(spec: CollectorSpec): Promise<Account | null> {
   // Every account's home, for the --root check below: asked for now, while the files are read.
   listAccounts().catch(() => {});
-  // An account that accepts certificates keeps doing so when init (or doctor --fix) runs again without --ca.
-  const spec = given.ca || !trustsUserCa(sshd.directives, given.user) ? given : { ...given, ca: true };
   const account = await getAccount(spec.user);
   await refuseConflictingAccount(spec, account);
   await refuseBadChroot(spec);
@@ -126,10 +125,13 @@ export async function buildCollectorPlan(
       'run again with --adopt to move those keys to a root-owned file outside the chroot',
     );
   }
-  for (const d of spec.dirs) {
-    // The tree is the upload account's: names reach paths only when plain, and nothing in it is followed.
-    if (!isPlainDir(d)) throw new UsageError(`upload directory ${JSON.stringify(d)} is not a plain relative name`, 'use names made of letters, digits, ".", "_" and "-"');
-    const info = await lstatBeneath(spec.root, d).catch(() => 'link' as const);
+  // The tree is the upload account's: names reach paths only when plain, and nothing in it is followed.
+  const bad = spec.dirs.find((d) => !isPlainDir(d));
+  if (bad !== undefined) throw new UsageError(`upload directory ${JSON.stringify(bad)} is not a plain relative name`, 'use names made of letters, digits, ".", "_" and "-"');
+  // Every directory looked at side by side (a re-run waits for them all); judged in the order given.
+  const infos = await Promise.all(spec.dirs.map((d) => lstatBeneath(spec.root, d).catch(() => 'link' as const)));
+  for (const [i, d] of spec.dirs.entries()) {
+    const info = infos[i];
     if (info === 'link') {
       throw new UsageError(`a parent of ${join(spec.root, d)} is a symbolic link, not a directory, or on another filesystem`, 'look at it, move it away, then run again');
     }
@@ -139,6 +141,22 @@ export async function buildCollectorPlan(
   }
   // A removed account's uploads: this account would get their directories (take-over.ts).
   await refuseOrphanUploads(spec, account);
+  return account;
+}
+
+/**
+ * The plan for `given`: refused (UsageError, nothing changed) as refuseBadTarget and sshd's configuration say,
+ * `target` being refuseBadTarget(given) when the caller started it already.
+ */
+export async function buildCollectorPlan(
+  given: CollectorSpec,
+  sshd: SshdState,
+  journal: Journal,
+  target: Promise<Account | null> = refuseBadTarget(given),
+): Promise<CollectorPlan> {
+  // An account that accepts certificates keeps doing so when init (or doctor --fix) runs again without --ca.
+  const spec = given.ca || !trustsUserCa(sshd.directives, given.user) ? given : { ...given, ca: true };
+  const account = await target;
 
   // Without a global `Subsystem sftp`, sshd refuses every sftp session ("subsystem not found") before
   // ForceCommand applies, and Subsystem is not allowed inside Match on older sshd: refuse, change nothing.

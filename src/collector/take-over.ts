@@ -44,11 +44,8 @@ const accountUids = async () => new Set((await listAccounts()).map((a) => a.uid)
  */
 export async function refuseOrphanUploads(spec: TakeOverSpec, account: Account | null): Promise<void> {
   if ((await statPath(spec.root))?.type !== 'dir') return;
-  const dirOwners: number[] = [];
-  for (const d of spec.dirs) {
-    const s = await lstatBeneath(spec.root, d).catch(() => null);
-    if (s?.isDirectory()) dirOwners.push(s.uid);
-  }
+  const stats = await Promise.all(spec.dirs.map((d) => lstatBeneath(spec.root, d).catch(() => null)));
+  const dirOwners = stats.flatMap((s) => (s?.isDirectory() ? [s.uid] : []));
   if (!spec.takeOverUploads && alreadyHandedOver(account?.uid, dirOwners)) return;
   const [tree, uids, retired] = await Promise.all([lookAt(spec.root), accountUids(), readRetired()]);
   const found = findOrphans(tree.entries, uids, spec.dirs);

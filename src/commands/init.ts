@@ -7,7 +7,7 @@ import { paint } from '../text/color.js';
 import { requireRoot, UsageError } from '../errors.js';
 import { DEFAULT_DIRS, DEFAULT_ROOT, DEFAULT_USER, LOCK_PATH, BACKUP_ROOT, expandDirs, keysFileFor } from '../collector/layout.js';
 import { parseDirList } from '../collector/dirs.js';
-import { buildCollectorPlan, type CollectorPlan, type CollectorSpec } from '../collector/plan.js';
+import { buildCollectorPlan, refuseBadTarget, type CollectorPlan, type CollectorSpec } from '../collector/plan.js';
 import { readSshdState } from '../collector/inspect.js';
 import { applyPlan } from '../plan/apply.js';
 import { parseEffective } from '../sshd/effective.js';
@@ -16,7 +16,7 @@ import { formatCheck, printJson } from '../report.js';
 import { backupDirFor, Journal } from '../system/files.js';
 import { readKeyArg } from '../system/key-input.js';
 import { getAccount, listAccounts } from '../system/accounts.js';
-import { cleanStaleProbeFiles, cleanStaleProbeKey, probeAccount, startProbe, type ProbeResult, type ProbeTarget, type StartedProbe } from '../system/probe.js';
+import { cleanStaleProbeFiles, cleanStaleProbeKey, preloadProbeKey, probeAccount, startProbe, type ProbeResult, type ProbeTarget, type StartedProbe } from '../system/probe.js';
 import { enableAndStart, isRunning, rememberSshdVersion, startHint, systemdRuns } from '../system/sshd.js';
 import { parseCidrList, validateAbsPath, validatePort, validateUserName } from '../validate.js';
 import { probeTargetFor, probeTargetFromEffective, probeTargetFromSettings } from '../collector/probe-target.js';
@@ -106,10 +106,16 @@ export async function initCommand(o: InitOptions): Promise<number> {
       // Read under the lock: a run that waited sees the accounts the run before it added (the limits count them).
       // The account listing the plan needs (getent where NSS has more than the files) starts beside sshd's checks.
       listAccounts().catch(() => {});
-      const sshd = await readSshdState();
+      const reading = readSshdState();
+      // While sshd -T runs: the refusals that need no sshd settings, and loading the probe key's crypto.
+      const target = refuseBadTarget(spec);
+      target.catch(() => {});
+      if (!o.dryRun && o.verify) preloadProbeKey();
+      // sshd's own verdict first, as when one ran after the other.
+      const sshd = await reading;
       mainPath = sshd.mainPath;
       // The plan refuses a bad --root before anything is touched, the stale-probe clean-up included.
-      plan = await buildCollectorPlan(spec, sshd, journal);
+      plan = await buildCollectorPlan(spec, sshd, journal, target);
       // Holding the lock, anything a crashed probe left behind is stale: its key first, then the early
       // login starts, while the tree's leftovers go.
       if (!o.dryRun) await cleanStaleProbeKey(spec.user);
@@ -121,6 +127,8 @@ export async function initCommand(o: InitOptions): Promise<number> {
       if (!o.dryRun && o.verify && (await getAccount(spec.user))) {
         early = probeTargetFromSettings(spec, sshd.globalSettings, plan.block).then((t) => ({ target: t, probe: startProbe(t) }));
         early.catch(() => {});
+        // Its ssh is started before the steps' checks take the event loop (they run during the login).
+        await early.then((e) => e.probe.connecting, () => {});
       }
       if (!o.dryRun) await cleanStaleProbeFiles(spec.root, spec.dirs);
       // Once the tree exists: what the SFTP allow-list cannot bound (modes carried by OPEN and MKDIR).

@@ -95,6 +95,14 @@ export async function probeKey(): Promise<ProbeKey & { dispose(): Promise<void> 
   return { ...key, dispose };
 }
 
+/**
+ * Load what makes a probe key (Node's crypto: a few ms) now, while the caller waits for a program anyway
+ * (init: sshd -T), so that it is not on the way to the self-test's login.
+ */
+export function preloadProbeKey(): void {
+  import('../keys/generate.js').catch(() => {});
+}
+
 /** A new probe key in `dir` (a run's scratch directory). Node's crypto makes it in about a millisecond. */
 async function writeProbeKey(dir: string): Promise<ProbeKey> {
   // Loaded here, not with this module: a run that makes no probe key (init --no-verify) loads no crypto.
