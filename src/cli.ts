@@ -70,6 +70,17 @@ function optionDescription(option: Option): string {
   return option.description + extra;
 }
 
+/** `word` when it is one of `names`; undefined (build them all: for the list and a typo's hint) when not. */
+function chosen(names: string[], word: string | undefined): string | undefined {
+  return word !== undefined && names.includes(word) ? word : undefined;
+}
+
+/** Add the subcommands of a group: only the one `sub` names, or all of them when it names none. */
+function addChosen(group: Command, sub: string | undefined, table: Array<[string, () => void]>): void {
+  const one = chosen(table.map(([name]) => name), sub);
+  for (const [name, add] of table) if (one === undefined || name === one) add();
+}
+
 /** The top-level commands that only group others (keys list, ca init): no options, no action of their own. */
 const GROUPS = new Set(['keys', 'ca']);
 
@@ -80,7 +91,7 @@ const GROUPS = new Set(['keys', 'ca']);
  * typo, gets them all, for the list and the hint). `list`: each command's name and summary only, for a run
  * that names none (--help, --version, no arguments), which can only print the list.
  */
-export function buildProgram(scope: 'all' | 'list' | { command: string } = 'all'): Command {
+export function buildProgram(scope: 'all' | 'list' | { command: string; sub?: string } = 'all'): Command {
   const program = new Command('sftp-setup')
     // Set before any subcommand is added: subcommands inherit it.
     .configureHelp({ optionDescription })
@@ -108,7 +119,7 @@ Typical use:
 
   // Each top-level command: its name, its line in the list, and the function that adds the rest (options,
   // subcommands, help, action), so that a run builds only the one it runs (see main).
-  const commands: Array<[string, string, (cmd: Command) => void]> = [
+  const commands: Array<[string, string, (cmd: Command, sub: string | undefined) => void]> = [
     ['init', 'create or update an SFTP upload account on this collector (run as root)', (cmd) => {
       changing(cmd
         .option('--user <name>', 'upload account name', DEFAULT_USER)
@@ -142,53 +153,68 @@ Example:
         .addHelpText('after', '\nExample:\n  sudo sftp-setup uninstall --user allsky-upload --dry-run')
         .action((opts) => runAction(async () => (await import('./commands/uninstall.js')).uninstallCommand, opts));
     }],
-    ['keys', 'manage the keys of an upload account (collector) or rotate the camera\'s key', (keys) => {
-      keys
-        .command('list')
-        .description('list the keys an upload account accepts (collector)')
-        .option('--user <name>', 'upload account name', DEFAULT_USER)
-        .option('--json', 'print a machine-readable list', false)
-        .addHelpText('after', '\nExample:\n  sudo sftp-setup keys list --user allsky-upload')
-        .action((opts) => runAction(async () => (await import('./commands/keys-list.js')).keysListCommand, opts));
-      changing(keys
-        .command('add')
-        .description('authorize a key for an upload account (collector)')
-        .argument('<key>', 'a public key line, a .pub file, or - for stdin')
-        .option('--user <name>', 'upload account name', DEFAULT_USER)
-        .option('--from <cidrs>', 'only accept the key from these addresses (comma-separated CIDRs); updates a key already present'), { dryRun: 'print the change and make none', yes: null })
-        .addHelpText('after', "\nExample:\n  sudo sftp-setup keys add --user allsky-upload 'ssh-ed25519 AAAA… pi@allsky' \\\n    --from 192.168.1.0/24")
-        .action((key, opts) => runAction(async () => (await import('./commands/keys.js')).keysAddCommand, { ...opts, key }));
-      changing(keys
-        .command('remove')
-        .description('revoke a key of an upload account, by fingerprint or comment (collector)')
-        .argument('<selector>', 'SHA256:… fingerprint or the key\'s comment')
-        .option('--user <name>', 'upload account name', DEFAULT_USER)
-        .option('--force', 'allow removing the last key', false), { dryRun: 'print the change and make none', yes: null })
-        .addHelpText('after', '\nExample:\n  sudo sftp-setup keys remove --user allsky-upload SHA256:abc…')
-        .action((selector, opts) => runAction(async () => (await import('./commands/keys.js')).keysRemoveCommand, { ...opts, selector }));
-      changing(keys
-        .command('sign')
-        .description('certify a camera\'s key for an upload account with the CA: no authorized_keys entry needed (collector)')
-        .argument('<key>', 'the camera\'s public key line, its .pub file, or - for stdin')
-        .option('--user <name>', 'upload account name (the only principal)', DEFAULT_USER)
-        .option('--id <name>', 'key id sshd logs at each login (default: the key\'s comment)')
-        .option('--valid <interval>', 'validity as ssh-keygen -V reads it (START:END, e.g. -1d:+26w)', 'always:+52w'), { dryRun: 'print what would be signed and sign nothing', json: 'print a machine-readable report with the certificate', yes: null })
-        .addHelpText('after', "\nExample:\n  sudo sftp-setup keys sign --user allsky-upload ~/roof.pub > roof-cert.pub")
-        .action((key, opts) => runAction(async () => (await import('./commands/keys-cert.js')).keysSignCommand, { ...opts, key }));
-      changing(keys
-        .command('revoke')
-        .description('revoke a certificate (by serial or -cert.pub) or a key and all its certificates, at once (collector)')
-        .argument('<what>', 'a serial number, a -cert.pub or .pub file, a key line, or - for stdin'), { dryRun: 'print the change and make none', yes: null })
-        .addHelpText('after', '\nExample:\n  sudo sftp-setup keys revoke 7')
-        .action((what, opts) => runAction(async () => (await import('./commands/keys-cert.js')).keysRevokeCommand, { ...opts, what }));
-      changing(keys
-        .command('rotate')
-        .description('replace the camera\'s upload key with a new one, without a moment of lock-out (camera)')
-        .option('--via <admin@collector>', 'authorize (or certify) and revoke on the collector over your own SSH access')
-        .option('--allsky-dir <dir>', 'the Allsky install (default: found in the users\' homes)')
-        .option('--key <path>', 'the current private key (default: ~/.ssh/allsky_upload)'), { dryRun: 'print the plan and change nothing', yes: 'do not ask; without --via, stop in a resumable state after printing the collector command' })
-        .addHelpText('after', '\nExample:\n  sftp-setup keys rotate --via admin@collector.local')
-        .action((opts) => runAction(async () => (await import('./commands/rotate.js')).keysRotateCommand, opts));
+    ['keys', 'manage the keys of an upload account (collector) or rotate the camera\'s key', (keys, sub) => {
+      // Like the top level: a run that names its subcommand builds only that one.
+      addChosen(keys, sub, [
+        ['list', () => {
+          keys
+            .command('list')
+            .description('list the keys an upload account accepts (collector)')
+            .option('--user <name>', 'upload account name', DEFAULT_USER)
+            .option('--json', 'print a machine-readable list', false)
+            .addHelpText('after', '\nExample:\n  sudo sftp-setup keys list --user allsky-upload')
+            .action((opts) => runAction(async () => (await import('./commands/keys-list.js')).keysListCommand, opts));
+        }],
+        ['add', () => {
+          changing(keys
+            .command('add')
+            .description('authorize a key for an upload account (collector)')
+            .argument('<key>', 'a public key line, a .pub file, or - for stdin')
+            .option('--user <name>', 'upload account name', DEFAULT_USER)
+            .option('--from <cidrs>', 'only accept the key from these addresses (comma-separated CIDRs); updates a key already present'), { dryRun: 'print the change and make none', yes: null })
+            .addHelpText('after', "\nExample:\n  sudo sftp-setup keys add --user allsky-upload 'ssh-ed25519 AAAA… pi@allsky' \\\n    --from 192.168.1.0/24")
+            .action((key, opts) => runAction(async () => (await import('./commands/keys.js')).keysAddCommand, { ...opts, key }));
+        }],
+        ['remove', () => {
+          changing(keys
+            .command('remove')
+            .description('revoke a key of an upload account, by fingerprint or comment (collector)')
+            .argument('<selector>', 'SHA256:… fingerprint or the key\'s comment')
+            .option('--user <name>', 'upload account name', DEFAULT_USER)
+            .option('--force', 'allow removing the last key', false), { dryRun: 'print the change and make none', yes: null })
+            .addHelpText('after', '\nExample:\n  sudo sftp-setup keys remove --user allsky-upload SHA256:abc…')
+            .action((selector, opts) => runAction(async () => (await import('./commands/keys.js')).keysRemoveCommand, { ...opts, selector }));
+        }],
+        ['sign', () => {
+          changing(keys
+            .command('sign')
+            .description('certify a camera\'s key for an upload account with the CA: no authorized_keys entry needed (collector)')
+            .argument('<key>', 'the camera\'s public key line, its .pub file, or - for stdin')
+            .option('--user <name>', 'upload account name (the only principal)', DEFAULT_USER)
+            .option('--id <name>', 'key id sshd logs at each login (default: the key\'s comment)')
+            .option('--valid <interval>', 'validity as ssh-keygen -V reads it (START:END, e.g. -1d:+26w)', 'always:+52w'), { dryRun: 'print what would be signed and sign nothing', json: 'print a machine-readable report with the certificate', yes: null })
+            .addHelpText('after', "\nExample:\n  sudo sftp-setup keys sign --user allsky-upload ~/roof.pub > roof-cert.pub")
+            .action((key, opts) => runAction(async () => (await import('./commands/keys-cert.js')).keysSignCommand, { ...opts, key }));
+        }],
+        ['revoke', () => {
+          changing(keys
+            .command('revoke')
+            .description('revoke a certificate (by serial or -cert.pub) or a key and all its certificates, at once (collector)')
+            .argument('<what>', 'a serial number, a -cert.pub or .pub file, a key line, or - for stdin'), { dryRun: 'print the change and make none', yes: null })
+            .addHelpText('after', '\nExample:\n  sudo sftp-setup keys revoke 7')
+            .action((what, opts) => runAction(async () => (await import('./commands/keys-cert.js')).keysRevokeCommand, { ...opts, what }));
+        }],
+        ['rotate', () => {
+          changing(keys
+            .command('rotate')
+            .description('replace the camera\'s upload key with a new one, without a moment of lock-out (camera)')
+            .option('--via <admin@collector>', 'authorize (or certify) and revoke on the collector over your own SSH access')
+            .option('--allsky-dir <dir>', 'the Allsky install (default: found in the users\' homes)')
+            .option('--key <path>', 'the current private key (default: ~/.ssh/allsky_upload)'), { dryRun: 'print the plan and change nothing', yes: 'do not ask; without --via, stop in a resumable state after printing the collector command' })
+            .addHelpText('after', '\nExample:\n  sftp-setup keys rotate --via admin@collector.local')
+            .action((opts) => runAction(async () => (await import('./commands/rotate.js')).keysRotateCommand, opts));
+        }],
+      ]);
     }],
     ['ca', 'the certificate authority for cameras and this collector\'s host keys (collector)', (ca) => {
       changing(ca
@@ -319,9 +345,9 @@ Example:
     });
     return program;
   }
-  const only = scope === 'all' ? undefined : scope.command;
-  const one = commands.some(([name]) => name === only) ? only : undefined;
-  for (const [name, about, add] of commands) if (one === undefined || name === one) add(program.command(name).description(about));
+  const [command, subcommand] = scope === 'all' ? [] : [scope.command, scope.sub];
+  const one = chosen(commands.map(([name]) => name), command);
+  for (const [name, about, add] of commands) if (one === undefined || name === one) add(program.command(name).description(about), subcommand);
 
   return program;
 }
@@ -329,8 +355,9 @@ Example:
 export async function main(argv: string[]): Promise<void> {
   watchStdout();
   // Options before the command take no value (-V, -h), so the first word that is not one names it.
-  const word = argv.slice(2).find((a) => !a.startsWith('-'));
-  const program = buildProgram(word === undefined ? 'list' : { command: word });
+  // The second word names a group's subcommand (keys list); for any other command it is ignored.
+  const [word, sub] = argv.slice(2).filter((a) => !a.startsWith('-'));
+  const program = buildProgram(word === undefined ? 'list' : { command: word, sub });
   // Every level, so that a usage mistake in a sub-subcommand (keys add --frm) also exits 2.
   const override = (c: Command): void => {
     c.exitOverride();

@@ -32,4 +32,19 @@ describe('the list-only program', () => {
     expect(buildProgram({ command: 'doctor' }).commands.map((c) => c.name())).toEqual(['doctor']);
     expect(buildProgram({ command: 'help' }).commands.length).toBe(buildProgram('all').commands.length);
   });
+
+  it('builds one subcommand of a group when a run names it, all of them for none or a word that is not one', () => {
+    const subs = (sub?: string) => buildProgram({ command: 'keys', sub }).commands[0]!.commands.map((c) => c.name());
+    const all = ['list', 'add', 'remove', 'sign', 'revoke', 'rotate'];
+    expect(subs('list')).toEqual(['list']);
+    expect(subs('rotate')).toEqual(['rotate']);
+    expect(subs()).toEqual(all);
+    expect(subs('lst')).toEqual(all);
+    // the subcommand built alone is the same as in the whole program: its options and their defaults
+    const options = (c: ReturnType<typeof buildProgram>, sub: string) =>
+      c.commands.find((x) => x.name() === 'keys')!.commands.find((x) => x.name() === sub)!.options.map((o) => [o.flags, o.defaultValue]);
+    for (const sub of all) expect(options(buildProgram({ command: 'keys', sub }), sub)).toEqual(options(buildProgram('all'), sub));
+    // a word after any other command is its argument or an option's value, not a subcommand
+    expect(buildProgram({ command: 'init', sub: 'list' }).commands[0]!.options.length).toBeGreaterThan(5);
+  });
 });
