@@ -9,7 +9,7 @@ import { certificatesOf, readRecords } from '../ca/issued.js';
 import { listKeys } from '../keys/authorized-keys.js';
 import { printJson } from '../report.js';
 import { printable as p } from '../text/printable.js';
-import { readText } from '../system/files.js';
+import { readText } from '../system/read.js';
 import { validateUserName } from '../validate.js';
 import { writeOut } from '../system/stdout.js';
 

@@ -10,6 +10,9 @@ import { beforeLockRelease } from './lock.js';
 import { at, openDirTrusted, openTrustedAt, readFileTrustedSync } from './safe-fs.js';
 import { printable } from '../text/printable.js';
 
+// The trusted reads have a module of their own, so that a run that only reads loads none of this one.
+export { readBytes, readText } from './read.js';
+
 export interface FileInfo {
   type: 'file' | 'dir' | 'symlink' | 'other';
   uid: number;
@@ -21,27 +24,9 @@ export interface FileInfo {
   ino: number;
 }
 
-export async function readText(path: string): Promise<string | null> {
-  try {
-    const content = readFileTrustedSync(path);
-    return content === null ? null : content.toString('utf8');
-  } catch (err) {
-    throw fileError('read', path, err);
-  }
-}
-
 /** A file that ships with sftp-setup (a template), by its URL beside the code: part of the install, read as is. */
 export function readShippedText(url: URL): string {
   return readFileSync(url, 'utf8');
-}
-
-/** A regular file's bytes (a binary file such as a KRL), or null when it does not exist; links as readText. */
-export async function readBytes(path: string): Promise<Buffer | null> {
-  try {
-    return readFileTrustedSync(path);
-  } catch (err) {
-    throw fileError('read', path, err);
-  }
 }
 
 /** FileInfo from an lstat (or a descriptor's fstat). */
