@@ -70,14 +70,12 @@ function optionDescription(option: Option): string {
   return option.description + extra;
 }
 
-/** `word` when it is one of `names`; undefined (build them all: for the list and a typo's hint) when not. */
-function chosen(names: string[], word: string | undefined): string | undefined {
-  return word !== undefined && names.includes(word) ? word : undefined;
-}
-
-/** Add the subcommands of a group: only the one `sub` names, or all of them when it names none. */
-function addChosen(group: Command, sub: string | undefined, table: Array<[string, () => void]>): void {
-  const one = chosen(table.map(([name]) => name), sub);
+/**
+ * Add the commands of a table (the top level's, a group's): only the one `word` names, or all of them when it
+ * names none of them (for the list, and a typo's hint).
+ */
+function addChosen(table: Array<[string, () => void]>, word: string | undefined): void {
+  const one = table.some(([name]) => name === word) ? word : undefined;
   for (const [name, add] of table) if (one === undefined || name === one) add();
 }
 
@@ -155,7 +153,7 @@ Example:
     }],
     ['keys', 'manage the keys of an upload account (collector) or rotate the camera\'s key', (keys, sub) => {
       // Like the top level: a run that names its subcommand builds only that one.
-      addChosen(keys, sub, [
+      addChosen([
         ['list', () => {
           keys
             .command('list')
@@ -214,7 +212,7 @@ Example:
             .addHelpText('after', '\nExample:\n  sftp-setup keys rotate --via admin@collector.local')
             .action((opts) => runAction(async () => (await import('./commands/rotate.js')).keysRotateCommand, opts));
         }],
-      ]);
+      ], sub);
     }],
     ['ca', 'the certificate authority for cameras and this collector\'s host keys (collector)', (ca) => {
       changing(ca
@@ -346,8 +344,7 @@ Example:
     return program;
   }
   const [command, subcommand] = scope === 'all' ? [] : [scope.command, scope.sub];
-  const one = chosen(commands.map(([name]) => name), command);
-  for (const [name, about, add] of commands) if (one === undefined || name === one) add(program.command(name).description(about), subcommand);
+  addChosen(commands.map(([name, about, add]) => [name, () => add(program.command(name).description(about), subcommand)]), command);
 
   return program;
 }
