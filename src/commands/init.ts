@@ -15,7 +15,7 @@ import { EXIT } from '../exit-codes.js';
 import { formatCheck, printJson } from '../report.js';
 import { backupDirFor, Journal } from '../system/files.js';
 import { readKeyArg } from '../system/key-input.js';
-import { getAccount, listAccounts } from '../system/accounts.js';
+import { getAccount } from '../system/accounts.js';
 import { cleanStaleProbeFiles, cleanStaleProbeKey, preloadProbeKey, probeAccount, startProbe, type ProbeResult, type ProbeTarget, type StartedProbe } from '../system/probe.js';
 import { enableAndStart, isRunning, rememberSshdVersion, startHint, systemdRuns } from '../system/sshd.js';
 import { parseCidrList, validateAbsPath, validatePort, validateUserName } from '../validate.js';
@@ -104,10 +104,9 @@ export async function initCommand(o: InitOptions): Promise<number> {
     lockPath: LOCK_PATH, journal, dryRun: o.dryRun, yes: o.yes, json: o.json, out,
     steps: async () => {
       // Read under the lock: a run that waited sees the accounts the run before it added (the limits count them).
-      // The account listing the plan needs (getent where NSS has more than the files) starts beside sshd's checks.
-      listAccounts().catch(() => {});
       const reading = readSshdState();
-      // While sshd -T runs: the refusals that need no sshd settings, and loading the probe key's crypto.
+      // While sshd -T runs: the refusals that need no sshd settings (they start the account listing, getent
+      // where NSS has more than the files), and loading the probe key's crypto.
       const target = refuseBadTarget(spec);
       target.catch(() => {});
       if (!o.dryRun && o.verify) preloadProbeKey();
