@@ -7,21 +7,16 @@
 import { fileError } from './file-error.js';
 import { readFileTrustedSync } from './safe-fs.js';
 
-/** A text file's content, or null when it does not exist. */
-export async function readText(path: string): Promise<string | null> {
-  try {
-    const content = readFileTrustedSync(path);
-    return content === null ? null : content.toString('utf8');
-  } catch (err) {
-    throw fileError('read', path, err);
-  }
-}
-
-/** A regular file's bytes (a binary file such as a KRL), or null when it does not exist; links as readText. */
+/** A regular file's bytes (a binary file such as a KRL), or null when it does not exist. */
 export async function readBytes(path: string): Promise<Buffer | null> {
   try {
     return readFileTrustedSync(path);
   } catch (err) {
     throw fileError('read', path, err);
   }
+}
+
+/** A text file's content, or null when it does not exist. */
+export async function readText(path: string): Promise<string | null> {
+  return (await readBytes(path))?.toString('utf8') ?? null;
 }
